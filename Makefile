@@ -1,0 +1,39 @@
+# Segmint: the two commands a new user needs are `make demo` and `make test`.
+.PHONY: install demo test test-ts test-contracts typecheck contracts bench clean
+
+NPM ?= npm
+
+# Installs dependencies when package-lock.json is newer than the last install.
+node_modules/.installed: package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+# ffprobe: the npm static build crashes on MPEG-TS, so Debian's is used (apt-get, as root).
+/usr/bin/ffprobe:
+	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "ffprobe missing: install Debian's ffmpeg package or set FFPROBE_PATH"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
+
+install: node_modules/.installed $(if $(FFPROBE_PATH),,/usr/bin/ffprobe)
+
+demo: install
+	$(NPM) run demo
+
+typecheck: install
+	$(NPM) run typecheck
+
+test-ts: install
+	$(NPM) test
+
+contracts: install
+	$(NPM) run --workspace contracts --if-present build
+
+test-contracts: install
+	$(NPM) run --workspace contracts --if-present test
+
+test: typecheck test-contracts test-ts
+
+bench: install
+	$(NPM) run bench:pipeline
+
+clean:
+	rm -rf node_modules .data contracts/out contracts/cache
