@@ -1,0 +1,34 @@
+import { SegmintError, type SegmintErrorOptions } from './SegmintError.js';
+
+/**
+ * Every error code the HTTP API can answer with, its status and meaning. README lists them
+ * all (a test checks), so integrators can branch on `error.code`.
+ */
+export const API_ERRORS = {
+  VALIDATION_FAILED: { status: 400, description: 'The request does not match the route schema.' },
+  BAD_SEQUENCE: { status: 400, description: 'Segment sequence number is not an integer in range.' },
+  INVALID_PROFILES: { status: 400, description: 'The rendition ladder is inconsistent (duplicate or reserved names).' },
+  UNAUTHORIZED: { status: 401, description: 'Missing or invalid API key or job token.' },
+  NOT_FOUND: { status: 404, description: 'No such route or resource.' },
+  STREAM_NOT_FOUND: { status: 404, description: 'No stream with this id or stream key.' },
+  SEGMENT_CONFLICT: { status: 409, description: 'A different segment with this sequence number was already received.' },
+  SEGMENT_TOO_LATE: { status: 409, description: 'Segments after this one were already published.' },
+  STREAM_SUSPENDED: { status: 403, description: 'The stream is suspended.' },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'Body exceeds the size limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'Body content type is not accepted by this route.' },
+  INVALID_SEGMENT: { status: 422, description: 'Body is not an MPEG-TS segment with H.264 video.' },
+  CHECK_FAILED: { status: 422, description: 'A transcode result failed the orchestrator checks.' },
+  INTERNAL: { status: 500, description: 'Unexpected failure (a bug: please report it).' },
+  UNAVAILABLE: { status: 503, description: 'A dependency (Redis, database) is unreachable; retry.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+/** An error the API turns into `{"error": {"code", "message"}}` with the code's status. */
+export class ApiError extends SegmintError {
+  override name = 'ApiError';
+  declare readonly code: ApiErrorCode;
+  constructor(code: ApiErrorCode, message: string, options: Omit<SegmintErrorOptions, 'status'> = {}) {
+    super(code, message, { ...options, status: API_ERRORS[code].status });
+  }
+}

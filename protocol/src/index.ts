@@ -1,0 +1,6 @@
+export * from './errors/SegmintError.js';
+export * from './errors/codes.js';
+export * from './profiles/profiles.js';
+export * from './jobs/transcodeJob.js';
+export * from './queue/names.js';
+export * from './marketplace/registration.js';

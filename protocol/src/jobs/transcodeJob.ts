@@ -1,0 +1,64 @@
+import { Type, type Static } from 'typebox';
+import { RenditionProfileSchema } from '../profiles/profiles.js';
+
+/** Facts about a segment read from its own bytes (see @segmint/media segmentFacts). */
+export const SegmentFactsSchema = Type.Object({
+  videoCodec: Type.String(),
+  audioCodec: Type.Optional(Type.String()),
+  width: Type.Integer({ minimum: 0 }),
+  height: Type.Integer({ minimum: 0 }),
+  frames: Type.Integer({ minimum: 0 }),
+  fps: Type.Number({ minimum: 0 }),
+  durationSec: Type.Number({ minimum: 0 }),
+  startSec: Type.Number(),
+  videoSha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  videoCodecString: Type.String(),
+});
+export type SegmentFacts = Static<typeof SegmentFactsSchema>;
+
+/** What a worker is asked to do for one segment. Travels as BullMQ job data. */
+export type TranscodeJob = {
+  /** `${streamId}-${seq}`: unique per segment; also the BullMQ job id. */
+  jobId: string;
+  streamId: string;
+  seq: number;
+  /** Facts of the source segment as the orchestrator read them at ingest. */
+  source: SegmentFacts;
+  /** Where to GET the source segment (carries a job-scoped token). */
+  sourceUrl: string;
+  /** Base URL for results: PUT `${resultUrl}/${rendition}.ts`, POST `${resultUrl}` with the facts. */
+  resultUrl: string;
+  /** Bearer token for the upload and result calls, valid for this job only. */
+  token: string;
+  /** Ladder already capped to the source. */
+  profiles: Static<typeof RenditionProfileSchema>[];
+  /** Unix ms when the segment was ingested (for dispatch latency). */
+  ingestedAt: number;
+};
+
+/** Per-rendition facts a worker reports with its result. */
+export const RenditionResultSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' }),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha256 of the video elementary stream' }),
+    width: Type.Integer({ minimum: 1 }),
+    height: Type.Integer({ minimum: 1 }),
+    frames: Type.Integer({ minimum: 0 }),
+    durationSec: Type.Number({ minimum: 0 }),
+    bytes: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type RenditionResult = Static<typeof RenditionResultSchema>;
+
+export const TranscodeResultSchema = Type.Object(
+  {
+    renditions: Type.Array(RenditionResultSchema, { minItems: 1, maxItems: 16 }),
+    /** ffmpeg build + encoder + settings: results with equal fingerprints must hash equal. */
+    encoderFingerprint: Type.String({ maxLength: 512 }),
+    workerId: Type.String({ maxLength: 128 }),
+    transcodeMs: Type.Number({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type TranscodeResult = Static<typeof TranscodeResultSchema>;

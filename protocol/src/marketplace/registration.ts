@@ -1,0 +1,77 @@
+import { keccak256, recoverTypedDataAddress, stringToHex, type Address, type Hex } from 'viem';
+import { Type, type Static } from 'typebox';
+
+/** What a worker can do, as it measured on its own machine. */
+export const CapabilitiesSchema = Type.Object(
+  {
+    /** Encoders that passed a trial encode (not just `-encoders` listing), e.g. ["libx264"]. */
+    encoders: Type.Array(Type.String({ maxLength: 32 }), { maxItems: 16 }),
+    /** Segments it transcodes side by side. */
+    maxConcurrent: Type.Integer({ minimum: 1, maximum: 256 }),
+    cores: Type.Integer({ minimum: 1, maximum: 1024 }),
+    /** Tallest output it accepts. */
+    maxHeight: Type.Integer({ minimum: 144, maximum: 4320 }),
+    /** ffmpeg build + encoder settings: spot checks compare only equal fingerprints. */
+    fingerprint: Type.String({ maxLength: 512 }),
+  },
+  { additionalProperties: false },
+);
+export type Capabilities = Static<typeof CapabilitiesSchema>;
+
+/** A worker's signed offer to work for an orchestrator. */
+export const RegistrationSchema = Type.Object(
+  {
+    worker: Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' }),
+    /** Ask in wei per pixel (decimal string: money is bigint end to end). */
+    pricePerPixel: Type.String({ pattern: '^[0-9]{1,40}$' }),
+    capabilities: CapabilitiesSchema,
+    /** Strictly increasing per worker: a replayed registration is refused. */
+    nonce: Type.String({ pattern: '^[0-9]{1,20}$' }),
+    signature: Type.String({ pattern: '^0x[0-9a-fA-F]{130}$' }),
+  },
+  { additionalProperties: false },
+);
+export type Registration = Static<typeof RegistrationSchema>;
+
+export const REGISTRATION_TYPES = {
+  Registration: [
+    { name: 'worker', type: 'address' },
+    { name: 'orchestrator', type: 'string' },
+    { name: 'pricePerPixel', type: 'uint256' },
+    { name: 'capabilitiesHash', type: 'bytes32' },
+    { name: 'nonce', type: 'uint64' },
+  ],
+} as const;
+
+/** EIP-712 domain of off-chain marketplace messages (no contract: chainId only binds the network). */
+export const marketplaceDomain = (chainId: number) => ({ name: 'Segmint Marketplace', version: '1', chainId }) as const;
+
+/** keccak256 of the capabilities as canonical JSON (keys sorted), as stored on-chain too. */
+export function capabilitiesHash(c: Capabilities): Hex {
+  const canonical = JSON.stringify(c, Object.keys(c).sort());
+  return keccak256(stringToHex(canonical));
+}
+
+/**
+ * The typed data a worker signs to register. `orchestrator` is the orchestrator's base URL, so a
+ * registration for one orchestrator cannot be replayed to another.
+ */
+export function registrationTypedData(r: Omit<Registration, 'signature'>, orchestrator: string, chainId: number) {
+  return {
+    domain: marketplaceDomain(chainId),
+    types: REGISTRATION_TYPES,
+    primaryType: 'Registration' as const,
+    message: {
+      worker: r.worker as Address,
+      orchestrator,
+      pricePerPixel: BigInt(r.pricePerPixel),
+      capabilitiesHash: capabilitiesHash(r.capabilities),
+      nonce: BigInt(r.nonce),
+    },
+  };
+}
+
+/** The address that signed a registration (compare with `worker`). */
+export function registrationSigner(r: Registration, orchestrator: string, chainId: number): Promise<Address> {
+  return recoverTypedDataAddress({ ...registrationTypedData(r, orchestrator, chainId), signature: r.signature as Hex });
+}

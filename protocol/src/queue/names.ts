@@ -1,0 +1,27 @@
+/**
+ * Queue and Redis key names, in one place so the orchestrator and workers agree.
+ * Everything lives under a prefix (default `segmint`) so test suites and deployments can share
+ * one Redis without touching each other's keys.
+ */
+export const DEFAULT_PREFIX = 'segmint';
+
+/** BullMQ queue every transcode job goes to (the marketplace issue adds per-worker queues). */
+export const TRANSCODE_QUEUE = 'transcode';
+
+/** Redis keys of one stream's live state. Hash tag `{id}` keeps them in one Cluster slot for Lua. */
+export const liveKeys = (prefix: string, streamId: string) => {
+  const base = `${prefix}:live:{${streamId}}`;
+  return {
+    /** hash: session, nextSeq, mediaIndex, discBase, pendingDiscontinuity, ended, lastIngestAt, startedAt */
+    meta: `${base}:meta`,
+    /** hash: seq → source sha256, for every ingested seq not yet published or skipped */
+    inflight: `${base}:inflight`,
+    /** hash: seq → accepted entry JSON (or "skip"), waiting for its turn */
+    ready: `${base}:ready`,
+    /** list: published entries (JSON), oldest first: live window + retention */
+    published: `${base}:published`,
+  };
+};
+
+/** zset of stream ids with live state, scored by last ingest time (for the idle sweep). */
+export const activeStreamsKey = (prefix: string) => `${prefix}:live:active`;
