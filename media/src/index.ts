@@ -1,0 +1,6 @@
+export * from './binaries.js';
+export * from './run.js';
+export * from './probe.js';
+export * from './mpegts.js';
+export * from './h264.js';
+export * from './testSource.js';

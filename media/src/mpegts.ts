@@ -1,0 +1,191 @@
+/**
+ * A small MPEG-TS demuxer: enough to validate a pushed segment, to hash its video elementary
+ * stream, and to read duration, frame count and codec without spawning ffprobe. Pure: bytes in,
+ * facts out. ISO/IEC 13818-1 (PAT, PMT, PES); one program, as every segmenter writes.
+ */
+import { createHash } from 'node:crypto';
+import { parseH264Sps } from './h264.js';
+
+export const TS_PACKET = 188;
+const SYNC = 0x47;
+
+/** PMT stream_type values we know by name. */
+export const STREAM_TYPES: Record<number, string> = {
+  0x1b: 'h264',
+  0x24: 'hevc',
+  0x0f: 'aac',
+  0x03: 'mp3',
+  0x04: 'mp3',
+  0x81: 'ac3',
+};
+
+export type ElementaryStream = {
+  pid: number;
+  streamType: number;
+  codec: string;
+  /** PES packets seen (for video from a segmenter: one per frame). */
+  pesCount: number;
+  /** PTS of each PES in 90 kHz ticks, in arrival order. */
+  pts: number[];
+  /** Concatenated PES payloads (the elementary stream as carried). */
+  bytes: Buffer;
+};
+
+export type DemuxReturnType = {
+  packets: number;
+  video?: ElementaryStream;
+  audio?: ElementaryStream;
+};
+
+/** True when every 188-byte packet starts with the sync byte (and there is at least one). */
+export function isMpegTs(buf: Uint8Array): boolean {
+  if (buf.length < TS_PACKET || buf.length % TS_PACKET !== 0) return false;
+  for (let i = 0; i < buf.length; i += TS_PACKET) if (buf[i] !== SYNC) return false;
+  return true;
+}
+
+type PesBuilder = { streamType: number; pts: number[]; chunks: Buffer[]; pending: Buffer[] };
+
+/** Reads PTS (33 bits, 90 kHz) from 5 bytes of a PES header. */
+function readTimestamp(b: Buffer, o: number): number {
+  return (
+    ((b[o]! >> 1) & 0x07) * 2 ** 30 +
+    ((b[o + 1]! << 7) | (b[o + 2]! >> 1)) * 2 ** 15 +
+    ((b[o + 3]! << 7) | (b[o + 4]! >> 1))
+  );
+}
+
+/** Splits one complete PES packet into PTS and payload; null when it is not a PES. */
+function parsePes(pes: Buffer): { pts?: number; payload: Buffer } | null {
+  if (pes.length < 9 || pes[0] !== 0 || pes[1] !== 0 || pes[2] !== 1) return null;
+  const flags = pes[7]!;
+  const headerLen = pes[8]!;
+  const start = 9 + headerLen;
+  if (start > pes.length) return null;
+  const pts = flags & 0x80 && pes.length >= 14 ? readTimestamp(pes, 9) : undefined;
+  return { pts, payload: pes.subarray(start) };
+}
+
+/**
+ * Demuxes a whole segment. Throws a TypeError on bytes that are not MPEG-TS; callers check
+ * `isMpegTs` first when the input is untrusted.
+ */
+export function demux(buf: Buffer): DemuxReturnType {
+  if (!isMpegTs(buf)) throw new TypeError('not an MPEG-TS buffer');
+  let pmtPid = -1;
+  const streams = new Map<number, PesBuilder>();
+
+  const flush = (s: PesBuilder) => {
+    if (s.pending.length === 0) return;
+    const parsed = parsePes(Buffer.concat(s.pending));
+    s.pending = [];
+    if (!parsed) return;
+    if (parsed.pts !== undefined) s.pts.push(parsed.pts);
+    s.chunks.push(parsed.payload);
+  };
+
+  for (let i = 0; i < buf.length; i += TS_PACKET) {
+    const pusi = (buf[i + 1]! & 0x40) !== 0;
+    const pid = ((buf[i + 1]! & 0x1f) << 8) | buf[i + 2]!;
+    const afc = (buf[i + 3]! >> 4) & 0x03;
+    let o = i + 4;
+    if (afc === 2 || afc === 0) continue; // adaptation field only / reserved: no payload
+    if (afc === 3) o += 1 + buf[o]!;
+    if (o >= i + TS_PACKET) continue;
+    const payload = buf.subarray(o, i + TS_PACKET);
+
+    if (pid === 0 && pusi) {
+      // PAT: pointer field, then section; first program's PMT PID.
+      const s = payload.subarray(1 + payload[0]!);
+      const sectionLen = ((s[1]! & 0x0f) << 8) | s[2]!;
+      for (let p = 8; p + 4 <= 3 + sectionLen - 4; p += 4) {
+        const program = (s[p]! << 8) | s[p + 1]!;
+        if (program !== 0) {
+          pmtPid = ((s[p + 2]! & 0x1f) << 8) | s[p + 3]!;
+          break;
+        }
+      }
+    } else if (pid === pmtPid && pusi) {
+      const s = payload.subarray(1 + payload[0]!);
+      const sectionLen = ((s[1]! & 0x0f) << 8) | s[2]!;
+      const progInfoLen = ((s[10]! & 0x0f) << 8) | s[11]!;
+      const end = Math.min(3 + sectionLen - 4, s.length);
+      for (let p = 12 + progInfoLen; p + 5 <= end; ) {
+        const streamType = s[p]!;
+        const esPid = ((s[p + 1]! & 0x1f) << 8) | s[p + 2]!;
+        const infoLen = ((s[p + 3]! & 0x0f) << 8) | s[p + 4]!;
+        if (!streams.has(esPid)) streams.set(esPid, { streamType, pts: [], chunks: [], pending: [] });
+        p += 5 + infoLen;
+      }
+    } else {
+      const s = streams.get(pid);
+      if (!s) continue;
+      if (pusi) flush(s);
+      if (pusi || s.pending.length > 0) s.pending.push(payload);
+    }
+  }
+
+  const result: DemuxReturnType = { packets: buf.length / TS_PACKET };
+  for (const [pid, s] of streams) {
+    flush(s);
+    const codec = STREAM_TYPES[s.streamType] ?? `0x${s.streamType.toString(16)}`;
+    const es: ElementaryStream = {
+      pid,
+      streamType: s.streamType,
+      codec,
+      pesCount: s.chunks.length,
+      pts: s.pts,
+      bytes: Buffer.concat(s.chunks),
+    };
+    const isVideo = s.streamType === 0x1b || s.streamType === 0x24;
+    if (isVideo && !result.video) result.video = es;
+    else if (!isVideo && !result.audio) result.audio = es;
+  }
+  return result;
+}
+
+export type SegmentFacts = {
+  videoCodec: string;
+  audioCodec?: string;
+  width: number;
+  height: number;
+  frames: number;
+  /** Frame rate derived from PTS spacing. */
+  fps: number;
+  /** Video duration: last PTS − first PTS + one frame. */
+  durationSec: number;
+  /** First video PTS in seconds (for timestamp continuity). */
+  startSec: number;
+  /** sha256 (hex) of the video elementary stream. */
+  videoSha256: string;
+  /** RFC 6381 codec string for HLS CODECS, e.g. `avc1.64001f`. */
+  videoCodecString: string;
+};
+
+/** Facts a worker reports and the orchestrator checks, read from the segment's own bytes. */
+export function segmentFacts(buf: Buffer): SegmentFacts {
+  const { video, audio } = demux(buf);
+  if (!video || video.pesCount === 0) throw new TypeError('segment has no video stream');
+  const sorted = [...video.pts].sort((a, b) => a - b);
+  let frameTicks = Infinity;
+  for (let i = 1; i < sorted.length; i++) {
+    const d = sorted[i]! - sorted[i - 1]!;
+    if (d > 0 && d < frameTicks) frameTicks = d;
+  }
+  if (!Number.isFinite(frameTicks)) frameTicks = 3000; // one frame: assume 30 fps
+  const first = sorted[0] ?? 0;
+  const last = sorted[sorted.length - 1] ?? 0;
+  const sps = video.codec === 'h264' ? parseH264Sps(video.bytes) : undefined;
+  return {
+    videoCodec: video.codec,
+    audioCodec: audio?.codec,
+    width: sps?.width ?? 0,
+    height: sps?.height ?? 0,
+    frames: video.pesCount,
+    fps: Math.round((90_000 / frameTicks) * 1000) / 1000,
+    durationSec: (last - first + frameTicks) / 90_000,
+    startSec: first / 90_000,
+    videoSha256: createHash('sha256').update(video.bytes).digest('hex'),
+    videoCodecString: sps ? sps.codecString : video.codec,
+  };
+}
