@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ffmpegPath, run, segmentFacts } from '@segmint/media';
+import type { RenditionProfile, RenditionResult, SegmentFacts } from '@segmint/protocol';
+import { TranscodeError } from '../errors.js';
+import { ladderArgs, LADDER_VERSION, X264_SETTINGS } from './ladder.js';
+
+export type TranscodeSegmentParameters = {
+  /** A file, or a stream of the segment's bytes (piped to ffmpeg while it downloads). */
+  input: string | Readable;
+  source: Pick<SegmentFacts, 'fps'>;
+  profiles: readonly RenditionProfile[];
+  outDir: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+};
+
+export type TranscodeSegmentReturnType = {
+  /** Facts per rendition, with the output file and its bytes (already read for the facts). */
+  renditions: (RenditionResult & { path: string; data: Buffer })[];
+  transcodeMs: number;
+};
+
+/** Transcodes one segment into every rendition with one ffmpeg process; reads each output's facts. */
+export async function transcodeSegment(p: TranscodeSegmentParameters): Promise<TranscodeSegmentReturnType> {
+  const outputs = p.profiles.map((profile) => ({ profile, path: join(p.outDir, `${profile.name}.ts`) }));
+  const started = performance.now();
+  try {
+    const fromStream = typeof p.input !== 'string';
+    await run(ffmpegPath(), ladderArgs(fromStream ? 'pipe:0' : (p.input as string), p.source, outputs), {
+      input: fromStream ? (p.input as Readable) : undefined,
+      timeoutMs: p.timeoutMs ?? 120_000,
+      signal: p.signal,
+    });
+  } catch (err) {
+    throw new TranscodeError('ffmpeg could not transcode the segment', { cause: err });
+  }
+  const transcodeMs = performance.now() - started;
+  const renditions = await Promise.all(
+    outputs.map(async ({ profile, path }) => {
+      const bytes = await readFile(path);
+      const facts = segmentFacts(bytes);
+      return {
+        name: profile.name,
+        sha256: facts.videoSha256,
+        width: facts.width,
+        height: facts.height,
+        frames: facts.frames,
+        durationSec: facts.durationSec,
+        bytes: bytes.length,
+        path,
+        data: bytes,
+      };
+    }),
+  );
+  return { renditions, transcodeMs };
+}
+
+let fingerprint: Promise<string> | undefined;
+
+/**
+ * ffmpeg build + encoder + settings. Two results with the same fingerprint must hash the same
+ * (the spot-check compares them bit for bit).
+ */
+export function encoderFingerprint(): Promise<string> {
+  fingerprint ??= run(ffmpegPath(), ['-version']).then(({ stdout }) => {
+    const version = stdout.toString().split('\n')[0]?.split(' ')[2] ?? 'unknown';
+    return `ffmpeg/${version};libx264;preset=${X264_SETTINGS.preset};threads=${X264_SETTINGS.threads};${LADDER_VERSION}`;
+  });
+  return fingerprint;
+}
