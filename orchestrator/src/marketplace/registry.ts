@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import type { Capabilities, Registration } from '@segmint/protocol';
+import type { Candidate } from './auction.js';
+import type { StakeReader } from './stake.js';
+
+const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
+const SCRIPTS = {
+  segmintRegister: { numberOfKeys: 2, lua: lua('register-2.lua') },
+  segmintClaim: { numberOfKeys: 3, lua: lua('claim-3.lua') },
+  segmintRelease: { numberOfKeys: 2, lua: lua('release-2.lua') },
+  segmintExpire: { numberOfKeys: 2, lua: lua('expire-2.lua') },
+  segmintPerf: { numberOfKeys: 1, lua: lua('perf-1.lua') },
+};
+type Commands = {
+  segmintRegister(...a: (string | number)[]): Promise<number>;
+  segmintClaim(...a: (string | number)[]): Promise<number>;
+  segmintRelease(...a: (string | number)[]): Promise<number>;
+  segmintExpire(...a: (string | number)[]): Promise<string[]>;
+  segmintPerf(...a: (string | number)[]): Promise<[string, string]>;
+};
+
+/** Queue a worker takes its jobs from (BullMQ names may not contain ':'). */
+export const workerQueueName = (worker: string) => `transcode-${worker.toLowerCase()}`;
+
+export type WorkerRecord = {
+  worker: string;
+  pricePerPixel: string;
+  capabilities: Capabilities;
+  registeredAt: number;
+};
+
+/**
+ * The marketplace's view of workers, in Redis so every orchestrator sees the same: registrations
+ * (replay-protected by nonce), heartbeats (a key with a TTL), slots in use, deadlines of claims,
+ * performance EWMAs. Multi-key changes are Lua scripts.
+ */
+export class Registry {
+  readonly redis: Redis & Commands;
+  private readonly k: ReturnType<typeof keys>;
+
+  constructor(redis: Redis, prefix: string, private readonly stake: StakeReader, private readonly heartbeatTtlMs: number) {
+    for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
+    this.redis = redis as Redis & Commands;
+    this.k = keys(prefix);
+  }
+
+  /** Stores a registration whose signature was verified; false when its nonce was already used. */
+  async register(r: Registration): Promise<boolean> {
+    const worker = r.worker.toLowerCase();
+    const record: WorkerRecord = { worker, pricePerPixel: r.pricePerPixel, capabilities: r.capabilities, registeredAt: Date.now() };
+    const stored = await this.redis.segmintRegister(this.k.workers, this.k.nonces, worker, r.nonce, JSON.stringify(record));
+    if (stored === 1) await this.heartbeat(worker);
+    return stored === 1;
+  }
+
+  async heartbeat(worker: string): Promise<boolean> {
+    if (!(await this.redis.hexists(this.k.workers, worker.toLowerCase()))) return false;
+    await this.redis.set(this.k.heartbeat(worker.toLowerCase()), '1', 'PX', this.heartbeatTtlMs);
+    return true;
+  }
+
+  async unregister(worker: string): Promise<void> {
+    await this.redis.hdel(this.k.workers, worker.toLowerCase());
+    await this.redis.del(this.k.heartbeat(worker.toLowerCase()));
+  }
+
+  /** Every registered worker with what the auction needs (a few round trips, pipelined). */
+  async candidates(): Promise<Candidate[]> {
+    const all = await this.redis.hgetall(this.k.workers);
+    const records = Object.values(all).map((v) => JSON.parse(v) as WorkerRecord);
+    if (records.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const r of records) pipe.exists(this.k.heartbeat(r.worker));
+    for (const r of records) pipe.hgetall(this.k.perf(r.worker));
+    pipe.hgetall(this.k.inflight);
+    const res = (await pipe.exec()) ?? [];
+    const inflight = (res[records.length * 2]?.[1] ?? {}) as Record<string, string>;
+    const stakes = await Promise.all(records.map((r) => this.stake.read(r.worker)));
+    return records.map((r, i) => {
+      const perf = (res[records.length + i]?.[1] ?? {}) as Record<string, string>;
+      return {
+        worker: r.worker,
+        pricePerPixel: BigInt(r.pricePerPixel),
+        stake: stakes[i]!.stake,
+        jailed: stakes[i]!.jailed,
+        heartbeatFresh: res[i]?.[1] === 1,
+        capabilities: r.capabilities,
+        inflight: Number(inflight[r.worker] ?? 0),
+        perf: { latencyRatio: Number(perf.latency ?? 0.5), successRate: Number(perf.success ?? 1) },
+      };
+    });
+  }
+
+  claim(worker: string, maxConcurrent: number, deadline: number, jobId: string): Promise<boolean> {
+    return this.redis
+      .segmintClaim(this.k.inflight, this.k.deadlines, this.k.tried(jobId), worker, maxConcurrent, deadline, `${jobId}|${worker}`)
+      .then((n) => n === 1);
+  }
+
+  release(jobId: string, worker: string): Promise<boolean> {
+    return this.redis.segmintRelease(this.k.inflight, this.k.deadlines, `${jobId}|${worker}`, worker).then((n) => n === 1);
+  }
+
+  /** Claims past their deadline, each handed to exactly one caller. */
+  async expired(now: number, limit = 100): Promise<{ jobId: string; worker: string }[]> {
+    const members = await this.redis.segmintExpire(this.k.inflight, this.k.deadlines, now, limit);
+    return members.map((m) => {
+      const i = m.lastIndexOf('|');
+      return { jobId: m.slice(0, i), worker: m.slice(i + 1) };
+    });
+  }
+
+  tried(jobId: string): Promise<string[]> {
+    return this.redis.smembers(this.k.tried(jobId));
+  }
+
+  async recordOutcome(worker: string, ok: boolean, latencyRatio?: number): Promise<void> {
+    await this.redis.segmintPerf(this.k.perf(worker), ok ? 1 : 0, latencyRatio === undefined ? '' : latencyRatio.toFixed(4), 0.2);
+  }
+
+  async perf(worker: string): Promise<{ latencyRatio: number; successRate: number; jobs: number; failures: number }> {
+    const p = await this.redis.hgetall(this.k.perf(worker.toLowerCase()));
+    return { latencyRatio: Number(p.latency ?? 0.5), successRate: Number(p.success ?? 1), jobs: Number(p.jobs ?? 0), failures: Number(p.failures ?? 0) };
+  }
+}
+
+function keys(prefix: string) {
+  const base = `${prefix}:mkt`;
+  return {
+    workers: `${base}:workers`,
+    nonces: `${base}:nonces`,
+    inflight: `${base}:inflight`,
+    deadlines: `${base}:deadlines`,
+    heartbeat: (w: string) => `${base}:hb:${w}`,
+    perf: (w: string) => `${base}:perf:${w}`,
+    tried: (jobId: string) => `${base}:tried:${jobId}`,
+  };
+}
