@@ -1,0 +1,38 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { API_ERRORS, ApiError, type ApiErrorCode } from '@segmint/protocol';
+
+/** fastify's own error codes → ours. */
+const FASTIFY_CODES: Record<string, ApiErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_FAILED',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'VALIDATION_FAILED',
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+  FST_ERR_NOT_FOUND: 'NOT_FOUND',
+};
+
+const body = (code: ApiErrorCode, message: string) => ({ error: { code, message } });
+
+/**
+ * Every error leaves as `{"error": {"code", "message"}}` with the code's status. Anything we did
+ * not anticipate is logged and answered 500 INTERNAL (a bug to fix, never bad input's fault).
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof ApiError) {
+      if (err.code === 'UNAVAILABLE') req.log.error({ err: err.cause ?? err }, err.message);
+      return reply.status(err.status).send(body(err.code, err.message));
+    }
+    const fe = err as FastifyError;
+    if (fe.validation) return reply.status(400).send(body('VALIDATION_FAILED', fe.message));
+    const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+    if (mapped) return reply.status(API_ERRORS[mapped].status).send(body(mapped, fe.message));
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return reply.status(400).send(body('VALIDATION_FAILED', fe.message));
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.status(500).send(body('INTERNAL', 'internal error'));
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send(body('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+}

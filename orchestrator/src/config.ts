@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+
+/**
+ * Every orchestrator knob: environment variable, CLI flag that overrides it, default, meaning.
+ * README lists them all (a test checks).
+ */
+export const ORCHESTRATOR_KNOBS = {
+  httpPort: { env: 'SEGMINT_HTTP_PORT', flag: '--http-port', default: '8935', help: 'HTTP port: API, push ingest, HLS, worker uploads, metrics' },
+  httpHost: { env: 'SEGMINT_HTTP_HOST', flag: '--http-host', default: '127.0.0.1', help: 'Interface to listen on (0.0.0.0 for all)' },
+  publicUrl: { env: 'SEGMINT_PUBLIC_URL', flag: '--public-url', default: '', help: 'Base URL workers and viewers reach this orchestrator at (default http://HOST:PORT)' },
+  redisUrl: { env: 'REDIS_URL', flag: '--redis-url', default: 'redis://127.0.0.1:6379', help: 'Redis for queues and live state' },
+  redisPrefix: { env: 'SEGMINT_REDIS_PREFIX', flag: '--redis-prefix', default: 'segmint', help: 'Prefix of every Redis key and queue' },
+  databaseUrl: { env: 'DATABASE_URL', flag: '--database-url', default: '', help: 'PostgreSQL URL; empty: embedded PGlite under DATA_DIR/pglite' },
+  dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: '.data', help: 'Segments (DATA_DIR/segments) and the embedded database' },
+  secret: { env: 'SEGMINT_SECRET', flag: '--secret', default: '', help: 'Signs job tokens; orchestrators sharing a Redis need the same one (default: random per process)' },
+  hlsWindow: { env: 'SEGMINT_HLS_WINDOW', flag: '--hls-window', default: '6', help: 'Segments listed in a live media playlist' },
+  hlsRetain: { env: 'SEGMINT_HLS_RETAIN', flag: '--hls-retain', default: '12', help: 'Segments kept on disk beyond the live window before deletion' },
+  idleTimeoutSec: { env: 'SEGMINT_IDLE_TIMEOUT', flag: '--idle-timeout', default: '30', help: 'Seconds without a segment before a live session ends (EXT-X-ENDLIST)' },
+  maxSegmentBytes: { env: 'SEGMINT_MAX_SEGMENT_BYTES', flag: '--max-segment-bytes', default: String(32 * 1024 * 1024), help: 'Largest pushed or uploaded segment (413 above)' },
+  attempts: { env: 'SEGMINT_JOB_ATTEMPTS', flag: '--job-attempts', default: '3', help: 'Transcode attempts per segment before it is skipped (discontinuity)' },
+  logLevel: { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'pino log level' },
+} as const;
+
+export type OrchestratorConfig = {
+  httpPort: number;
+  httpHost: string;
+  publicUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  secret: string;
+  hlsWindow: number;
+  hlsRetain: number;
+  idleTimeoutSec: number;
+  maxSegmentBytes: number;
+  attempts: number;
+  logLevel: string;
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads a knob table from flags (`--flag value` or `--flag=value`), then env, then defaults. */
+export function readKnobs<K extends string>(
+  knobs: Record<K, { env: string; flag: string; default: string }>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Record<K, string> {
+  const out = {} as Record<K, string>;
+  for (const [name, k] of Object.entries(knobs) as [K, { env: string; flag: string; default: string }][]) {
+    let value: string | undefined;
+    argv.forEach((a, i) => {
+      if (a === k.flag) value = argv[i + 1];
+      else if (a.startsWith(`${k.flag}=`)) value = a.slice(k.flag.length + 1);
+    });
+    out[name] = value ?? env[k.env] ?? k.default;
+  }
+  return out;
+}
+
+const int = (name: string, v: string, min: number, max: number) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${v}")`);
+  return n;
+};
+
+export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
+  const k = readKnobs(ORCHESTRATOR_KNOBS, argv, env);
+  const httpPort = int('SEGMINT_HTTP_PORT', k.httpPort, 0, 65535);
+  return {
+    httpPort,
+    httpHost: k.httpHost,
+    publicUrl: k.publicUrl.replace(/\/$/, ''),
+    redisUrl: k.redisUrl,
+    redisPrefix: k.redisPrefix,
+    databaseUrl: k.databaseUrl || undefined,
+    dataDir: resolve(k.dataDir),
+    secret: k.secret || randomBytes(32).toString('hex'),
+    hlsWindow: int('SEGMINT_HLS_WINDOW', k.hlsWindow, 2, 100),
+    hlsRetain: int('SEGMINT_HLS_RETAIN', k.hlsRetain, 0, 100_000),
+    idleTimeoutSec: int('SEGMINT_IDLE_TIMEOUT', k.idleTimeoutSec, 1, 86_400),
+    maxSegmentBytes: int('SEGMINT_MAX_SEGMENT_BYTES', k.maxSegmentBytes, 1024, 1024 ** 3),
+    attempts: int('SEGMINT_JOB_ATTEMPTS', k.attempts, 1, 20),
+    logLevel: k.logLevel,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * `make demo`: everything on embedded defaults. Redis (found or started), the orchestrator with
+ * PGlite, one worker process, a stream, and ffmpeg's test source pushed into it live; prints the
+ * playback URL and a dev API key. Ctrl-C stops every child process.
+ * Flags: --seconds N (stop after N seconds), --width/--height (default 1920x1080).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pino } from 'pino';
+import { ffmpegPath, testSourceEncodeArgs, testSourceInputArgs } from '@segmint/media';
+import { loadOrchestratorConfig } from '../config.js';
+import { startOrchestrator } from '../orchestrator.js';
+import { ensureRedis } from './localRedis.js';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+};
+
+async function main(): Promise<void> {
+  const seconds = Number(arg('--seconds', '0'));
+  const width = Number(arg('--width', '1920'));
+  const height = Number(arg('--height', '1080'));
+  const children: ChildProcess[] = [];
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+
+  say('segmint demo: starting Redis, orchestrator, worker…');
+  const redis = await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  if (redis.child) {
+    children.push(redis.child);
+    say(`  started redis-server at ${redis.url}`);
+  }
+  const config = loadOrchestratorConfig(process.argv.slice(2), {
+    ...process.env,
+    REDIS_URL: redis.url,
+    DATA_DIR: process.env.DATA_DIR ?? join(ROOT, '.data', 'demo'),
+    SEGMINT_REDIS_PREFIX: process.env.SEGMINT_REDIS_PREFIX ?? `segmint-demo-${process.pid}`,
+  });
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn', name: 'orchestrator' });
+  const orch = await startOrchestrator(config, { logger });
+  say(`  orchestrator at ${orch.url} (database: ${orch.db.kind}, data: ${config.dataDir})`);
+
+  const worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), 'start'], {
+    cwd: ROOT,
+    env: { ...process.env, REDIS_URL: redis.url, SEGMINT_REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(worker);
+
+  const { token } = await orch.apiKeys.create('demo');
+  const stream = await orch.pipeline.streams.create({ name: 'demo', profiles: (await import('@segmint/protocol')).DEFAULT_PROFILES.map((p) => ({ ...p })) });
+
+  // The test source, encoded live (-re) and cut into 2 s MPEG-TS segments; each finished one is pushed.
+  const segDir = mkdtempSync(join(tmpdir(), 'segmint-demo-'));
+  const ffmpeg = spawn(ffmpegPath(), [
+    '-hide_banner', '-loglevel', 'error', '-re',
+    ...testSourceInputArgs({ width, height, fps: 30 }),
+    ...testSourceEncodeArgs({ fps: 30, gopSec: 2 }),
+    '-f', 'segment', '-segment_time', '2', '-segment_format', 'mpegts', '-reset_timestamps', '0',
+    '-segment_list', 'pipe:1', '-segment_list_type', 'flat', join(segDir, '%d.ts'),
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(ffmpeg);
+
+  let stopping = false;
+  const stop = async (code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping…');
+    // source first, then the worker (it finishes its jobs in hand), then the orchestrator, then Redis
+    const exited = (c: ChildProcess) =>
+      c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r()));
+    for (const c of [ffmpeg, worker]) {
+      c.kill('SIGTERM');
+      await Promise.race([exited(c), new Promise((r) => setTimeout(r, 5000))]);
+    }
+    await orch.close().catch(() => {});
+    for (const c of children) c.kill('SIGTERM');
+    rmSync(segDir, { recursive: true, force: true });
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  ffmpeg.once('exit', (code) => {
+    if (!stopping) {
+      say(`ffmpeg exited (${code}); stopping`);
+      void stop(1);
+    }
+  });
+
+  let printed = false;
+  const started = Date.now();
+  createInterface({ input: ffmpeg.stdout! }).on('line', (name) => {
+    const seq = Number(name.replace(/\.ts$/, ''));
+    void (async () => {
+      const body = await readFile(join(segDir, name));
+      const res = await fetch(`${orch.url}/live/${stream.streamKey}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(body) });
+      if (!res.ok) say(`push of segment ${seq} failed: ${res.status} ${await res.text()}`);
+      rmSync(join(segDir, name), { force: true });
+      if (!printed && seq === 0) {
+        say('  pushed the first segment; waiting for its transcode…');
+        for (let i = 0; i < 200 && !(await fetch(`${orch.url}/hls/${stream.playbackId}/index.m3u8`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
+        if (printed) return;
+        printed = true;
+        say(`  live after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        say('');
+        say(`playback: ${orch.url}/hls/${stream.playbackId}/index.m3u8`);
+        say(`api key: ${token}`);
+        say(`stream key: ${stream.streamKey}   (push: PUT ${orch.url}/live/${stream.streamKey}/SEQ.ts)`);
+        say(`metrics: ${orch.url}/metrics`);
+        say('');
+        say('Open the playback URL in ffplay, VLC, Safari or an hls.js player. Ctrl-C stops everything.');
+      }
+    })().catch((err) => say(`push failed: ${(err as Error).message}`));
+  });
+
+  if (seconds > 0) setTimeout(() => void stop(printed ? 0 : 1), seconds * 1000).unref();
+}
+
+main().catch((err) => {
+  console.error(`demo failed: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,15 @@
+/** A job id names its segment: `${streamId}.${session}.${seq}` (BullMQ ids may not contain ':'). */
+export const jobIdOf = (streamId: string, session: number, seq: number) => `${streamId}.${session}.${seq}`;
+
+export function parseJobId(jobId: string): { streamId: string; session: number; seq: number } | null {
+  const m = /^([0-9a-f-]{36})\.(\d{1,9})\.(\d{1,15})$/.exec(jobId);
+  return m ? { streamId: m[1]!, session: Number(m[2]), seq: Number(m[3]) } : null;
+}
+
+/** Storage keys of a stream's segments. */
+export const storageKeys = {
+  source: (streamId: string, session: number, seq: number) => `${streamId}/source/${session}_${seq}.ts`,
+  pending: (jobId: string, rendition: string) => `${parseJobId(jobId)?.streamId}/pending/${jobId}/${rendition}.ts`,
+  pendingDir: (jobId: string) => `${parseJobId(jobId)?.streamId}/pending/${jobId}`,
+  rendition: (streamId: string, rendition: string, session: number, seq: number) => `${streamId}/${rendition}/${session}_${seq}.ts`,
+};

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { LiveState, type SegmentEntry } from './liveState.js';
+
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const prefix = `segmint-test-${randomUUID().slice(0, 8)}`;
+const live = new LiveState(redis, prefix);
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+});
+
+const entry = (seq: number): SegmentEntry => ({
+  seq, session: 1, durationSec: 2, ingestedAt: 0,
+  renditions: { source: { bytes: 1000, durationSec: 2, width: 1280, height: 720, codecs: 'avc1.64001f', fps: 30 } },
+});
+const sha = (n: number) => n.toString(16).padStart(64, '0');
+
+describe('LiveState', () => {
+  it('publishes in seq order when results arrive out of order', async () => {
+    const id = randomUUID();
+    for (const s of [0, 1, 2]) expect((await live.admit(id, s, sha(s))).status).toBe('ok');
+    expect((await live.resolve(id, 2, entry(2), 10)).published).toEqual([]);
+    expect((await live.resolve(id, 1, entry(1), 10)).published).toEqual([]);
+    const { published } = await live.resolve(id, 0, entry(0), 10);
+    expect(published.map((r) => [r.index, r.entry.seq, r.discontinuity])).toEqual([
+      [0, 0, false], [1, 1, false], [2, 2, false],
+    ]);
+  });
+
+  it('jumps over a seq that was never pushed and marks a discontinuity', async () => {
+    const id = randomUUID();
+    await live.admit(id, 5, sha(5));
+    await live.admit(id, 7, sha(7));
+    await live.resolve(id, 5, entry(5), 10);
+    const { published } = await live.resolve(id, 7, entry(7), 10);
+    expect(published.map((r) => [r.entry.seq, r.discontinuity])).toEqual([[7, true]]);
+  });
+
+  it('skips a segment that failed for good and marks a discontinuity after it', async () => {
+    const id = randomUUID();
+    for (const s of [0, 1, 2]) await live.admit(id, s, sha(s));
+    await live.resolve(id, 0, entry(0), 10);
+    await live.resolve(id, 2, entry(2), 10);
+    const { published } = await live.resolve(id, 1, null, 10);
+    expect(published.map((r) => [r.entry.seq, r.discontinuity])).toEqual([[2, true]]);
+  });
+
+  it('treats a repeated push as a duplicate, other bytes as a conflict, a passed seq as too late', async () => {
+    const id = randomUUID();
+    await live.admit(id, 0, sha(0));
+    await live.admit(id, 1, sha(1));
+    expect((await live.admit(id, 1, sha(1))).status).toBe('duplicate');
+    expect((await live.admit(id, 1, sha(99))).status).toBe('conflict');
+    await live.resolve(id, 0, entry(0), 10);
+    expect((await live.admit(id, 0, sha(0))).status).toBe('too-late');
+  });
+
+  it('drops a late or repeated result idempotently', async () => {
+    const id = randomUUID();
+    await live.admit(id, 0, sha(0));
+    expect((await live.resolve(id, 0, entry(0), 10)).resolved).toBe(true);
+    const again = await live.resolve(id, 0, entry(0), 10);
+    expect(again).toEqual({ resolved: false, published: [], evicted: [] });
+    expect((await live.snapshot(id)).published).toHaveLength(1);
+  });
+
+  it('evicts beyond the retention length and counts evicted discontinuities', async () => {
+    const id = randomUUID();
+    for (const s of [0, 2, 3, 4]) await live.admit(id, s, sha(s));
+    for (const s of [0, 2, 3]) await live.resolve(id, s, entry(s), 2);
+    const { evicted } = await live.resolve(id, 4, entry(4), 2);
+    expect(evicted.map((r) => r.entry.seq)).toEqual([2]);
+    const { meta, published } = await live.snapshot(id);
+    expect(published.map((r) => r.entry.seq)).toEqual([3, 4]);
+    expect(meta?.discBase).toBe(1); // seq 2 carried the discontinuity after the gap
+  });
+
+  it('starts a new session with a discontinuity after the stream ended', async () => {
+    const id = randomUUID();
+    await live.admit(id, 0, sha(0));
+    await live.resolve(id, 0, entry(0), 10);
+    expect(await live.end(id, 'force')).toBe(true);
+    expect((await live.meta(id))?.ended).toBe(true);
+    const again = await live.admit(id, 0, sha(100)); // numbering restarts, as OBS does
+    expect(again).toEqual({ status: 'ok', session: 2, newSession: true });
+    const { published } = await live.resolve(id, 0, { ...entry(0), session: 2 }, 10);
+    expect(published.map((r) => [r.index, r.discontinuity])).toEqual([[1, true]]);
+  });
+
+  it('ends only streams that stayed idle', async () => {
+    const id = randomUUID();
+    await live.admit(id, 0, sha(0));
+    expect(await live.end(id, Date.now() - 60_000)).toBe(false);
+    expect(await live.idleStreams(Date.now() + 1)).toContain(id);
+    expect(await live.end(id, Date.now() + 1)).toBe(true);
+    expect(await live.idleStreams(Date.now() + 1)).not.toContain(id);
+  });
+});

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { activeStreamsKey, liveKeys } from '@segmint/protocol';
+
+const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
+const SCRIPTS = {
+  segmintAdmit: { numberOfKeys: 4, lua: lua('admit-4.lua') },
+  segmintResolve: { numberOfKeys: 4, lua: lua('resolve-4.lua') },
+  segmintEnd: { numberOfKeys: 2, lua: lua('end-2.lua') },
+};
+
+/** One accepted segment with every rendition, as the playlists need it. */
+export type SegmentEntry = {
+  seq: number;
+  session: number;
+  durationSec: number;
+  ingestedAt: number;
+  /** Rendition name (including `source`) → facts for the playlists. */
+  renditions: Record<string, { bytes: number; durationSec: number; width: number; height: number; codecs: string; fps: number }>;
+};
+
+export type PublishedRecord = { index: number; discontinuity: boolean; entry: SegmentEntry };
+
+export type AdmitStatus = 'ok' | 'duplicate' | 'conflict' | 'too-late';
+
+export type LiveMeta = {
+  session: number;
+  nextSeq: number;
+  mediaIndex: number;
+  discBase: number;
+  ended: boolean;
+  lastIngestAt: number | null;
+  startedAt: number | null;
+};
+
+type Commands = {
+  segmintAdmit(...args: (string | number)[]): Promise<[AdmitStatus, string, number]>;
+  segmintResolve(...args: (string | number)[]): Promise<[number, string[], string[]]>;
+  segmintEnd(...args: (string | number)[]): Promise<number>;
+};
+
+/**
+ * A stream's live state in Redis: which seqs are in flight, which are accepted and waiting for
+ * their turn, and the published list the playlists are rendered from. Every multi-key change is
+ * one Lua script, so several orchestrators can share a Redis.
+ */
+export class LiveState {
+  private readonly redis: Redis & Commands;
+
+  constructor(redis: Redis, private readonly prefix: string) {
+    for (const [name, def] of Object.entries(SCRIPTS)) {
+      if (!(name in redis)) redis.defineCommand(name, def);
+    }
+    this.redis = redis as Redis & Commands;
+  }
+
+  private keys(streamId: string) {
+    return liveKeys(this.prefix, streamId);
+  }
+
+  async admit(streamId: string, seq: number, sourceSha: string): Promise<{ status: AdmitStatus; session: number; newSession: boolean }> {
+    const k = this.keys(streamId);
+    const [status, session, newSession] = await this.redis.segmintAdmit(
+      k.meta, k.inflight, k.ready, activeStreamsKey(this.prefix), seq, sourceSha, Date.now(), streamId,
+    );
+    return { status, session: Number(session), newSession: newSession === 1 };
+  }
+
+  /**
+   * Records a segment's outcome and publishes whatever is now in order.
+   * `entry: null` means the segment failed for good and is skipped.
+   */
+  async resolve(streamId: string, seq: number, entry: SegmentEntry | null, keep: number) {
+    const k = this.keys(streamId);
+    const [resolved, published, evicted] = await this.redis.segmintResolve(
+      k.meta, k.inflight, k.ready, k.published, seq, entry ? JSON.stringify(entry) : 'skip', keep,
+    );
+    const parse = (r: string) => JSON.parse(r) as PublishedRecord;
+    return { resolved: resolved === 1, published: published.map(parse), evicted: evicted.map(parse) };
+  }
+
+  /** Ends the session now (`force`) or only if nothing was ingested since `idleCutoff`. */
+  async end(streamId: string, idleCutoff: number | 'force'): Promise<boolean> {
+    const k = this.keys(streamId);
+    return (await this.redis.segmintEnd(k.meta, activeStreamsKey(this.prefix), streamId, idleCutoff)) === 1;
+  }
+
+  /** Streams whose last ingest is at or before `cutoff` (ms). */
+  async idleStreams(cutoff: number): Promise<string[]> {
+    return this.redis.zrangebyscore(activeStreamsKey(this.prefix), '-inf', cutoff);
+  }
+
+  async meta(streamId: string): Promise<LiveMeta | null> {
+    const m = await this.redis.hgetall(this.keys(streamId).meta);
+    if (!m.session) return null;
+    const n = (v: string | undefined) => (v === undefined ? 0 : Number(v));
+    return {
+      session: n(m.session),
+      nextSeq: n(m.nextSeq),
+      mediaIndex: n(m.mediaIndex),
+      discBase: n(m.discBase),
+      ended: m.ended === '1',
+      lastIngestAt: m.lastIngestAt ? Number(m.lastIngestAt) : null,
+      startedAt: m.startedAt ? Number(m.startedAt) : null,
+    };
+  }
+
+  /** What the playlists need in one round trip: meta, published records, in-flight count. */
+  async snapshot(streamId: string): Promise<{ meta: LiveMeta | null; published: PublishedRecord[]; inflight: number }> {
+    const k = this.keys(streamId);
+    const [published, inflight] = await Promise.all([
+      this.redis.lrange(k.published, 0, -1),
+      this.redis.hlen(k.inflight),
+    ]);
+    return { meta: await this.meta(streamId), published: published.map((r) => JSON.parse(r) as PublishedRecord), inflight };
+  }
+
+  /** Removes all live state of a stream (after deletion). */
+  async clear(streamId: string): Promise<void> {
+    const k = this.keys(streamId);
+    await this.redis.del(k.meta, k.inflight, k.ready, k.published);
+    await this.redis.zrem(activeStreamsKey(this.prefix), streamId);
+  }
+}

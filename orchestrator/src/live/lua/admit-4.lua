@@ -1,0 +1,39 @@
+--[[
+  Admits an ingested segment into a stream's live state, or says why not.
+  A stream with no state, or whose session ended, starts a new session at this seq (playlists
+  then mark a discontinuity if it is not the first session).
+
+  Input:
+    KEYS[1] meta hash, KEYS[2] inflight hash (seq -> source sha256), KEYS[3] ready hash,
+    KEYS[4] active streams zset
+    ARGV[1] seq, ARGV[2] source sha256, ARGV[3] now (ms), ARGV[4] stream id
+  Output:
+    { status, session, newSession }
+    status: 'ok' | 'duplicate' (same seq and bytes already in flight) |
+            'conflict' (same seq, other bytes) | 'too-late' (seq already passed)
+]]
+local meta, inflight, ready, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local seq, sha, now, streamId = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
+
+local exists = redis.call('EXISTS', meta) == 1
+local newSession = 0
+if (not exists) or redis.call('HGET', meta, 'ended') == '1' then
+  newSession = 1
+  local session = redis.call('HINCRBY', meta, 'session', 1)
+  redis.call('HSET', meta, 'nextSeq', seq, 'ended', 0, 'startedAt', now)
+  if exists then redis.call('HSET', meta, 'pendingDiscontinuity', 1) end
+else
+  local known = redis.call('HGET', inflight, seq)
+  if known then
+    if known == sha then return { 'duplicate', redis.call('HGET', meta, 'session'), 0 } end
+    return { 'conflict', redis.call('HGET', meta, 'session'), 0 }
+  end
+  if seq < tonumber(redis.call('HGET', meta, 'nextSeq')) then
+    return { 'too-late', redis.call('HGET', meta, 'session'), 0 }
+  end
+end
+
+redis.call('HSET', inflight, seq, sha)
+redis.call('HSET', meta, 'lastIngestAt', now)
+redis.call('ZADD', active, now, streamId)
+return { 'ok', redis.call('HGET', meta, 'session'), newSession }

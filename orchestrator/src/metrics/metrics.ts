@@ -1,0 +1,22 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The orchestrator's Prometheus metrics (own registry, so several orchestrators fit in one process). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'segmint_process_' });
+  const latencyBuckets = [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30];
+  return {
+    registry,
+    segmentsIngested: new Counter({ name: 'segmint_segments_ingested_total', help: 'Source segments accepted for transcoding', labelNames: ['source'], registers: [registry] }),
+    segmentsRejected: new Counter({ name: 'segmint_segments_rejected_total', help: 'Pushed segments refused, by error code', labelNames: ['code'], registers: [registry] }),
+    jobsQueued: new Counter({ name: 'segmint_jobs_queued_total', help: 'Transcode jobs enqueued', registers: [registry] }),
+    jobsFailed: new Counter({ name: 'segmint_jobs_failed_total', help: 'Transcode jobs that failed every attempt (segment skipped)', registers: [registry] }),
+    transcodeSeconds: new Histogram({ name: 'segmint_segment_transcode_seconds', help: 'ffmpeg time per segment as reported by the worker', buckets: latencyBuckets, registers: [registry] }),
+    dispatchSeconds: new Histogram({ name: 'segmint_dispatch_latency_seconds', help: 'Ingest to accepted result, minus transcode time', buckets: latencyBuckets, registers: [registry] }),
+    publishSeconds: new Histogram({ name: 'segmint_segment_publish_latency_seconds', help: 'Ingest to published in the playlists', buckets: latencyBuckets, registers: [registry] }),
+    segmentsPublished: new Counter({ name: 'segmint_segments_published_total', help: 'Segments published to the playlists', registers: [registry] }),
+    checksFailed: new Counter({ name: 'segmint_checks_failed_total', help: 'Transcode results rejected by the orchestrator checks', labelNames: ['reason'], registers: [registry] }),
+    activeStreams: new Gauge({ name: 'segmint_active_streams', help: 'Streams with a live session', registers: [registry] }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

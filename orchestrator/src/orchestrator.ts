@@ -1,0 +1,144 @@
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { ApiKeyStore } from './auth/apiKeys.js';
+import { JobTokens } from './auth/jobTokens.js';
+import { registerErrorHandling } from './api/errors.js';
+import { hlsRoutes } from './api/routes/hls.js';
+import { livePushRoutes } from './api/routes/livePush.js';
+import { streamRoutes } from './api/routes/streams.js';
+import { transcodeRoutes } from './api/routes/transcode.js';
+import type { OrchestratorConfig } from './config.js';
+import { openDatabase, type Database } from './db/database.js';
+import { BullDispatcher } from './dispatch/dispatcher.js';
+import { parseJobId } from './ingest/jobIds.js';
+import { LiveState } from './live/liveState.js';
+import { createMetrics } from './metrics/metrics.js';
+import type { Pipeline } from './pipeline.js';
+import { publish } from './results/resultHandler.js';
+import { LocalDiskStorage } from './storage/segmentStorage.js';
+import { StreamStore } from './streams/streamStore.js';
+
+export type Orchestrator = {
+  /** Base URL the HTTP server answers at. */
+  url: string;
+  app: FastifyInstance;
+  pipeline: Pipeline;
+  apiKeys: ApiKeyStore;
+  db: Database;
+  close(): Promise<void>;
+};
+
+export type StartOrchestratorOptions = {
+  logger?: Logger;
+  /** Share an already open database (tests open one per file: PGlite takes seconds to start). */
+  db?: Database;
+};
+
+/** Starts an orchestrator: database, Redis live state, BullMQ dispatch, HTTP server, idle sweep. */
+export async function startOrchestrator(config: OrchestratorConfig, opts: StartOrchestratorOptions = {}): Promise<Orchestrator> {
+  const logger = opts.logger ?? pino({ level: config.logLevel, name: 'orchestrator' });
+  const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+  await redis.connect();
+  const dispatcher = new BullDispatcher({ connection: { url: config.redisUrl }, prefix: config.redisPrefix, attempts: config.attempts });
+  await dispatcher.ready();
+  const metrics = createMetrics();
+  const streams = new StreamStore(db);
+  const apiKeys = new ApiKeyStore(db);
+
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // per-request lines would be one per segment and rendition: metrics cover that instead
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    // Strict schemas: unknown fields and wrong types are errors, never silently dropped or coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
+  });
+
+  const pipeline: Pipeline = {
+    // publicUrl is filled in once the server listens (the port may be chosen by the OS)
+    config: { publicUrl: config.publicUrl, hlsWindow: config.hlsWindow, hlsRetain: config.hlsRetain },
+    streams,
+    live: new LiveState(redis, config.redisPrefix),
+    storage: new LocalDiskStorage(join(config.dataDir, 'segments')),
+    dispatcher,
+    tokens: new JobTokens(config.secret),
+    metrics,
+    logger,
+    events: new EventEmitter(),
+    endSession: async () => {}, // set below, once the sweep's helpers exist
+    onSessionStart(stream, session) {
+      logger.info({ streamId: stream.id, session }, 'stream session started');
+      metrics.activeStreams.inc();
+      streams.setActive(stream.id, true, Date.now()).catch((err) => logger.error({ err }, 'could not mark stream active'));
+      pipeline.events.emit('session.started', stream, session);
+    },
+  };
+
+  // A segment whose job failed every attempt is skipped, so the ones after it still publish.
+  dispatcher.onGaveUp((job, reason) => {
+    const id = parseJobId(job.jobId);
+    logger.warn({ jobId: job.jobId, reason }, 'segment failed every attempt; skipping it');
+    metrics.jobsFailed.inc();
+    if (id) publish(pipeline, id.streamId, id.seq, null).catch((err) => logger.error({ err }, 'could not skip segment'));
+  });
+
+  registerErrorHandling(app);
+  await app.register(streamRoutes(pipeline, apiKeys), { prefix: '/api' });
+  await app.register(livePushRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
+  await app.register(transcodeRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
+  await app.register(hlsRoutes(pipeline));
+  app.get('/healthz', async () => {
+    await redis.ping();
+    return { status: 'ok' };
+  });
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  await app.listen({ port: config.httpPort, host: config.httpHost });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.httpPort;
+  const url = `http://${config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost}:${port}`;
+  pipeline.config.publicUrl ||= url;
+
+  const endSession = async (streamId: string, why: 'idle' | 'terminated') => {
+    logger.info({ streamId, why }, 'stream session ended');
+    metrics.activeStreams.dec();
+    await streams.setActive(streamId, false, Date.now());
+    pipeline.events.emit('session.ended', streamId);
+  };
+  pipeline.endSession = async (streamId: string) => {
+    if (await pipeline.live.end(streamId, 'force')) await endSession(streamId, 'terminated');
+  };
+
+  const sweep = setInterval(() => {
+    const cutoff = Date.now() - config.idleTimeoutSec * 1000;
+    pipeline.live
+      .idleStreams(cutoff)
+      .then(async (ids) => {
+        for (const id of ids) {
+          if (!(await pipeline.live.end(id, cutoff))) continue;
+          await endSession(id, 'idle');
+        }
+      })
+      .catch((err) => logger.warn({ err }, 'idle sweep failed'));
+  }, 1000);
+  sweep.unref();
+
+  return {
+    url,
+    app,
+    pipeline,
+    apiKeys,
+    db,
+    async close() {
+      clearInterval(sweep);
+      await app.close();
+      await dispatcher.close();
+      redis.disconnect();
+      if (!opts.db) await db.close();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Dispatcher } from './dispatch/dispatcher.js';
+import type { LiveState } from './live/liveState.js';
+import type { Metrics } from './metrics/metrics.js';
+import type { SegmentStorage } from './storage/segmentStorage.js';
+import type { Stream, StreamStore } from './streams/streamStore.js';
+import type { JobTokens } from './auth/jobTokens.js';
+
+/** What the segment path needs, in one bundle handed to ingest, result handling and routes. */
+export type Pipeline = {
+  config: {
+    /** Base URL workers use to reach this orchestrator. */
+    publicUrl: string;
+    /** Segments in a live media playlist. */
+    hlsWindow: number;
+    /** Segments kept on disk beyond the window (then deleted). */
+    hlsRetain: number;
+  };
+  streams: StreamStore;
+  live: LiveState;
+  storage: SegmentStorage;
+  dispatcher: Dispatcher;
+  tokens: JobTokens;
+  metrics: Metrics;
+  logger: Logger;
+  onSessionStart(stream: Stream, session: number): void;
+  /** Ends a stream's live session now (terminate); no-op when it is not live. */
+  endSession(streamId: string): Promise<void>;
+  /**
+   * Pipeline events, for webhooks, sessions, usage and the dashboard:
+   * - `published` (streamId, PublishedRecord[]): segments entered the playlists
+   * - `session.started` (stream: Stream, session: number): first segment of a live session
+   * - `session.ended` (streamId: string): idle timeout or terminate
+   */
+  events: EventEmitter;
+};

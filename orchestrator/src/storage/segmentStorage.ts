@@ -1,0 +1,59 @@
+import { createReadStream, type ReadStream } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, normalize, sep } from 'node:path';
+
+/**
+ * Where segments live. Keys are relative paths like `STREAM/source/1_42.ts`. Local disk now; an
+ * S3-compatible store later, behind the same interface.
+ */
+export interface SegmentStorage {
+  put(key: string, bytes: Buffer): Promise<void>;
+  /** A readable stream of the object, or null when it does not exist. */
+  read(key: string): Promise<{ stream: ReadStream; size: number } | null>;
+  move(from: string, to: string): Promise<void>;
+  delete(keys: readonly string[]): Promise<void>;
+  deletePrefix(prefix: string): Promise<void>;
+}
+
+/** Segments as files under `DATA_DIR/segments`. */
+export class LocalDiskStorage implements SegmentStorage {
+  constructor(private readonly root: string) {}
+
+  private path(key: string): string {
+    const p = normalize(join(this.root, key));
+    if (!p.startsWith(this.root + sep)) throw new TypeError(`storage key escapes the root: ${key}`);
+    return p;
+  }
+
+  async put(key: string, bytes: Buffer): Promise<void> {
+    const p = this.path(key);
+    await mkdir(dirname(p), { recursive: true });
+    // write then rename: a reader never sees half a segment
+    await writeFile(`${p}.tmp`, bytes);
+    await rename(`${p}.tmp`, p);
+  }
+
+  async read(key: string) {
+    const p = this.path(key);
+    try {
+      const { size } = await stat(p);
+      return { stream: createReadStream(p), size };
+    } catch {
+      return null;
+    }
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const dest = this.path(to);
+    await mkdir(dirname(dest), { recursive: true });
+    await rename(this.path(from), dest);
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    await Promise.all(keys.map((k) => rm(this.path(k), { force: true })));
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    await rm(this.path(prefix), { recursive: true, force: true });
+  }
+}
