@@ -446,6 +446,7 @@ contract TicketBrokerTest is BrokerFixture {
         bytes memory sig = sign(senderKey, t);
         delta = bound(delta, 1, 1e18);
         field = uint8(bound(field, 0, 4));
+        // forge-lint: disable-next-line(unsafe-typecast) -- delta <= 1e18
         if (field == 0) t.recipient = address(uint160(t.recipient) + uint160(delta));
         else if (field == 1) t.faceValue += delta;
         else if (field == 2) t.winProb -= delta;
