@@ -4,3 +4,4 @@ export * from './profiles/profiles.js';
 export * from './jobs/transcodeJob.js';
 export * from './queue/names.js';
 export * from './marketplace/registration.js';
+export * from './contracts/index.js';

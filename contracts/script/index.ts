@@ -1,0 +1,3 @@
+export * from './anvil.js';
+export * from './deploy.js';
+export * from './foundry.js';

@@ -1,0 +1,3 @@
+export * from './abis.generated.js';
+export * from './ticket.js';
+export * from './commitment.js';
