@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import {
   createPublicClient,
   createWalletClient,
+  getAddress,
   http,
   type Abi,
   type Address,
@@ -153,7 +154,7 @@ async function deploy(c: Clients, abi: Abi, bytecode: Hex, args: readonly unknow
   const hash = await c.wallet.deployContract({ abi, bytecode, args } as unknown as Parameters<typeof c.wallet.deployContract>[0]);
   const receipt = await c.pub.waitForTransactionReceipt({ hash });
   if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`deployment reverted (${hash})`);
-  return receipt.contractAddress;
+  return getAddress(receipt.contractAddress);
 }
 
 async function send(c: Clients, tx: Promise<Hex>): Promise<void> {
