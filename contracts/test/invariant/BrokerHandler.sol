@@ -27,6 +27,7 @@ contract BrokerHandler {
     uint256 public ghostPaid;
     uint256 public ghostRedemptions;
     uint256 public ghostDoubleRedemptions;
+    uint256 public ghostWithdrawals;
     mapping(bytes32 => bool) public ghostRedeemed;
 
     constructor(TicketBroker broker_) {
@@ -53,22 +54,33 @@ contract BrokerHandler {
         ghostFunded += amount;
     }
 
+    /// Unlocks only when the broker would accept it, so the run spends its calls on real moves.
     function unlock(uint256 who) external {
-        vm.prank(senders[who % 3]);
+        address s = senders[who % 3];
+        TicketBroker.Sender memory info = broker.getSender(s);
+        if (info.withdrawAfter != 0 || info.deposit + info.reserve == 0) return;
+        vm.prank(s);
         broker.unlock();
     }
 
     function cancelUnlock(uint256 who) external {
-        vm.prank(senders[who % 3]);
+        address s = senders[who % 3];
+        if (broker.getSender(s).withdrawAfter == 0) return;
+        vm.prank(s);
         broker.cancelUnlock();
     }
 
+    /// Withdraws an unlocking sender, jumping to the end of its unlock period if needed.
     function withdraw(uint256 who) external {
         address s = senders[who % 3];
+        uint256 withdrawAfter = broker.getSender(s).withdrawAfter;
+        if (withdrawAfter == 0) return;
+        if (block.timestamp < withdrawAfter) vm.warp(withdrawAfter);
         uint256 before = s.balance;
         vm.prank(s);
         broker.withdraw();
         ghostWithdrawn += s.balance - before;
+        ghostWithdrawals++;
     }
 
     function warp(uint256 secs) external {
@@ -102,7 +114,7 @@ contract BrokerHandler {
                 uint256 k = (face >> i) % issued.length;
                 (ts[i], sigs[i], rands[i]) = (issued[k], issuedSigs[k], _randOf(issued[k].senderNonce));
             } else {
-                (ts[i], sigs[i], rands[i]) = _issue(who + i, to + (i / 2), face >> i, winSeed >> (i * 8));
+                (ts[i], sigs[i], rands[i]) = _issue(who % 3 + i, to % 3 + i / 2, face >> i, winSeed >> (i * 8));
             }
         }
         uint256[3] memory before = _recipientBalances();
