@@ -197,6 +197,24 @@ contract StakingManagerTest is StakingFixture {
         }
     }
 
+    function test_SlashOfAnotherJobKeepsTheLongerJailTerm() public {
+        StakingManager.SlashEvidence memory ev = evidence(1, workerKey);
+        vm.prank(verifier);
+        staking.slash(worker, ev);
+        uint256 firstUntil = staking.getStake(worker).jailedUntil;
+        vm.warp(block.timestamp + 1 days);
+        buildCommitment("stream1.0.43");
+        StakingManager.SlashEvidence memory ev2 = evidence(0, workerKey);
+        ev2.jobId = "stream1.0.43";
+        ev2.signature = signDigest(workerKey, staking.commitmentDigest("stream1.0.43", root));
+        vm.prank(verifier);
+        staking.slash(worker, ev2);
+        StakingManager.Stake memory s = staking.getStake(worker);
+        vm.assertEq(s.jailedUntil, block.timestamp + JAIL, "jail extended from the second offence");
+        vm.assertGt(s.jailedUntil, firstUntil, "later than the first term");
+        vm.assertEq(s.bonded, 810 ether, "10 % of 900");
+    }
+
     function test_SlashReachesUnbondingStake() public {
         vm.prank(worker);
         staking.unbond(1_000 ether); // tries to run with everything

@@ -3,9 +3,32 @@ pragma solidity ^0.8.24;
 
 import {BrokerFixture} from "./utils/BrokerFixture.sol";
 import {TicketBroker} from "../src/TicketBroker.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @dev A recipient contract that refuses ETH.
 contract RejectsEther {}
+
+/// @dev A recipient that, when paid, tries to redeem the same ticket again.
+contract Reenterer {
+    TicketBroker internal immutable broker;
+    TicketBroker.Ticket internal ticket;
+    bytes internal sig;
+    uint256 internal rand;
+
+    constructor(TicketBroker broker_) {
+        broker = broker_;
+    }
+
+    function arm(TicketBroker.Ticket memory t, bytes memory s, uint256 r) external {
+        ticket = t;
+        sig = s;
+        rand = r;
+    }
+
+    receive() external payable {
+        broker.redeemWinningTicket(ticket, sig, rand);
+    }
+}
 
 contract TicketBrokerTest is BrokerFixture {
     uint256 internal constant RAND = 42;
@@ -195,6 +218,29 @@ contract TicketBrokerTest is BrokerFixture {
         bytes memory sig = sign(senderKey, t);
         vm.expectRevert(abi.encodeWithSelector(TicketBroker.PaymentFailed.selector, rejecter));
         broker.redeemWinningTicket(t, sig, RAND);
+    }
+
+    function test_RevertWhen_RecipientReentersOnPayment() public {
+        Reenterer attacker = new Reenterer(broker);
+        fundDeposit(2 ether);
+        TicketBroker.Ticket memory t = ticketFor(address(attacker), 1 ether, RAND);
+        bytes memory sig = sign(senderKey, t);
+        attacker.arm(t, sig, RAND);
+        // The nested call hits the reentrancy guard, so the payment (and the whole redemption) fails.
+        vm.expectRevert(abi.encodeWithSelector(TicketBroker.PaymentFailed.selector, address(attacker)));
+        broker.redeemWinningTicket(t, sig, RAND);
+        vm.assertEq(broker.getSender(sender).deposit, 2 ether, "deposit untouched");
+    }
+
+    function test_RevertWhen_DepositWouldOverflowUint128() public {
+        address whale = address(0x3A1E);
+        vm.deal(whale, uint256(type(uint128).max) + 1);
+        vm.prank(whale);
+        // The deposit is stored in 128 bits: SafeCast refuses rather than truncating.
+        vm.expectRevert(
+            abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 128, uint256(type(uint128).max) + 1)
+        );
+        broker.fundDeposit{value: uint256(type(uint128).max) + 1}();
     }
 
     // ------------------------------------------------------------ the 1-wei front-run
