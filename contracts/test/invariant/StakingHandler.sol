@@ -74,6 +74,7 @@ contract StakingHandler {
     /// disputing one of its four renditions with a correctly signed commitment and proof.
     function slash(uint256 who, uint256 job, uint256 leaf) external {
         uint256 i = who % 3;
+        // forge-lint: disable-next-line(unsafe-typecast) -- 65 + job % 16 < 256
         string memory jobId = string(abi.encodePacked("job-", bytes1(uint8(65 + job % 16))));
         StakingManager.SlashEvidence memory ev = _evidence(jobId, leaf % 4, workerKeys[i]);
         _slash(workers[i], ev);
