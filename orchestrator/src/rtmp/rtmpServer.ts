@@ -1,0 +1,252 @@
+/**
+ * Segmint's RTMP ingest server: accepts publishers on `rtmp://HOST:PORT/live/STREAM_KEY`, checks
+ * the key, turns the media into ~2 s MPEG-TS segments with an ffmpeg `-c copy` segmenter and
+ * hands each to `ingestSegment` (the same path as an HTTP-pushed segment).
+ *
+ * Sessions: one publisher per stream. A publisher that drops keeps the stream's session for the
+ * reconnect window; coming back with the same key continues it (one seq is skipped, so the
+ * playlists mark EXT-X-DISCONTINUITY); after the window the session ends (EXT-X-ENDLIST).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { ApiError } from '@segmint/protocol';
+import { ingestSegment } from '../ingest/segmentIngest.js';
+import type { Pipeline } from '../pipeline.js';
+import { IngestHealthTracker, type IngestHealth } from './ingestHealth.js';
+import type { RtmpConfig } from './rtmpConfig.js';
+import { RtmpConnection, type MediaSink, type PublishDecision, type PublishRequest } from './rtmpConnection.js';
+import { Segmenter } from './segmenter.js';
+import { TAG_VIDEO, videoInfo, TAG_AUDIO } from './flv.js';
+
+export type RtmpServerOptions = RtmpConfig & {
+  /** Seconds without ingest after which a live session counts as stale (SEGMINT_IDLE_TIMEOUT). */
+  idleTimeoutSec: number;
+};
+
+/** What the server keeps per stream while it is published or inside its reconnect window. */
+type StreamEntry = {
+  streamId: string;
+  publisher: { conn: RtmpConnection; segmenter: Segmenter; baseSeq: number } | null;
+  /** First seq not yet handed out. */
+  nextSeq: number;
+  /** The last publisher's segmenter flushing its final segment (a reconnect waits for it). */
+  flushing: Promise<void>;
+  windowTimer: NodeJS.Timeout | null;
+  health: IngestHealthTracker;
+};
+
+const MAX_KEY_LENGTH = 256;
+
+export class RtmpServer {
+  readonly port: number;
+  private readonly connections = new Set<RtmpConnection>();
+  private readonly perIp = new Map<string, number>();
+  private readonly streams = new Map<string, StreamEntry>();
+  private nextConnectionId = 1;
+  private publishers = 0;
+  private closing = false;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly p: Pipeline,
+    private readonly opts: RtmpServerOptions,
+    private readonly log: Logger,
+  ) {
+    const address = server.address();
+    this.port = typeof address === 'object' && address ? address.port : opts.port;
+    // A terminated session (DELETE …/terminate) also drops its RTMP publisher.
+    p.events.on('session.ended', (streamId: string) => {
+      const e = this.streams.get(streamId);
+      if (e?.publisher) e.publisher.conn.close('session ended (terminated)', 'info');
+    });
+  }
+
+  static async start(p: Pipeline, opts: RtmpServerOptions, logger: Logger): Promise<RtmpServer> {
+    const log = logger.child({ component: 'rtmp' });
+    const server = createServer({ noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const rtmp = new RtmpServer(server, p, opts, log);
+    server.on('connection', (socket) => rtmp.accept(socket));
+    server.on('error', (err) => log.error({ err }, 'rtmp server error'));
+    log.info({ port: rtmp.port, host: opts.host }, 'rtmp ingest listening');
+    return rtmp;
+  }
+
+  /** True while a stream has an RTMP publisher or is inside its reconnect window (the idle sweep leaves it alone). */
+  holds(streamId: string): boolean {
+    return this.streams.has(streamId);
+  }
+
+  /** Ingest health of a stream published over RTMP now or within its reconnect window. */
+  health(streamId: string): IngestHealth | null {
+    return this.streams.get(streamId)?.health.snapshot() ?? null;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  private accept(socket: Socket): void {
+    const ip = socket.remoteAddress ?? 'unknown';
+    if (this.closing) return void socket.destroy();
+    if (this.connections.size >= this.opts.maxConnections) {
+      this.log.warn({ ip, limit: this.opts.maxConnections }, 'rtmp connection refused: server at its connection limit');
+      return void socket.destroy();
+    }
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (fromIp >= this.opts.maxConnectionsPerIp) {
+      this.log.warn({ ip, limit: this.opts.maxConnectionsPerIp }, 'rtmp connection refused: too many from this address');
+      return void socket.destroy();
+    }
+    this.perIp.set(ip, fromIp + 1);
+    const conn: RtmpConnection = new RtmpConnection(socket, {
+      id: this.nextConnectionId++,
+      logger: this.log,
+      limits: {
+        maxChunkSize: this.opts.maxChunkSize,
+        maxMessageSize: this.opts.maxMessageBytes,
+        maxChunkStreams: this.opts.maxChunkStreams,
+        maxAssemblingBytes: this.opts.maxMessageBytes + 1024 * 1024,
+        handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
+        idleTimeoutMs: this.opts.idleTimeoutMs,
+      },
+      onPublish: (req): Promise<PublishDecision> => this.onPublish(conn, req),
+      onClose: (c) => {
+        this.connections.delete(c);
+        const n = (this.perIp.get(ip) ?? 1) - 1;
+        if (n > 0) this.perIp.set(ip, n);
+        else this.perIp.delete(ip);
+      },
+    });
+    this.connections.add(conn);
+  }
+
+  private async onPublish(conn: RtmpConnection, req: PublishRequest): Promise<PublishDecision> {
+    const badName = (description: string): PublishDecision => ({ ok: false, code: 'NetStream.Publish.BadName', description });
+    if (!req.key || req.key.length > MAX_KEY_LENGTH) return badName('missing or malformed stream key: publish to rtmp://HOST/live/STREAM_KEY');
+    if (this.publishers >= this.opts.maxPublishers) {
+      return { ok: false, code: 'NetStream.Publish.Rejected', description: `this server is at its limit of ${this.opts.maxPublishers} publishers; try another` };
+    }
+    const stream = await this.p.streams.getByStreamKey(req.key);
+    if (!stream) return badName('unknown stream key');
+    if (stream.suspended) return badName('this stream is suspended');
+    const log = this.log.child({ streamId: stream.id, rtmpConnection: req.connectionId });
+
+    let entry = this.streams.get(stream.id);
+    if (entry?.publisher) return badName('this stream key is already being published; the first publisher keeps the stream');
+    if (entry) {
+      // inside the reconnect window: continue the session after the old segmenter's last segment
+      if (entry.windowTimer) clearTimeout(entry.windowTimer);
+      entry.windowTimer = null;
+      await entry.flushing;
+    } else {
+      const meta = await this.p.live.meta(stream.id);
+      if (meta && !meta.ended) {
+        const fresh = meta.lastIngestAt !== null && Date.now() - meta.lastIngestAt < this.opts.idleTimeoutSec * 1000;
+        if (fresh) return badName('this stream is live (segments are being pushed over HTTP)');
+        await this.p.endSession(stream.id); // left over from a crash: start clean
+      }
+      entry = this.streams.get(stream.id); // another publisher may have claimed it meanwhile
+      if (entry?.publisher) return badName('this stream key is already being published; the first publisher keeps the stream');
+    }
+    if (this.publishers >= this.opts.maxPublishers) return { ok: false, code: 'NetStream.Publish.Rejected', description: 'publisher limit reached' };
+    if (!entry) {
+      entry = { streamId: stream.id, publisher: null, nextSeq: 0, flushing: Promise.resolve(), windowTimer: null, health: new IngestHealthTracker(this.opts.segmentSec) };
+      this.streams.set(stream.id, entry);
+    }
+    // After a drop, skip one seq: the live state then marks EXT-X-DISCONTINUITY before the new segments.
+    const baseSeq = entry.nextSeq === 0 ? 0 : entry.nextSeq + 1;
+    entry.nextSeq = baseSeq;
+    const e = entry;
+    // claim synchronously, before the segmenter's await, so a racing publisher sees it taken
+    const claim = { conn, segmenter: null as unknown as Segmenter, baseSeq };
+    e.publisher = claim;
+    this.publishers++;
+    let segmenter: Segmenter;
+    try {
+      segmenter = await Segmenter.start({
+        segmentSec: this.opts.segmentSec,
+        logger: log,
+        onSegment: (index, bytes) => this.onSegment(e, baseSeq + index, bytes, conn, log),
+      });
+    } catch (err) {
+      e.publisher = null;
+      this.publishers--;
+      this.afterPublisher(e, log);
+      throw err;
+    }
+    claim.segmenter = segmenter;
+    log.info({ key: redactKey(req.key), baseSeq, remote: req.remote }, 'rtmp publish started');
+    let ended = false;
+    const health = e.health;
+    const sink: MediaSink = {
+      media: (type, ts, body) => {
+        health.media(body.length);
+        if (type === TAG_VIDEO) {
+          const v = videoInfo(body);
+          if (v && !v.sequenceHeader) health.videoFrame(ts, v.keyframe);
+          health.videoCodec ??= 'h264';
+        } else if (type === TAG_AUDIO) health.audioCodec ??= 'aac';
+        return segmenter.write(type, ts, body);
+      },
+      end: (reason) => {
+        if (ended) return;
+        ended = true;
+        log.info({ reason, segments: segmenter.segments }, 'rtmp publish ended');
+        e.publisher = null;
+        this.publishers--;
+        e.flushing = segmenter.end().catch((err) => log.error({ err }, 'segmenter did not end cleanly'));
+        this.afterPublisher(e, log);
+      },
+    };
+    return { ok: true, sink };
+  }
+
+  /** Starts the reconnect window; when it runs out with nobody back, the session ends. */
+  private afterPublisher(e: StreamEntry, log: Logger): void {
+    if (this.closing) return;
+    e.windowTimer = setTimeout(() => {
+      void e.flushing.then(async () => {
+        if (e.publisher || this.streams.get(e.streamId) !== e) return;
+        this.streams.delete(e.streamId);
+        log.info({ windowSec: this.opts.reconnectWindowSec }, 'rtmp reconnect window over; ending the session');
+        await this.p.endSession(e.streamId).catch((err) => log.error({ err }, 'could not end the session'));
+      });
+    }, this.opts.reconnectWindowSec * 1000);
+  }
+
+  private async onSegment(e: StreamEntry, seq: number, bytes: Buffer, conn: RtmpConnection, log: Logger): Promise<void> {
+    e.nextSeq = Math.max(e.nextSeq, seq + 1);
+    // fetched per segment: a stream suspended mid-publish stops here
+    const stream = await this.p.streams.get(e.streamId);
+    if (!stream) return conn.close('stream deleted while publishing', 'info');
+    try {
+      await ingestSegment(this.p, stream, seq, bytes, 'rtmp');
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'STREAM_SUSPENDED') return conn.close('stream suspended while publishing', 'info');
+      log.warn({ err, seq }, 'rtmp segment rejected by ingest');
+    }
+  }
+
+  /** Stops accepting, drops every connection, flushes segmenters. Sessions are left to the idle sweep. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    for (const c of this.connections) c.close('server shutting down', 'info');
+    for (const e of this.streams.values()) {
+      if (e.windowTimer) clearTimeout(e.windowTimer);
+      await e.flushing;
+    }
+    this.streams.clear();
+    await closed;
+  }
+}
+
+/** Stream keys are secrets: logs show only their start. */
+const redactKey = (k: string) => `${k.slice(0, 4)}…`;
