@@ -1,5 +1,5 @@
 /** Deploys SegmintToken (unless an existing ERC-20 is given), StakingManager and TicketBroker. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   createPublicClient,
@@ -147,6 +147,23 @@ export async function writeDeployment(path: string, deployment: Deployment): Pro
   await mkdir(dirname(path), { recursive: true });
   const json = JSON.stringify(deployment, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
   await writeFile(path, `${json}\n`);
+}
+
+/** Reads a deployment file written by `writeDeployment` (decimal strings back to bigints). */
+export async function readDeployment(path: string): Promise<Deployment> {
+  const raw = JSON.parse(await readFile(path, 'utf8')) as Deployment & Record<string, unknown>;
+  const big = (v: unknown) => BigInt(v as string);
+  return {
+    ...raw,
+    blockNumber: big(raw.blockNumber),
+    staking: {
+      ...raw.staking,
+      unbondingPeriod: big(raw.staking.unbondingPeriod),
+      jailPeriod: big(raw.staking.jailPeriod),
+      minStake: big(raw.staking.minStake),
+    },
+    broker: { unlockPeriod: big(raw.broker.unlockPeriod), reserveRecipients: big(raw.broker.reserveRecipients) },
+  };
 }
 
 async function deploy(c: Clients, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<Address> {
