@@ -30,7 +30,7 @@ async function main() {
   console.log('starting orchestrator (PGlite) and one worker process (concurrency 1)…');
   const db = await openDatabase();
   const orch = await startTestOrchestrator(db, { SEGMINT_HLS_RETAIN: '2' });
-  const worker = spawnWorker(orch.prefix, ['--concurrency', '1']);
+  const worker = spawnWorker(orch, ['--concurrency', '1']);
   const stream = await orch.pipeline.streams.create({ name: 'bench', profiles });
   const playlists = [...profiles.map((p) => p.name), 'source'].map((r) => `${orch.url}/hls/${stream.playbackId}/${r}/index.m3u8`);
 

@@ -5,11 +5,13 @@ import HLS from 'hls-parser';
 import { generateSegments, segmentFacts } from '@segmint/media';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { transcodeSegment } from '../worker/src/transcoder/transcode.js';
-import { api, startTestOrchestrator, waitFor, type TestOrchestrator } from './helpers.js';
+import { api, startTestOrchestrator, testWorker, waitFor, type TestOrchestrator } from './helpers.js';
 
-// No worker runs here: jobs stay queued, so the tests can play the worker by hand.
+// No worker process runs here: two registered workers are played by hand, one cheap and cheating.
 let db: Database;
 let orch: TestOrchestrator;
+let cheater: Awaited<ReturnType<typeof testWorker>>;
+let honest: Awaited<ReturnType<typeof testWorker>>;
 let dir: string;
 let segment: Buffer;
 let stream: { id: string; streamKey: string; playbackId: string };
@@ -19,10 +21,15 @@ beforeAll(async () => {
   const [database, files] = await Promise.all([openDatabase(), generateSegments({ dir, count: 1, width: 640, height: 360 })]);
   db = database;
   segment = await readFile(files[0]!);
-  orch = await startTestOrchestrator(db, { SEGMINT_MAX_SEGMENT_BYTES: String(4 * 1024 * 1024) });
+  // Long deadlines: the test plays each worker at its own pace.
+  orch = await startTestOrchestrator(db, { SEGMINT_MAX_SEGMENT_BYTES: String(4 * 1024 * 1024), SEGMINT_DEADLINE_FACTOR: '60' });
+  cheater = await testWorker(orch, { pricePerPixel: 100n });
+  honest = await testWorker(orch, { pricePerPixel: 200n });
   stream = (await api(orch, 'POST', '/api/stream', { name: 'bad input', profiles: [{ name: 'low', width: 320, height: 180, bitrate: 200_000 }] })).json;
 }, 120_000);
 afterAll(async () => {
+  await cheater?.stop();
+  await honest?.stop();
   await orch?.stop();
   await db?.close();
   await rm(dir, { recursive: true, force: true });
@@ -92,11 +99,14 @@ describe('API refuses bad requests with a named error', () => {
 });
 
 describe('the orchestrator checks every result before it publishes', () => {
-  it('refuses a wrong rendition (422 CHECK_FAILED), publishes nothing, then accepts a correct one', async () => {
+  it('refuses a wrong rendition (422 CHECK_FAILED), publishes nothing, re-auctions the segment to another worker, accepts its correct one', async () => {
     expect((await put(`/live/${stream.streamKey}/0.ts`, new Uint8Array(segment))).status).toBe(200);
     // A repeated push of the same bytes is idempotent; other bytes under the same seq are refused.
     expect((await put(`/live/${stream.streamKey}/0.ts`, new Uint8Array(segment))).status).toBe(200);
-    const job = await waitFor('queued job', async () => orch.pipeline.dispatcher.get(`${stream.id}.1.0`));
+    const jobId = `${stream.id}.1.0`;
+    // The cheaper worker wins the auction.
+    const job = await cheater.job(jobId);
+    expect(job.worker).toBe(cheater.address);
     const auth = { authorization: `Bearer ${job.token}` };
     expect((await fetch(job.sourceUrl)).status).toBe(401);
     expect(Buffer.from(await (await fetch(job.sourceUrl, { headers: auth })).arrayBuffer()).equals(segment)).toBe(true);
@@ -113,6 +123,7 @@ describe('the orchestrator checks every result before it publishes', () => {
     expect(media.segments).toHaveLength(0);
     const metrics = await (await fetch(`${orch.url}/metrics`)).text();
     expect(metrics).toMatch(/segmint_checks_failed_total\{reason="resolution"\} 1/);
+    expect(metrics).toMatch(/segmint_worker_failures_total 1/);
 
     // A result whose bytes do not match the claimed hash is refused too.
     const forged = { ...result, renditions: [{ ...claim, sha256: 'f'.repeat(64) }] };
@@ -120,27 +131,35 @@ describe('the orchestrator checks every result before it publishes', () => {
     const refusedAgain = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(forged) });
     expect(refusedAgain.status).toBe(422);
 
-    // Bad result bodies are 400, a token for another job is 401.
+    // Bad result bodies are 400; a token for another job, or another worker's job, is 401.
     const junk = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"renditions": "no"}' });
     expect(await errorOf(junk)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
     const otherJob = await fetch(job.resultUrl.replace('.1.0', '.1.1'), { method: 'POST', headers: auth, body: '{}' });
     expect(await errorOf(otherJob)).toEqual({ status: 401, code: 'UNAUTHORIZED' });
 
+    // The failed segment went to the other worker, which cannot be impersonated with the cheater's token.
+    const retry = await honest.job(jobId);
+    expect(retry.worker).toBe(honest.address);
+    expect(await errorOf(await fetch(retry.resultUrl, { method: 'POST', headers: auth, body: '{}' }))).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    const honestAuth = { authorization: `Bearer ${retry.token}` };
+
     // The honest transcode passes and is published.
     const srcFile = join(dir, 'src.ts');
     await writeFile(srcFile, segment);
-    const out = await transcodeSegment({ input: srcFile, source: facts, profiles: job.profiles, outDir: dir });
+    const out = await transcodeSegment({ input: srcFile, source: facts, profiles: retry.profiles, outDir: dir });
     const low = out.renditions[0]!;
-    await fetch(`${job.resultUrl}/low.ts`, { method: 'PUT', headers: { ...auth, 'content-type': 'video/mp2t' }, body: new Uint8Array(await readFile(low.path)) });
-    const { path: _p, data: _d, ...honest } = low;
-    const accepted = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ ...result, renditions: [honest] }) });
+    await fetch(`${retry.resultUrl}/low.ts`, { method: 'PUT', headers: { ...honestAuth, 'content-type': 'video/mp2t' }, body: new Uint8Array(await readFile(low.path)) });
+    const { path: _p, data: _d, ...honestLow } = low;
+    const honestResult = { ...result, workerId: 'honest', renditions: [honestLow] };
+    const accepted = await fetch(retry.resultUrl, { method: 'POST', headers: { ...honestAuth, 'content-type': 'application/json' }, body: JSON.stringify(honestResult) });
     expect(accepted.status).toBe(200);
     expect(await accepted.json()).toEqual({ status: 'accepted', published: 1 });
     const after = HLS.parse(await (await fetch(`${orch.url}/hls/${stream.playbackId}/low/index.m3u8`)).text()) as HLS.types.MediaPlaylist;
     expect(after.segments.map((s) => s.uri)).toEqual(['1_0.ts']);
     // A late repeat of the same result is dropped idempotently.
-    const late = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ ...result, renditions: [honest] }) });
+    const late = await fetch(retry.resultUrl, { method: 'POST', headers: { ...honestAuth, 'content-type': 'application/json' }, body: JSON.stringify(honestResult) });
     expect(await late.json()).toEqual({ status: 'duplicate', published: 0 });
+    expect(await (await fetch(`${orch.url}/metrics`)).text()).toMatch(/segmint_auctions_total\{outcome="reauctioned"\} 1/);
   });
 
   it('refuses other bytes under an in-flight seq (409 SEGMENT_CONFLICT) without losing the first', async () => {
@@ -148,8 +167,9 @@ describe('the orchestrator checks every result before it publishes', () => {
     const other = Buffer.from(segment);
     other.writeUInt8(other.readUInt8(other.length - 1) ^ 0xff, other.length - 1);
     expect(await errorOf(await put(`/live/${stream.streamKey}/1.ts`, new Uint8Array(other)))).toEqual({ status: 409, code: 'SEGMENT_CONFLICT' });
-    const job = await orch.pipeline.dispatcher.get(`${stream.id}.1.1`);
-    const src = await fetch(job!.sourceUrl, { headers: { authorization: `Bearer ${job!.token}` } });
+    const jobId = `${stream.id}.1.1`;
+    const job = await waitFor('seq 1 on a worker queue', async () => ((await cheater.hasJob(jobId)) ? cheater.job(jobId) : (await honest.hasJob(jobId)) ? honest.job(jobId) : null));
+    const src = await fetch(job.sourceUrl, { headers: { authorization: `Bearer ${job.token}` } });
     expect(Buffer.from(await src.arrayBuffer()).equals(segment)).toBe(true);
   });
 

@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { Queue } from 'bullmq';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { workerQueueName, type TranscodeJob } from '@segmint/protocol';
+import { MarketplaceClient } from '../worker/src/marketplace/client.js';
 import { loadOrchestratorConfig } from '../orchestrator/src/config.js';
 import type { Database } from '../orchestrator/src/db/database.js';
 import { startOrchestrator, type Orchestrator } from '../orchestrator/src/orchestrator.js';
@@ -19,7 +23,7 @@ export async function startTestOrchestrator(db: Database, env: Record<string, st
   const prefix = `segmint-e2e-${randomUUID().slice(0, 8)}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'segmint-e2e-'));
   const config = loadOrchestratorConfig([], {
-    SEGMINT_HTTP_PORT: '0', REDIS_URL, SEGMINT_REDIS_PREFIX: prefix, DATA_DIR: dataDir, ...env,
+    SEGMINT_HTTP_PORT: '0', SEGMINT_RTMP_PORT: '0', REDIS_URL, SEGMINT_REDIS_PREFIX: prefix, DATA_DIR: dataDir, ...env,
   });
   const orch = await startOrchestrator(config, { db, logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }) });
   const { token } = await orch.apiKeys.create('e2e');
@@ -39,14 +43,53 @@ export async function startTestOrchestrator(db: Database, env: Record<string, st
   };
 }
 
-/** A worker as its own process, exactly as `segmint worker start` runs it. */
-export function spawnWorker(prefix: string, args: string[] = [], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), 'start', '--redis-prefix', prefix, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, REDIS_URL, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+/**
+ * A worker as its own process, exactly as `segmint worker start` runs it: registers with `orch`
+ * under a fresh key (unless `--key` is given) and takes the segments it wins.
+ */
+export function spawnWorker(orch: { prefix: string; url: string }, args: string[] = [], env: Record<string, string> = {}): ChildProcess {
+  const key = args.includes('--key') ? [] : ['--key', generatePrivateKey()];
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), 'start', '--redis-prefix', orch.prefix, '--orchestrator', orch.url, ...key, ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, REDIS_URL, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   return child;
+}
+
+/**
+ * A worker played by the test itself: registered (signed, heartbeating) with `orch`; its jobs are
+ * read straight from its BullMQ queue, so a test can answer them honestly or cheat.
+ */
+export async function testWorker(orch: TestOrchestrator, opts: { pricePerPixel?: bigint; maxConcurrent?: number } = {}) {
+  const account = privateKeyToAccount(generatePrivateKey());
+  const capabilities = { encoders: ['libx264'], maxConcurrent: opts.maxConcurrent ?? 4, cores: 2, maxHeight: 2160, fingerprint: 'test' };
+  const client = new MarketplaceClient({ orchestratorUrl: orch.url, account, pricePerPixel: opts.pricePerPixel ?? 100n, capabilities });
+  await client.start();
+  const queue = new Queue<TranscodeJob>(workerQueueName(client.address), { connection: { url: REDIS_URL }, prefix: orch.prefix });
+  return {
+    address: client.address,
+    client,
+    /** The job with this id once it is on this worker's queue. */
+    job: (jobId: string) => waitFor(`job ${jobId} on ${client.address}`, async () => (await queue.getJob(jobId))?.data, 20_000),
+    async hasJob(jobId: string) {
+      return (await queue.getJob(jobId)) !== undefined;
+    },
+    async stop() {
+      client.stop();
+      await queue.close();
+    },
+  };
+}
+
+/** Workers registered with `orch` (once each has heartbeated). */
+export async function onlineWorkers(orch: TestOrchestrator): Promise<{ address: string; online: boolean; performance: { jobs: number; failures: number; latencyRatio: number; successRate: number } }[]> {
+  const res = await fetch(`${orch.url}/marketplace/workers`);
+  return ((await res.json()) as { address: string; online: boolean; performance: { jobs: number; failures: number; latencyRatio: number; successRate: number } }[]).filter((w) => w.online);
 }
 
 export async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -32,7 +32,7 @@ beforeAll(async () => {
   orch = await startTestOrchestrator(db, {
     SEGMINT_IDLE_TIMEOUT: '3', SEGMINT_HLS_WINDOW: '2', SEGMINT_HLS_RETAIN: '1', SEGMINT_JOB_ATTEMPTS: '2',
   });
-  worker = spawnWorker(orch.prefix, ['--concurrency', '1'], {
+  worker = spawnWorker(orch, ['--concurrency', '1'], {
     FFMPEG_PATH: join(dir, 'ffmpeg.sh'), REAL_FFMPEG: ffmpegPath(), POISON: join(dir, 'poison.ts'), LOG_LEVEL: 'error',
   });
 }, 120_000);

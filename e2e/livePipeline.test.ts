@@ -21,7 +21,7 @@ beforeAll(async () => {
   ]);
   // The test ends the stream itself; a loaded machine must not idle it out first.
   orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600' });
-  worker = spawnWorker(orch.prefix, ['--concurrency', '2']);
+  worker = spawnWorker(orch, ['--concurrency', '2']);
 }, 120_000);
 
 afterAll(async () => {

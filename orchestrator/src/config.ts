@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { parseRtmpKnobs, RTMP_KNOBS, type RtmpConfig } from './rtmp/rtmpConfig.js';
 
 /**
  * Every orchestrator knob: environment variable, CLI flag that overrides it, default, meaning.
@@ -18,7 +19,15 @@ export const ORCHESTRATOR_KNOBS = {
   hlsRetain: { env: 'SEGMINT_HLS_RETAIN', flag: '--hls-retain', default: '12', help: 'Segments kept on disk beyond the live window before deletion' },
   idleTimeoutSec: { env: 'SEGMINT_IDLE_TIMEOUT', flag: '--idle-timeout', default: '30', help: 'Seconds without a segment before a live session ends (EXT-X-ENDLIST)' },
   maxSegmentBytes: { env: 'SEGMINT_MAX_SEGMENT_BYTES', flag: '--max-segment-bytes', default: String(32 * 1024 * 1024), help: 'Largest pushed or uploaded segment (413 above)' },
-  attempts: { env: 'SEGMINT_JOB_ATTEMPTS', flag: '--job-attempts', default: '3', help: 'Transcode attempts per segment before it is skipped (discontinuity)' },
+  attempts: { env: 'SEGMINT_JOB_ATTEMPTS', flag: '--job-attempts', default: '3', help: 'Workers tried per segment (after a miss or failure) before it is skipped (discontinuity)' },
+  minStake: { env: 'SEGMINT_MIN_STAKE', flag: '--min-stake', default: '0', help: 'Wei a worker must have bonded to win segments' },
+  maxPricePerPixel: { env: 'SEGMINT_MAX_PRICE_PER_PIXEL', flag: '--max-price-per-pixel', default: '1000000000', help: 'Highest ask (wei per pixel) the auction accepts' },
+  deadlineFactor: { env: 'SEGMINT_DEADLINE_FACTOR', flag: '--deadline-factor', default: '1.5', help: 'A worker has duration × this to return a segment, then it is re-auctioned' },
+  deadlineMinMs: { env: 'SEGMINT_DEADLINE_MIN_MS', flag: '--deadline-min-ms', default: '1000', help: 'Shortest deadline, for very short segments' },
+  dispatchWaitMs: { env: 'SEGMINT_DISPATCH_WAIT_MS', flag: '--dispatch-wait-ms', default: '30000', help: 'A segment no worker can take for this long is skipped' },
+  heartbeatTtlMs: { env: 'SEGMINT_HEARTBEAT_TTL_MS', flag: '--heartbeat-ttl-ms', default: '3000', help: 'A worker without a heartbeat for this long wins nothing (workers beat at a third of it)' },
+  chainId: { env: 'SEGMINT_CHAIN_ID', flag: '--chain-id', default: '31337', help: 'EIP-712 chain id of registrations (and of the staking contract)' },
+  ...RTMP_KNOBS,
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'pino log level' },
 } as const;
 
@@ -36,6 +45,14 @@ export type OrchestratorConfig = {
   idleTimeoutSec: number;
   maxSegmentBytes: number;
   attempts: number;
+  minStake: bigint;
+  maxPricePerPixel: bigint;
+  deadlineFactor: number;
+  deadlineMinMs: number;
+  dispatchWaitMs: number;
+  heartbeatTtlMs: number;
+  chainId: number;
+  rtmp: RtmpConfig;
   logLevel: string;
 };
 
@@ -67,6 +84,18 @@ const int = (name: string, v: string, min: number, max: number) => {
   return n;
 };
 
+const num = (name: string, v: string, min: number, max: number) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new ConfigError(`${name} must be a number from ${min} to ${max} (got "${v}")`);
+  return n;
+};
+
+/** Wei amounts are decimal integers (bigint: money never passes through a float). */
+const wei = (name: string, v: string) => {
+  if (!/^[0-9]{1,78}$/.test(v)) throw new ConfigError(`${name} must be a whole number of wei (got "${v}")`);
+  return BigInt(v);
+};
+
 export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
   const k = readKnobs(ORCHESTRATOR_KNOBS, argv, env);
   const httpPort = int('SEGMINT_HTTP_PORT', k.httpPort, 0, 65535);
@@ -84,6 +113,14 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     idleTimeoutSec: int('SEGMINT_IDLE_TIMEOUT', k.idleTimeoutSec, 1, 86_400),
     maxSegmentBytes: int('SEGMINT_MAX_SEGMENT_BYTES', k.maxSegmentBytes, 1024, 1024 ** 3),
     attempts: int('SEGMINT_JOB_ATTEMPTS', k.attempts, 1, 20),
+    minStake: wei('SEGMINT_MIN_STAKE', k.minStake),
+    maxPricePerPixel: wei('SEGMINT_MAX_PRICE_PER_PIXEL', k.maxPricePerPixel),
+    deadlineFactor: num('SEGMINT_DEADLINE_FACTOR', k.deadlineFactor, 0.1, 100),
+    deadlineMinMs: int('SEGMINT_DEADLINE_MIN_MS', k.deadlineMinMs, 100, 600_000),
+    dispatchWaitMs: int('SEGMINT_DISPATCH_WAIT_MS', k.dispatchWaitMs, 100, 3_600_000),
+    heartbeatTtlMs: int('SEGMINT_HEARTBEAT_TTL_MS', k.heartbeatTtlMs, 300, 600_000),
+    chainId: int('SEGMINT_CHAIN_ID', k.chainId, 1, 2 ** 48),
+    rtmp: parseRtmpKnobs(k, int, k.httpHost),
     logLevel: k.logLevel,
   };
 }

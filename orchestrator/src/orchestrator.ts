@@ -6,18 +6,24 @@ import { pino, type Logger } from 'pino';
 import { ApiKeyStore } from './auth/apiKeys.js';
 import { JobTokens } from './auth/jobTokens.js';
 import { registerErrorHandling } from './api/errors.js';
+import { registerOpenApi } from './api/openapi.js';
+import { apiKeyRoutes } from './api/routes/apiKeys.js';
 import { hlsRoutes } from './api/routes/hls.js';
 import { livePushRoutes } from './api/routes/livePush.js';
 import { streamRoutes } from './api/routes/streams.js';
-import { transcodeRoutes } from './api/routes/transcode.js';
+import { marketplaceRoutes } from './api/routes/marketplace.js';
+import { transcodeRoutes, workerJobLinks } from './api/routes/transcode.js';
 import type { OrchestratorConfig } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
-import { BullDispatcher } from './dispatch/dispatcher.js';
+import { MarketDispatcher } from './dispatch/marketDispatcher.js';
+import { Registry } from './marketplace/registry.js';
+import { CachedStake, NoChainStake } from './marketplace/stake.js';
 import { parseJobId } from './ingest/jobIds.js';
 import { LiveState } from './live/liveState.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { publish } from './results/resultHandler.js';
+import { RtmpServer } from './rtmp/rtmpServer.js';
 import { LocalDiskStorage } from './storage/segmentStorage.js';
 import { StreamStore } from './streams/streamStore.js';
 
@@ -28,6 +34,8 @@ export type Orchestrator = {
   pipeline: Pipeline;
   apiKeys: ApiKeyStore;
   db: Database;
+  /** RTMP ingest server; null when SEGMINT_RTMP_PORT is -1. */
+  rtmp: RtmpServer | null;
   close(): Promise<void>;
 };
 
@@ -43,9 +51,21 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
   const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
-  const dispatcher = new BullDispatcher({ connection: { url: config.redisUrl }, prefix: config.redisPrefix, attempts: config.attempts });
-  await dispatcher.ready();
   const metrics = createMetrics();
+  // Stake comes from StakingManager when a chain is configured (payments/contracts issues); none here yet.
+  const registry = new Registry(redis, config.redisPrefix, new CachedStake(new NoChainStake()), config.heartbeatTtlMs);
+  const dispatcher = new MarketDispatcher({
+    redis,
+    prefix: config.redisPrefix,
+    registry,
+    rules: { minStake: config.minStake, maxPricePerPixel: config.maxPricePerPixel },
+    attempts: config.attempts,
+    deadline: { factor: config.deadlineFactor, minMs: config.deadlineMinMs },
+    waitLimitMs: config.dispatchWaitMs,
+    links: (job, worker) => workerJobLinks(pipeline)(job, worker),
+    metrics,
+    logger: logger.child({ component: 'dispatch' }),
+  });
   const streams = new StreamStore(db);
   const apiKeys = new ApiKeyStore(db);
 
@@ -87,9 +107,20 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
   });
 
   registerErrorHandling(app);
+  await registerOpenApi(app);
   await app.register(streamRoutes(pipeline, apiKeys), { prefix: '/api' });
+  await app.register(apiKeyRoutes(apiKeys), { prefix: '/api' });
   await app.register(livePushRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
   await app.register(transcodeRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
+  await app.register(
+    marketplaceRoutes(pipeline, {
+      registry,
+      chainId: config.chainId,
+      minStake: config.minStake,
+      maxPricePerPixel: config.maxPricePerPixel,
+      heartbeatIntervalMs: Math.max(100, Math.floor(config.heartbeatTtlMs / 3)),
+    }),
+  );
   await app.register(hlsRoutes(pipeline));
   app.get('/healthz', async () => {
     await redis.ping();
@@ -113,12 +144,16 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     if (await pipeline.live.end(streamId, 'force')) await endSession(streamId, 'terminated');
   };
 
+  const rtmp = config.rtmp.port >= 0 ? await RtmpServer.start(pipeline, { ...config.rtmp, idleTimeoutSec: config.idleTimeoutSec }, logger) : null;
+  pipeline.ingestHealth = (streamId) => rtmp?.health(streamId) ?? null;
+
   const sweep = setInterval(() => {
     const cutoff = Date.now() - config.idleTimeoutSec * 1000;
     pipeline.live
       .idleStreams(cutoff)
       .then(async (ids) => {
         for (const id of ids) {
+          if (rtmp?.holds(id)) continue; // publishing over RTMP, or inside its reconnect window
           if (!(await pipeline.live.end(id, cutoff))) continue;
           await endSession(id, 'idle');
         }
@@ -133,8 +168,10 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     pipeline,
     apiKeys,
     db,
+    rtmp,
     async close() {
       clearInterval(sweep);
+      await rtmp?.close();
       await app.close();
       await dispatcher.close();
       redis.disconnect();

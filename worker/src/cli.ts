@@ -1,46 +1,81 @@
 #!/usr/bin/env -S npx tsx
-import { cpus } from 'node:os';
 import { pino } from 'pino';
 import { ffmpegPath } from '@segmint/media';
-import { startJobRunner } from './runner/jobRunner.js';
+import { calibrate } from './capabilities/calibrate.js';
+import { probeCapabilities } from './capabilities/probe.js';
 import { WORKER_KNOBS } from './config.js';
+import { call } from './http.js';
+import { loadWorkerKey } from './identity/workerKey.js';
+import { MarketplaceClient } from './marketplace/client.js';
+import { startJobRunner } from './runner/jobRunner.js';
 
-const USAGE = `usage: segmint worker start [flags]\n${Object.values(WORKER_KNOBS).map((k) => `  ${k.flag.padEnd(16)} ${k.env.padEnd(28)} ${k.help}`).join('\n')}`;
+const USAGE = `usage: segmint worker <start|status> [flags]
+  start    probe encoders, register with the orchestrator (signed), heartbeat, transcode the segments it wins
+  status   show this worker's registration, performance and stake as the orchestrator sees them
+${Object.values(WORKER_KNOBS).map((k) => `  ${k.flag.padEnd(16)} ${k.env.padEnd(30)} ${k.help}`).join('\n')}`;
 
-function flag(argv: string[], k: { env: string; flag: string; default: string }): string {
+type Knob = { env: string; flag: string; default: string };
+function flag(argv: string[], k: Knob): string {
   const i = argv.indexOf(k.flag);
   const inline = argv.find((a) => a.startsWith(`${k.flag}=`));
   return (i >= 0 ? argv[i + 1] : inline?.slice(k.flag.length + 1)) ?? process.env[k.env] ?? k.default;
 }
 
-async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (command !== 'start') {
-    console.error(USAGE);
-    process.exit(command === undefined || command === '--help' ? 0 : 2);
-  }
-  const ffmpeg = flag(rest, WORKER_KNOBS.ffmpegPath);
-  if (ffmpeg) process.env.FFMPEG_PATH = ffmpeg;
-  const concurrencyText = flag(rest, WORKER_KNOBS.concurrency);
-  const concurrency = concurrencyText ? Number(concurrencyText) : cpus().length;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
-    console.error(`--concurrency must be an integer from 1 to 256 (got "${concurrencyText}")`);
-    process.exit(2);
-  }
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+function integer(text: string, name: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) fail(`${name} must be an integer from ${min} to ${max} (got "${text}")`);
+  return n;
+}
+
+async function start(argv: string[]): Promise<void> {
   const logger = pino({ name: 'worker', level: process.env.LOG_LEVEL ?? 'info' });
-  const redisUrl = flag(rest, WORKER_KNOBS.redisUrl);
+  const ffmpeg = flag(argv, WORKER_KNOBS.ffmpegPath);
+  if (ffmpeg) process.env.FFMPEG_PATH = ffmpeg;
+  const priceText = flag(argv, WORKER_KNOBS.pricePerPixel);
+  if (!/^[0-9]{1,40}$/.test(priceText)) fail(`--price must be a whole number of wei per pixel (got "${priceText}")`);
+  const delayMs = integer(flag(argv, WORKER_KNOBS.testDelayMs), '--test-delay-ms', 0, 600_000);
+  const concurrencyText = flag(argv, WORKER_KNOBS.concurrency);
+  let concurrency: number;
+  if (concurrencyText) concurrency = integer(concurrencyText, '--concurrency', 1, 256);
+  else {
+    const c = await calibrate({ onProgress: (msg) => logger.info(msg) });
+    concurrency = c.maxConcurrent;
+    logger.info({ maxConcurrent: c.maxConcurrent, secondsPerSegment: c.secondsPerSegment, cached: c.cached }, 'calibrated');
+  }
+
+  const { account, source } = await loadWorkerKey(flag(argv, WORKER_KNOBS.key) || undefined);
+  const capabilities = await probeCapabilities(concurrency);
+  const orchestratorUrl = flag(argv, WORKER_KNOBS.orchestratorUrl).replace(/\/$/, '');
+  const market = new MarketplaceClient({ orchestratorUrl, account, pricePerPixel: BigInt(priceText), capabilities, logger });
+  try {
+    await market.start();
+  } catch (err) {
+    const e = err as { code?: string; message: string };
+    fail(`could not register with ${orchestratorUrl}: ${e.code ? `${e.code}: ` : ''}${e.message} (is the orchestrator running? set --orchestrator)`);
+  }
+
+  const redisUrl = flag(argv, WORKER_KNOBS.redisUrl);
   const runner = startJobRunner({
     connection: { url: redisUrl },
-    prefix: flag(rest, WORKER_KNOBS.redisPrefix),
+    prefix: flag(argv, WORKER_KNOBS.redisPrefix),
+    address: market.address,
     concurrency,
-    workDir: flag(rest, WORKER_KNOBS.workDir) || undefined,
+    workerId: market.address,
+    workDir: flag(argv, WORKER_KNOBS.workDir) || undefined,
+    delayMs,
     logger,
   });
   runner.on('error', (err) => logger.error({ err }, 'queue connection problem (is Redis up at REDIS_URL?)'));
   await runner.waitUntilReady();
-  logger.info({ redisUrl, concurrency, ffmpeg: ffmpegPath() }, 'worker started');
+  logger.info({ address: market.address, key: source, orchestratorUrl, redisUrl, capabilities, pricePerPixel: priceText, ffmpeg: ffmpegPath() }, 'worker started');
   const stop = async () => {
-    logger.info('stopping: finishing jobs in hand');
+    logger.info('stopping: finishing segments in hand');
+    market.stop();
     await runner.close();
     process.exit(0);
   };
@@ -48,7 +83,28 @@ async function main(argv: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
+async function status(argv: string[]): Promise<void> {
+  const { account } = await loadWorkerKey(flag(argv, WORKER_KNOBS.key) || undefined);
+  const orchestratorUrl = flag(argv, WORKER_KNOBS.orchestratorUrl).replace(/\/$/, '');
+  try {
+    const res = await call(`${orchestratorUrl}/marketplace/workers/${account.address}`);
+    console.log(JSON.stringify(await res.json(), null, 2));
+  } catch (err) {
+    const e = err as { code?: string; message: string };
+    if (e.code === 'WORKER_NOT_REGISTERED') fail(`${account.address} is not registered with ${orchestratorUrl}: run \`segmint worker start\``);
+    fail(`could not ask ${orchestratorUrl}: ${e.message}`);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === 'start') return start(rest);
+  if (command === 'status') return status(rest);
+  console.error(USAGE);
+  process.exit(command === undefined || command === '--help' ? 0 : 2);
+}
+
 main(process.argv.slice(2)).catch((err) => {
-  console.error(`worker failed to start: ${(err as Error).message}`);
+  console.error(`worker failed: ${(err as Error).message}`);
   process.exit(1);
 });

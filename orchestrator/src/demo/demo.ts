@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
@@ -45,15 +45,23 @@ async function main(): Promise<void> {
   const orch = await startOrchestrator(config, { logger });
   say(`  orchestrator at ${orch.url} (database: ${orch.db.kind}, data: ${config.dataDir})`);
 
-  const worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), 'start'], {
+  // The worker registers with the orchestrator under its key (~/.segmint/worker-key, made once).
+  const worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), 'start', '--orchestrator', orch.url], {
     cwd: ROOT,
-    env: { ...process.env, REDIS_URL: redis.url, SEGMINT_REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    env: {
+      ...process.env,
+      REDIS_URL: redis.url,
+      SEGMINT_REDIS_PREFIX: config.redisPrefix,
+      // calibration (`segmint worker start` alone) takes seconds; the demo starts at once with one slot per core
+      SEGMINT_WORKER_CONCURRENCY: process.env.SEGMINT_WORKER_CONCURRENCY ?? String(cpus().length),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.push(worker);
 
-  const { token } = await orch.apiKeys.create('demo');
-  const stream = await orch.pipeline.streams.create({ name: 'demo', profiles: (await import('@segmint/protocol')).DEFAULT_PROFILES.map((p) => ({ ...p })) });
+  const { token, key } = await orch.apiKeys.create('demo');
+  const stream = await orch.pipeline.streams.create({ ownerId: key.ownerId, name: 'demo', profiles: (await import('@segmint/protocol')).DEFAULT_PROFILES.map((p) => ({ ...p })) });
 
   // The test source, encoded live (-re) and cut into 2 s MPEG-TS segments; each finished one is pushed.
   const segDir = mkdtempSync(join(tmpdir(), 'segmint-demo-'));

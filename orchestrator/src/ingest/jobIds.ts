@@ -9,7 +9,8 @@ export function parseJobId(jobId: string): { streamId: string; session: number; 
 /** Storage keys of a stream's segments. */
 export const storageKeys = {
   source: (streamId: string, session: number, seq: number) => `${streamId}/source/${session}_${seq}.ts`,
-  pending: (jobId: string, rendition: string) => `${parseJobId(jobId)?.streamId}/pending/${jobId}/${rendition}.ts`,
-  pendingDir: (jobId: string) => `${parseJobId(jobId)?.streamId}/pending/${jobId}`,
+  /** A worker's uploads for a job, until its result is checked (two workers may race on one job). */
+  pending: (jobId: string, worker: string, rendition: string) => `${parseJobId(jobId)?.streamId}/pending/${jobId}/${worker}/${rendition}.ts`,
+  pendingDir: (jobId: string, worker: string) => `${parseJobId(jobId)?.streamId}/pending/${jobId}/${worker}`,
   rendition: (streamId: string, rendition: string, session: number, seq: number) => `${streamId}/${rendition}/${session}_${seq}.ts`,
 };

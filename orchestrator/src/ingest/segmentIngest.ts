@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isMpegTs, segmentFacts } from '@segmint/media';
-import { ApiError, capProfiles, type TranscodeJob } from '@segmint/protocol';
+import { ApiError, capProfiles, type SegmentJob } from '@segmint/protocol';
 import type { Stream } from '../streams/streamStore.js';
 import type { Pipeline } from '../pipeline.js';
 import { jobIdOf, storageKeys } from './jobIds.js';
@@ -44,14 +44,11 @@ export async function ingestSegment(
   const log = p.logger.child({ streamId: stream.id, seq, jobId });
   try {
     await p.storage.put(storageKeys.source(stream.id, admitted.session, seq), bytes);
-    const job: TranscodeJob = {
+    const job: SegmentJob = {
       jobId,
       streamId: stream.id,
       seq,
       source: facts,
-      sourceUrl: `${p.config.publicUrl}/transcode/${jobId}/source.ts`,
-      resultUrl: `${p.config.publicUrl}/transcode/${jobId}`,
-      token: p.tokens.sign(jobId),
       profiles: capProfiles(stream.profiles, facts),
       ingestedAt: Date.now(),
     };

@@ -6,7 +6,7 @@ const worker = (name: string, over: Partial<Candidate> = {}): Candidate => ({
   worker: name, pricePerPixel: 100n, stake: 10n * E18, jailed: false, heartbeatFresh: true, capabilities: caps, inflight: 0,
   perf: { latencyRatio: 0.5, successRate: 1 }, ...over,
 });
-const job = { encoder: 'libx264', maxHeight: 720 };
+const job = { encoders: ['libx264'], maxHeight: 720 };
 const rules = { minStake: E18, maxPricePerPixel: 1000n };
 
 describe('runAuction', () => {

@@ -1,8 +1,8 @@
 /**
  * The per-segment auction (DESIGN step 2), pure: candidates in, ranking out.
  *
- * Eligible: heartbeat fresh, not jailed, stake ≥ minimum, ask ≤ the stream's max price, an encoder
- * and output height the job needs, a free slot, not excluded (already tried for this segment).
+ * Eligible: heartbeat fresh, not jailed, stake ≥ minimum, ask ≤ the stream's max price, one of the
+ * encoders and the output height the job needs, a free slot, not excluded (already tried for this segment).
  *
  * Rank by **effective price**, lowest first:
  *   effective = (ask + 1 wei) × reliability penalty × speed penalty ÷ stake boost
@@ -35,7 +35,8 @@ export type Candidate = {
   perf: Performance;
 };
 
-export type AuctionJob = { encoder: string; maxHeight: number };
+/** What a segment needs: one of these encoders, outputs up to this height. */
+export type AuctionJob = { encoders: readonly string[]; maxHeight: number };
 
 export type AuctionRules = {
   minStake: bigint;
@@ -64,7 +65,7 @@ export function ineligibility(c: Candidate, job: AuctionJob, rules: AuctionRules
   if (c.jailed) return 'jailed';
   if (c.stake < rules.minStake) return 'stake-below-minimum';
   if (c.pricePerPixel > rules.maxPricePerPixel) return 'price-above-max';
-  if (!c.capabilities.encoders.includes(job.encoder) || c.capabilities.maxHeight < job.maxHeight) return 'capability';
+  if (!job.encoders.some((e) => c.capabilities.encoders.includes(e)) || c.capabilities.maxHeight < job.maxHeight) return 'capability';
   if (c.inflight >= c.capabilities.maxConcurrent) return 'no-free-slot';
   return null;
 }

@@ -20,9 +20,6 @@ type Commands = {
   segmintPerf(...a: (string | number)[]): Promise<[string, string]>;
 };
 
-/** Queue a worker takes its jobs from (BullMQ names may not contain ':'). */
-export const workerQueueName = (worker: string) => `transcode-${worker.toLowerCase()}`;
-
 export type WorkerRecord = {
   worker: string;
   pricePerPixel: string;
@@ -58,6 +55,11 @@ export class Registry {
     if (!(await this.redis.hexists(this.k.workers, worker.toLowerCase()))) return false;
     await this.redis.set(this.k.heartbeat(worker.toLowerCase()), '1', 'PX', this.heartbeatTtlMs);
     return true;
+  }
+
+  async record(worker: string): Promise<WorkerRecord | null> {
+    const raw = await this.redis.hget(this.k.workers, worker.toLowerCase());
+    return raw ? (JSON.parse(raw) as WorkerRecord) : null;
   }
 
   async unregister(worker: string): Promise<void> {
@@ -98,8 +100,10 @@ export class Registry {
       .then((n) => n === 1);
   }
 
-  release(jobId: string, worker: string): Promise<boolean> {
-    return this.redis.segmintRelease(this.k.inflight, this.k.deadlines, `${jobId}|${worker}`, worker).then((n) => n === 1);
+  /** Frees a claim; returns its deadline when this call released it, null when it was already gone. */
+  async release(jobId: string, worker: string): Promise<number | null> {
+    const deadline = await this.redis.segmintRelease(this.k.inflight, this.k.deadlines, `${jobId}|${worker}`, worker);
+    return deadline > 0 ? deadline : null;
   }
 
   /** Claims past their deadline, each handed to exactly one caller. */

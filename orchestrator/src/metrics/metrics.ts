@@ -16,6 +16,9 @@ export function createMetrics() {
     publishSeconds: new Histogram({ name: 'segmint_segment_publish_latency_seconds', help: 'Ingest to published in the playlists', buckets: latencyBuckets, registers: [registry] }),
     segmentsPublished: new Counter({ name: 'segmint_segments_published_total', help: 'Segments published to the playlists', registers: [registry] }),
     checksFailed: new Counter({ name: 'segmint_checks_failed_total', help: 'Transcode results rejected by the orchestrator checks', labelNames: ['reason'], registers: [registry] }),
+    auctions: new Counter({ name: 'segmint_auctions_total', help: 'Auction outcomes: won, reauctioned (after a miss or failure), waiting (no free slot), gave-up (segment skipped)', labelNames: ['outcome'], registers: [registry] }),
+    deadlinesMissed: new Counter({ name: 'segmint_deadlines_missed_total', help: 'Segments a worker did not finish by its deadline (re-auctioned)', registers: [registry] }),
+    workerFailures: new Counter({ name: 'segmint_worker_failures_total', help: 'Segments a worker reported failed or whose result failed the checks', registers: [registry] }),
     activeStreams: new Gauge({ name: 'segmint_active_streams', help: 'Streams with a live session', registers: [registry] }),
   };
 }

@@ -1,12 +1,12 @@
 import { isMpegTs, segmentFacts, type SegmentFacts } from '@segmint/media';
-import { ApiError, SOURCE_RENDITION, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
+import { ApiError, SOURCE_RENDITION, type SegmentJob, type TranscodeResult } from '@segmint/protocol';
 import type { SegmentEntry } from '../live/liveState.js';
 import type { Pipeline } from '../pipeline.js';
 import { parseJobId, storageKeys } from '../ingest/jobIds.js';
 import { checkRendition } from './checks.js';
 
 /** Resolves a job id to its job, or answers 404 (unknown or finished long ago). */
-export async function jobOrThrow(p: Pipeline, jobId: string): Promise<TranscodeJob> {
+export async function jobOrThrow(p: Pipeline, jobId: string): Promise<SegmentJob> {
   const job = parseJobId(jobId) ? await p.dispatcher.get(jobId) : null;
   if (!job) throw new ApiError('NOT_FOUND', `no transcode job ${jobId}`);
   return job;
@@ -20,11 +20,11 @@ export async function jobOrThrow(p: Pipeline, jobId: string): Promise<TranscodeJ
 const uploadedFacts = new Map<string, { facts: SegmentFacts | null }>();
 const UPLOADED_FACTS_MAX = 10_000;
 
-/** Stores one uploaded rendition of a job until the result is checked. */
-export async function acceptUpload(p: Pipeline, job: TranscodeJob, rendition: string, bytes: Buffer): Promise<void> {
+/** Stores one rendition a worker uploaded for a job until its result is checked. */
+export async function acceptUpload(p: Pipeline, job: SegmentJob, worker: string, rendition: string, bytes: Buffer): Promise<void> {
   if (!job.profiles.some((x) => x.name === rendition)) throw new ApiError('NOT_FOUND', `job ${job.jobId} has no rendition ${rendition}`);
   if (!isMpegTs(bytes)) throw new ApiError('INVALID_SEGMENT', 'rendition is not MPEG-TS');
-  const key = storageKeys.pending(job.jobId, rendition);
+  const key = storageKeys.pending(job.jobId, worker, rendition);
   await p.storage.put(key, bytes);
   if (uploadedFacts.size >= UPLOADED_FACTS_MAX) uploadedFacts.delete(uploadedFacts.keys().next().value!);
   uploadedFacts.set(key, { facts: factsOrNull(bytes) });
@@ -50,11 +50,22 @@ export type HandleResultReturnType = { status: 'accepted' | 'duplicate'; publish
 
 /**
  * Checks a worker's result against the source and, when every rendition passes, publishes it in
- * seq order. A failing result is refused with CHECK_FAILED (the worker retries); a result for a
- * segment already resolved is dropped idempotently.
+ * seq order. The first valid result for a segment wins; a later one (a slow worker's, after the
+ * segment was re-auctioned) is dropped idempotently as a duplicate. A failing result is refused
+ * with CHECK_FAILED and the segment goes to another worker. The dispatcher hears of every outcome.
  */
-export async function handleResult(p: Pipeline, job: TranscodeJob, result: TranscodeResult): Promise<HandleResultReturnType> {
-  const log = p.logger.child({ streamId: job.streamId, seq: job.seq, jobId: job.jobId, workerId: result.workerId });
+export async function handleResult(p: Pipeline, job: SegmentJob, worker: string, result: TranscodeResult): Promise<HandleResultReturnType> {
+  const out = await checkAndPublish(p, job, worker, result).catch(async (err: unknown) => {
+    if (err instanceof ApiError && err.code === 'CHECK_FAILED') await p.dispatcher.settle(job.jobId, worker, { outcome: 'failed', reason: err.message });
+    throw err;
+  });
+  await p.dispatcher.settle(job.jobId, worker, { outcome: out.status });
+  if (out.status === 'duplicate') await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
+  return out;
+}
+
+async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, result: TranscodeResult): Promise<HandleResultReturnType> {
+  const log = p.logger.child({ streamId: job.streamId, seq: job.seq, jobId: job.jobId, worker });
   const { session } = parseJobId(job.jobId)!;
   const meta = await p.live.meta(job.streamId);
   if (!meta || meta.session !== session || job.seq < meta.nextSeq) return { status: 'duplicate', published: 0 };
@@ -62,7 +73,7 @@ export async function handleResult(p: Pipeline, job: TranscodeJob, result: Trans
   const facts = new Map<string, SegmentFacts | null>();
   await Promise.all(
     job.profiles.map(async (profile) => {
-      const key = storageKeys.pending(job.jobId, profile.name);
+      const key = storageKeys.pending(job.jobId, worker, profile.name);
       const known = uploadedFacts.get(key);
       uploadedFacts.delete(key);
       facts.set(profile.name, known ? known.facts : factsOrNull(await readAll(p, key)));
@@ -76,17 +87,42 @@ export async function handleResult(p: Pipeline, job: TranscodeJob, result: Trans
   if (failures.length > 0) {
     for (const f of failures) p.metrics.checksFailed.inc({ reason: f.reason });
     log.warn({ failures }, 'result failed checks');
-    await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId));
+    await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
     throw new ApiError('CHECK_FAILED', failures.map((f) => `${f.rendition}: ${f.message}`).join('; '));
   }
 
+  // First valid result wins: a slower worker's equally valid one must not overwrite its files.
+  if (!(await p.dispatcher.claimResult(job.jobId, worker))) return { status: 'duplicate', published: 0 };
+  let published: number;
+  try {
+    published = await moveAndPublish(p, job, worker, session, result, facts);
+  } catch (err) {
+    await p.dispatcher.unclaimResult(job.jobId, worker);
+    throw err;
+  }
+  if (published < 0) return { status: 'duplicate', published: 0 };
+  const sinceIngest = (Date.now() - job.ingestedAt) / 1000;
+  p.metrics.transcodeSeconds.observe(result.transcodeMs / 1000);
+  p.metrics.dispatchSeconds.observe(Math.max(0, sinceIngest - result.transcodeMs / 1000));
+  log.debug({ published, transcodeMs: result.transcodeMs }, 'result accepted');
+  return { status: 'accepted', published };
+}
+
+async function moveAndPublish(
+  p: Pipeline,
+  job: SegmentJob,
+  worker: string,
+  session: number,
+  result: TranscodeResult,
+  facts: Map<string, SegmentFacts | null>,
+): Promise<number> {
   // Move renditions into place, then publish: a playlist never lists a file that is not there.
   await Promise.all(
     job.profiles.map((x) =>
-      p.storage.move(storageKeys.pending(job.jobId, x.name), storageKeys.rendition(job.streamId, x.name, session, job.seq)),
+      p.storage.move(storageKeys.pending(job.jobId, worker, x.name), storageKeys.rendition(job.streamId, x.name, session, job.seq)),
     ),
   );
-  await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId));
+  await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
   const renditions: SegmentEntry['renditions'] = {
     [SOURCE_RENDITION]: {
       bytes: await sizeOf(p, storageKeys.source(job.streamId, session, job.seq)),
@@ -103,13 +139,7 @@ export async function handleResult(p: Pipeline, job: TranscodeJob, result: Trans
     renditions[x.name] = { bytes: claimed.bytes, durationSec: f.durationSec, width: f.width, height: f.height, codecs: f.videoCodecString, fps: f.fps };
   }
   const entry: SegmentEntry = { seq: job.seq, session, durationSec: job.source.durationSec, ingestedAt: job.ingestedAt, renditions };
-  const published = await publish(p, job.streamId, job.seq, entry);
-  if (published < 0) return { status: 'duplicate', published: 0 };
-  const sinceIngest = (Date.now() - job.ingestedAt) / 1000;
-  p.metrics.transcodeSeconds.observe(result.transcodeMs / 1000);
-  p.metrics.dispatchSeconds.observe(Math.max(0, sinceIngest - result.transcodeMs / 1000));
-  log.debug({ published, transcodeMs: result.transcodeMs }, 'result accepted');
-  return { status: 'accepted', published };
+  return publish(p, job.streamId, job.seq, entry);
 }
 
 async function sizeOf(p: Pipeline, key: string): Promise<number> {

@@ -16,25 +16,39 @@ export const SegmentFactsSchema = Type.Object({
 });
 export type SegmentFacts = Static<typeof SegmentFactsSchema>;
 
-/** What a worker is asked to do for one segment. Travels as BullMQ job data. */
-export type TranscodeJob = {
-  /** `${streamId}-${seq}`: unique per segment; also the BullMQ job id. */
+/** One segment's transcode, as the orchestrator stores it while the segment is in flight. */
+export type SegmentJob = {
+  /** `${streamId}.${session}.${seq}`: unique per segment. */
   jobId: string;
   streamId: string;
   seq: number;
   /** Facts of the source segment as the orchestrator read them at ingest. */
   source: SegmentFacts;
-  /** Where to GET the source segment (carries a job-scoped token). */
-  sourceUrl: string;
-  /** Base URL for results: PUT `${resultUrl}/${rendition}.ts`, POST `${resultUrl}` with the facts. */
-  resultUrl: string;
-  /** Bearer token for the upload and result calls, valid for this job only. */
-  token: string;
   /** Ladder already capped to the source. */
   profiles: Static<typeof RenditionProfileSchema>[];
   /** Unix ms when the segment was ingested (for dispatch latency). */
   ingestedAt: number;
 };
+
+/** What one worker is asked to do for one segment: BullMQ job data on the worker's own queue. */
+export type TranscodeJob = SegmentJob & {
+  /** Address of the worker that won the auction. */
+  worker: string;
+  /** Where to GET the source segment. */
+  sourceUrl: string;
+  /** Base URL for results: PUT `${resultUrl}/${rendition}.ts`, POST `${resultUrl}` with the facts. */
+  resultUrl: string;
+  /** Bearer token for this job and this worker only. */
+  token: string;
+  /** Unix ms after which the segment goes to another worker: starting it later is wasted work. */
+  deadline: number;
+};
+
+/** A worker's report that it could not transcode a job (the orchestrator re-auctions at once). */
+export const JobFailureSchema = Type.Object(
+  { reason: Type.String({ maxLength: 2000 }) },
+  { additionalProperties: false },
+);
 
 /** Per-rendition facts a worker reports with its result. */
 export const RenditionResultSchema = Type.Object(

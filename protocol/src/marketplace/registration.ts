@@ -75,3 +75,23 @@ export function registrationTypedData(r: Omit<Registration, 'signature'>, orches
 export function registrationSigner(r: Registration, orchestrator: string, chainId: number): Promise<Address> {
   return recoverTypedDataAddress({ ...registrationTypedData(r, orchestrator, chainId), signature: r.signature as Hex });
 }
+
+/** `GET /marketplace/info`: what a worker needs before it signs a registration. */
+export const MarketplaceInfoSchema = Type.Object({
+  /** Base URL to sign into the registration (binds it to this orchestrator). */
+  orchestrator: Type.String(),
+  chainId: Type.Integer(),
+  /** Wei; decimal strings (money is bigint end to end). */
+  minStake: Type.String(),
+  maxPricePerPixel: Type.String(),
+  heartbeatIntervalMs: Type.Integer(),
+});
+export type MarketplaceInfo = Static<typeof MarketplaceInfoSchema>;
+
+/** `POST /marketplace/register` answer: the token heartbeats carry. */
+export const RegisteredSchema = Type.Object({
+  worker: Type.String(),
+  heartbeatToken: Type.String(),
+  heartbeatIntervalMs: Type.Integer(),
+});
+export type Registered = Static<typeof RegisteredSchema>;

@@ -5,8 +5,11 @@
  */
 export const DEFAULT_PREFIX = 'segmint';
 
-/** BullMQ queue every transcode job goes to (the marketplace issue adds per-worker queues). */
-export const TRANSCODE_QUEUE = 'transcode';
+/**
+ * BullMQ queue a worker takes its jobs from: one per worker, named by its address, so the auction
+ * decides who works on what (BullMQ names may not contain ':').
+ */
+export const workerQueueName = (worker: string) => `transcode-${worker.toLowerCase()}`;
 
 /** Redis keys of one stream's live state. Hash tag `{id}` keeps them in one Cluster slot for Lua. */
 export const liveKeys = (prefix: string, streamId: string) => {

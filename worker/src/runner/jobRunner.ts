@@ -4,55 +4,37 @@ import { cpus, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { TRANSCODE_QUEUE, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
-import { OrchestratorUnavailableError, ResultRejectedError } from '../errors.js';
+import { workerQueueName, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
+import { OrchestratorUnavailableError } from '../errors.js';
+import { call, postJson } from '../http.js';
 import { encoderFingerprint, transcodeSegment } from '../transcoder/transcode.js';
 
 export type JobRunnerOptions = {
   connection: ConnectionOptions;
   prefix: string;
+  /** The worker's address: it takes jobs from its own queue, the ones it won at auction. */
+  address: string;
   /** Segments transcoded side by side (default: CPU cores). */
   concurrency?: number;
   workerId?: string;
   logger: Logger;
   /** Scratch space for sources and renditions (cleaned per job). */
   workDir?: string;
+  /** Test-only: sleep this long before each segment (a slow worker, for failover tests). */
+  delayMs?: number;
 };
 
-/** Calls the orchestrator; turns its answers into retryable or fatal errors for BullMQ. */
-async function call(url: string, init: RequestInit): Promise<Response> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
-  } catch (err) {
-    throw new OrchestratorUnavailableError(`cannot reach the orchestrator at ${new URL(url).origin}`, { cause: err });
-  }
-  if (res.ok) return res;
-  const text = await res.text();
-  let code = `HTTP_${res.status}`;
-  let message = text.slice(0, 500);
-  try {
-    const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
-    code = body.error?.code ?? code;
-    message = body.error?.message ?? message;
-  } catch {
-    /* not JSON */
-  }
-  if (res.status >= 500) throw new OrchestratorUnavailableError(`orchestrator answered ${res.status}: ${message}`);
-  // 422: our output failed a check (try again); 401/404: the job is gone or not ours (give up).
-  throw new ResultRejectedError(code, message, res.status === 422 || res.status === 409);
-}
-
 /**
- * The worker's job loop: take a segment job, fetch the source, run the ladder in one ffmpeg
- * process, upload every rendition, report the facts. Fatal errors end the job at once
- * (UnrecoverableError); retryable ones go back to BullMQ for another attempt.
+ * The worker's job loop: take a segment job it won, fetch the source, run the ladder in one ffmpeg
+ * process, upload every rendition, report the facts. On failure it tells the orchestrator at once
+ * (so the segment is re-auctioned without waiting for the deadline); there are no BullMQ retries:
+ * failover to another worker is the marketplace's job.
  */
-export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, TranscodeResult> {
+export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, TranscodeResult | null> {
   const workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
   const root = opts.workDir ?? tmpdir();
 
-  const process_ = async (job: Job<TranscodeJob>): Promise<TranscodeResult> => {
+  const process_ = async (job: Job<TranscodeJob>): Promise<TranscodeResult | null> => {
     const data = job.data;
     const log = opts.logger.child({ jobId: data.jobId, seq: data.seq, attempt: job.attemptsMade + 1 });
     await mkdir(root, { recursive: true });
@@ -69,6 +51,12 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
       };
     })();
     try {
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+      // Past the deadline the segment is someone else's: starting it would only waste the slot.
+      if (Date.now() > data.deadline) {
+        log.debug({ lateMs: Date.now() - data.deadline }, 'deadline passed before start; dropping');
+        return null;
+      }
       const queuedMs = Date.now() - job.timestamp;
       // The source streams into ffmpeg as it downloads: decoding starts with the first bytes.
       const src = await call(data.sourceUrl, { headers: auth });
@@ -93,28 +81,34 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
         transcodeMs: Math.round(transcodeMs),
       };
       const uploadMs = lap();
-      await call(data.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(result) });
+      await postJson(data.resultUrl, result, auth);
       log.debug(
         { queuedMs, fetchMs, ffmpegMs: result.transcodeMs, factsMs: transcodeAndFactsMs - result.transcodeMs, uploadMs, resultMs: lap() },
         'segment done',
       );
       return result;
     } catch (err) {
-      const retryable = (err as { retryable?: boolean }).retryable ?? true;
-      log.warn({ err, retryable }, 'segment failed');
-      if (!retryable) throw new UnrecoverableError((err as Error).message);
-      throw err;
+      const message = (err as Error).message;
+      log.warn({ err }, 'segment failed');
+      // CHECK_FAILED: the orchestrator already knows. Otherwise tell it, so it re-auctions now.
+      if ((err as { code?: string }).code !== 'CHECK_FAILED') {
+        await postJson(`${data.resultUrl}/failure`, { reason: message.slice(0, 2000) }, auth).catch((e) =>
+          log.warn({ err: (e as Error).message }, 'could not report the failure (the deadline will catch it)'),
+        );
+      }
+      throw new UnrecoverableError(message);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   };
 
-  return new Worker<TranscodeJob, TranscodeResult>(TRANSCODE_QUEUE, process_, {
+  return new Worker<TranscodeJob, TranscodeResult | null>(workerQueueName(opts.address), process_, {
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency ?? Math.max(1, cpus().length),
-    // A live segment is worthless after seconds: find a dead worker's jobs quickly.
+    // A dead worker's jobs are re-auctioned by their deadline; BullMQ's stalled check is a backstop.
     lockDuration: 10_000,
     stalledInterval: 5_000,
+    maxStalledCount: 0,
   });
 }

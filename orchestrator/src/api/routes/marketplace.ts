@@ -1,0 +1,142 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type, type Static } from 'typebox';
+import {
+  ApiError,
+  CapabilitiesSchema,
+  MarketplaceInfoSchema,
+  RegisteredSchema,
+  RegistrationSchema,
+  registrationSigner,
+  type MarketplaceInfo,
+} from '@segmint/protocol';
+import type { Registry } from '../../marketplace/registry.js';
+import type { Pipeline } from '../../pipeline.js';
+import { errorResponses } from '../schemas.js';
+
+export type MarketplaceRouteOptions = {
+  registry: Registry;
+  chainId: number;
+  minStake: bigint;
+  maxPricePerPixel: bigint;
+  heartbeatIntervalMs: number;
+};
+
+const AddressParams = Type.Object({ address: Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' }) });
+const HeartbeatBody = Type.Object({ worker: Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' }) }, { additionalProperties: false });
+
+const WorkerSchema = Type.Object({
+  address: Type.String(),
+  pricePerPixel: Type.String({ description: 'wei per pixel' }),
+  capabilities: CapabilitiesSchema,
+  registeredAt: Type.Number(),
+  online: Type.Boolean({ description: 'heartbeat fresh' }),
+  stake: Type.String({ description: 'wei bonded on StakingManager' }),
+  jailed: Type.Boolean(),
+  inflight: Type.Integer(),
+  performance: Type.Object({
+    latencyRatio: Type.Number({ description: 'EWMA of wall time ÷ segment duration' }),
+    successRate: Type.Number({ description: 'EWMA of results valid and on time' }),
+    jobs: Type.Integer(),
+    failures: Type.Integer(),
+  }),
+});
+
+/**
+ * Worker-facing marketplace routes: what to sign, registration (EIP-712, replay-protected),
+ * heartbeats, and a public view of the workers (prices, stake, measured performance).
+ */
+export function marketplaceRoutes(p: Pipeline, o: MarketplaceRouteOptions): FastifyPluginAsync {
+  const heartbeatToken = (worker: string) => p.tokens.sign(`worker/${worker.toLowerCase()}`);
+  const info = (): MarketplaceInfo => ({
+    orchestrator: p.config.publicUrl,
+    chainId: o.chainId,
+    minStake: o.minStake.toString(),
+    maxPricePerPixel: o.maxPricePerPixel.toString(),
+    heartbeatIntervalMs: o.heartbeatIntervalMs,
+  });
+
+  return async (app) => {
+    const tags = ['marketplace'];
+
+    app.get('/marketplace/info', { schema: { tags, summary: 'What a worker signs into its registration', response: { 200: MarketplaceInfoSchema } } }, async () => info());
+
+    app.post<{ Body: Static<typeof RegistrationSchema> }>(
+      '/marketplace/register',
+      {
+        schema: {
+          tags,
+          summary: 'Register a worker (EIP-712 signed by the worker address)',
+          body: RegistrationSchema,
+          response: { 200: RegisteredSchema, ...errorResponses('REGISTRATION_FORGED', 'REGISTRATION_REPLAYED') },
+        },
+      },
+      async (req) => {
+        const r = req.body;
+        let signer: string;
+        try {
+          signer = await registrationSigner(r, info().orchestrator, o.chainId);
+        } catch {
+          throw new ApiError('REGISTRATION_FORGED', 'the signature does not decode');
+        }
+        if (signer.toLowerCase() !== r.worker.toLowerCase()) {
+          throw new ApiError('REGISTRATION_FORGED', `signed by ${signer}, not by ${r.worker} (sign with the worker's key, for orchestrator ${info().orchestrator} on chain ${o.chainId})`);
+        }
+        if (!(await o.registry.register(r))) {
+          throw new ApiError('REGISTRATION_REPLAYED', `nonce ${r.nonce} is not above the last one used by ${r.worker}`);
+        }
+        req.log.info({ worker: r.worker, pricePerPixel: r.pricePerPixel, capabilities: r.capabilities }, 'worker registered');
+        return { worker: r.worker.toLowerCase(), heartbeatToken: heartbeatToken(r.worker), heartbeatIntervalMs: o.heartbeatIntervalMs };
+      },
+    );
+
+    app.post<{ Body: Static<typeof HeartbeatBody> }>(
+      '/marketplace/heartbeat',
+      { schema: { tags, summary: 'Worker heartbeat (Bearer heartbeatToken)', body: HeartbeatBody, response: { 204: Type.Null(), ...errorResponses('WORKER_NOT_REGISTERED') } } },
+      async (req, reply) => {
+        const header = req.headers.authorization ?? '';
+        if (!p.tokens.verify(`worker/${req.body.worker.toLowerCase()}`, header.startsWith('Bearer ') ? header.slice(7) : undefined)) {
+          throw new ApiError('UNAUTHORIZED', 'bad or missing heartbeat token (register first)');
+        }
+        if (!(await o.registry.heartbeat(req.body.worker))) throw new ApiError('WORKER_NOT_REGISTERED', `${req.body.worker} is not registered: register again`);
+        return reply.status(204).send();
+      },
+    );
+
+    const view = async (address: string): Promise<Static<typeof WorkerSchema> | null> => {
+      const c = (await o.registry.candidates()).find((x) => x.worker === address.toLowerCase());
+      const record = await o.registry.record(address);
+      if (!c || !record) return null;
+      const perf = await o.registry.perf(address);
+      return {
+        address: c.worker,
+        pricePerPixel: c.pricePerPixel.toString(),
+        capabilities: c.capabilities,
+        registeredAt: record.registeredAt,
+        online: c.heartbeatFresh,
+        stake: c.stake.toString(),
+        jailed: c.jailed,
+        inflight: c.inflight,
+        performance: perf,
+      };
+    };
+
+    app.get(
+      '/marketplace/workers',
+      { schema: { tags, summary: 'Registered workers', response: { 200: Type.Array(WorkerSchema) } } },
+      async () => {
+        const all = await o.registry.candidates();
+        return (await Promise.all(all.map((c) => view(c.worker)))).filter((w) => w !== null);
+      },
+    );
+
+    app.get<{ Params: Static<typeof AddressParams> }>(
+      '/marketplace/workers/:address',
+      { schema: { tags, summary: 'One worker', params: AddressParams, response: { 200: WorkerSchema, ...errorResponses('WORKER_NOT_REGISTERED') } } },
+      async (req) => {
+        const w = await view(req.params.address);
+        if (!w) throw new ApiError('WORKER_NOT_REGISTERED', `${req.params.address} is not registered`);
+        return w;
+      },
+    );
+  };
+}

@@ -1,0 +1,263 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/protocol';
+import { runAuction, type AuctionRules, type Candidate } from '../marketplace/auction.js';
+import type { Registry } from '../marketplace/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Dispatcher, Settlement } from './dispatcher.js';
+
+/** H.264 encoders a worker may use for a segment (results are checked, not the encoder). */
+const H264_ENCODERS = ['libx264', 'h264_nvenc'] as const;
+/** How long a job and its outcome are remembered (late results, audits of recent segments). */
+const JOB_TTL_MS = 3600_000;
+/** Candidates are re-read this often; the claim script is what keeps slots exact. */
+const SNAPSHOT_MS = 100;
+const TICK_MS = 100;
+
+export type MarketDispatcherOptions = {
+  /** Commands connection (also used by the per-worker BullMQ queues). */
+  redis: Redis;
+  prefix: string;
+  registry: Registry;
+  rules: Pick<AuctionRules, 'minStake' | 'maxPricePerPixel'>;
+  /** Distinct workers tried per segment before it is skipped. */
+  attempts: number;
+  /** Time a worker has for a segment: max(minMs, duration × factor). */
+  deadline: { factor: number; minMs: number };
+  /** A segment nobody can take for this long is skipped. */
+  waitLimitMs: number;
+  /** URLs and token a given worker uses for a job. */
+  links(job: SegmentJob, worker: string): Pick<TranscodeJob, 'sourceUrl' | 'resultUrl' | 'token'>;
+  metrics: Metrics;
+  logger: Logger;
+};
+
+type Waiting = { job: SegmentJob; tried: ReadonlySet<string>; since: number };
+/** Why a segment is being auctioned: first time, after a worker failed it, after a missed deadline. */
+type Round = 'new' | 'failed' | 'missed';
+
+/**
+ * The marketplace dispatcher (DESIGN steps 2 and 4): auctions each segment among registered
+ * workers, claims a slot of the winner atomically (several orchestrators may share the Redis),
+ * puts the job on the winner's own BullMQ queue with a deadline, and re-auctions to the next-best
+ * worker when the deadline passes or the worker fails. The first valid result wins.
+ *
+ * A dead worker (kill -9) is noticed by its deadline, not by BullMQ's stalled-job check, and its
+ * heartbeat lapses so it wins nothing more.
+ */
+export class MarketDispatcher implements Dispatcher {
+  private readonly queues = new Map<string, Queue<TranscodeJob>>();
+  /** Segments no worker could take yet, oldest first. */
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly handlers: ((job: SegmentJob, reason: string) => void)[] = [];
+  private snapshot: { at: number; load: Promise<Candidate[]> } | null = null;
+  private readonly timer: NodeJS.Timeout;
+  private pumping: Promise<void> | null = null;
+  private pumpAgain = false;
+  private closed = false;
+
+  constructor(private readonly o: MarketDispatcherOptions) {
+    this.timer = setInterval(() => this.pump(), TICK_MS);
+  }
+
+  private key = {
+    job: (jobId: string) => `${this.o.prefix}:mkt:job:${jobId}`,
+    done: (jobId: string) => `${this.o.prefix}:mkt:done:${jobId}`,
+  };
+
+  async enqueue(job: SegmentJob): Promise<void> {
+    await this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS);
+    if (this.waiting.size > 0) {
+      // Older segments are waiting for a slot: this one queues behind them.
+      this.waiting.set(job.jobId, { job, tried: new Set(), since: Date.now() });
+      this.o.metrics.auctions.inc({ outcome: 'waiting' });
+      this.pump();
+      return;
+    }
+    await this.dispatch(job, new Set(), 'new');
+  }
+
+  async get(jobId: string): Promise<SegmentJob | null> {
+    const raw = await this.o.redis.get(this.key.job(jobId));
+    return raw ? (JSON.parse(raw) as SegmentJob) : null;
+  }
+
+  async settle(jobId: string, worker: string, s: Settlement): Promise<void> {
+    const deadline = await this.o.registry.release(jobId, worker);
+    const onTime = deadline !== null;
+    if (onTime) this.freeSlotInSnapshot(worker);
+    const job = await this.get(jobId);
+    if (s.outcome !== 'failed') {
+      // A late result was already scored as a miss when its deadline passed.
+      if (onTime && job) {
+        const startedAt = deadline - this.budgetMs(job);
+        await this.o.registry.recordOutcome(worker, true, (Date.now() - startedAt) / (job.source.durationSec * 1000 || 1));
+      }
+    } else {
+      this.o.metrics.workerFailures.inc();
+      this.o.logger.info({ jobId, worker, reason: s.reason, onTime }, 'worker failed a segment');
+      if (onTime) {
+        await this.o.registry.recordOutcome(worker, false);
+        if (job && !(await this.isDone(jobId))) await this.dispatch(job, new Set(await this.o.registry.tried(jobId)), 'failed');
+      }
+    }
+    this.pump();
+  }
+
+  async claimResult(jobId: string, worker: string): Promise<boolean> {
+    // The same key marks a skipped segment: a result after the skip is a duplicate too.
+    return (await this.o.redis.set(this.key.done(jobId), worker, 'PX', JOB_TTL_MS, 'NX')) === 'OK';
+  }
+
+  async unclaimResult(jobId: string, worker: string): Promise<void> {
+    if ((await this.o.redis.get(this.key.done(jobId))) === worker) await this.o.redis.del(this.key.done(jobId));
+  }
+
+  onGaveUp(handler: (job: SegmentJob, reason: string) => void): void {
+    this.handlers.push(handler);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.pumping;
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+
+  /** Runs the auction for a segment and hands it to the best worker with a free slot. */
+  private async dispatch(job: SegmentJob, tried: ReadonlySet<string>, round: Round): Promise<void> {
+    if (tried.size >= this.o.attempts) return this.giveUp(job, `${tried.size} workers tried it`);
+    const candidates = await this.candidates();
+    const maxHeight = Math.max(...job.profiles.map((x) => x.height));
+    const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight }, { ...this.o.rules, exclude: tried });
+    for (const bid of auction.ranked) {
+      const deadline = Date.now() + this.budgetMs(job);
+      const claimed = await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId);
+      if (!claimed) {
+        bid.candidate.inflight = bid.candidate.capabilities.maxConcurrent; // full: skip it until the next snapshot
+        continue;
+      }
+      bid.candidate.inflight += 1;
+      const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
+      try {
+        await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
+      } catch (err) {
+        await this.o.registry.release(job.jobId, bid.worker);
+        throw err;
+      }
+      this.waiting.delete(job.jobId);
+      this.o.metrics.auctions.inc({ outcome: tried.size === 0 ? 'won' : 'reauctioned' });
+      this.o.logger.debug(
+        {
+          jobId: job.jobId,
+          winner: bid.worker,
+          pricePerPixel: bid.pricePerPixel.toString(),
+          effectivePrice: bid.effectivePrice,
+          attempt: tried.size + 1,
+          ranked: auction.ranked.slice(0, 3).map((r) => ({ worker: r.worker, effectivePrice: r.effectivePrice })),
+          ineligible: auction.ineligible,
+        },
+        'auction decided',
+      );
+      return;
+    }
+    const someoneBusy = auction.ranked.length > 0 || auction.ineligible.some((i) => i.reason === 'no-free-slot');
+    // Failed by every worker there is: skip it. After a missed deadline with nobody else to ask,
+    // it waits instead: the slow worker's late result still counts (first valid result wins).
+    if (!someoneBusy && round === 'failed') return this.giveUp(job, 'failed by every eligible worker');
+    // Every eligible worker is busy (or none has registered yet): wait for a slot.
+    if (!this.waiting.has(job.jobId)) {
+      this.waiting.set(job.jobId, { job, tried, since: Date.now() });
+      this.o.metrics.auctions.inc({ outcome: 'waiting' });
+      this.o.logger.debug({ jobId: job.jobId, ineligible: auction.ineligible }, 'no worker free; segment waits');
+    }
+  }
+
+  /** Deadline passes, waiting segments, in one serialized loop (never two at once per process). */
+  private pump(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = (async () => {
+      do {
+        this.pumpAgain = false;
+        try {
+          for (const { jobId, worker } of await this.o.registry.expired(Date.now())) await this.onDeadlineMissed(jobId, worker);
+          for (const w of [...this.waiting.values()]) {
+            if (w.tried.size > 0 && (await this.isDone(w.job.jobId))) this.waiting.delete(w.job.jobId);
+            else if (Date.now() - w.since > this.o.waitLimitMs) await this.giveUp(w.job, `no worker free within ${this.o.waitLimitMs} ms`);
+            else await this.dispatch(w.job, w.tried, w.tried.size > 0 ? 'missed' : 'new');
+          }
+        } catch (err) {
+          this.o.logger.warn({ err }, 'dispatch loop failed; retrying');
+        }
+      } while (this.pumpAgain && !this.closed);
+    })().finally(() => {
+      this.pumping = null;
+    });
+  }
+
+  private async onDeadlineMissed(jobId: string, worker: string): Promise<void> {
+    this.o.metrics.deadlinesMissed.inc();
+    this.snapshot = null;
+    const job = await this.get(jobId);
+    await this.o.registry.recordOutcome(worker, false, job ? this.budgetMs(job) / (job.source.durationSec * 1000 || 1) : undefined);
+    // Not started yet? Take it off the slow worker's queue (an active job cannot be removed: its late result is dropped).
+    await (await this.queue(worker).getJob(jobId))?.remove().catch(() => {});
+    if (!job || (await this.isDone(jobId))) return;
+    this.o.logger.info({ jobId, worker }, 'deadline missed; re-auctioning the segment');
+    await this.dispatch(job, new Set(await this.o.registry.tried(jobId)), 'missed');
+  }
+
+  private async giveUp(job: SegmentJob, reason: string): Promise<void> {
+    this.waiting.delete(job.jobId);
+    // NX: whichever orchestrator gets here first skips the segment, once.
+    if ((await this.o.redis.set(this.key.done(job.jobId), 'gave-up', 'PX', JOB_TTL_MS, 'NX')) !== 'OK') return;
+    this.o.metrics.auctions.inc({ outcome: 'gave-up' });
+    for (const h of this.handlers) h(job, reason);
+  }
+
+  private async isDone(jobId: string): Promise<boolean> {
+    return (await this.o.redis.exists(this.key.done(jobId))) === 1;
+  }
+
+  private budgetMs(job: SegmentJob): number {
+    return Math.max(this.o.deadline.minMs, Math.round(job.source.durationSec * 1000 * this.o.deadline.factor));
+  }
+
+  private candidates(): Promise<Candidate[]> {
+    const now = Date.now();
+    if (!this.snapshot || now - this.snapshot.at > SNAPSHOT_MS) {
+      const load = this.o.registry.candidates();
+      this.snapshot = { at: now, load };
+      load.catch(() => {
+        if (this.snapshot?.load === load) this.snapshot = null;
+      });
+    }
+    return this.snapshot.load;
+  }
+
+  private freeSlotInSnapshot(worker: string): void {
+    void this.snapshot?.load.then((cs) => {
+      const c = cs.find((x) => x.worker === worker);
+      if (c && c.inflight > 0) c.inflight -= 1;
+    }, () => {});
+  }
+
+  private queue(worker: string): Queue<TranscodeJob> {
+    let q = this.queues.get(worker);
+    if (!q) {
+      q = new Queue<TranscodeJob>(workerQueueName(worker), {
+        connection: this.o.redis,
+        prefix: this.o.prefix,
+        // One attempt per worker: failover is the auction's job, not BullMQ's retries.
+        defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: { age: 3600 } },
+      });
+      this.queues.set(worker, q);
+    }
+    return q;
+  }
+}

@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+import type { PrivateKeyAccount } from 'viem/accounts';
+import { registrationTypedData, type Capabilities, type MarketplaceInfo, type Registered } from '@segmint/protocol';
+import { call, postJson } from '../http.js';
+
+export type MarketplaceClientOptions = {
+  orchestratorUrl: string;
+  account: PrivateKeyAccount;
+  pricePerPixel: bigint;
+  capabilities: Capabilities;
+  logger?: Logger;
+};
+
+let lastNonce = 0n;
+/** Strictly increasing across restarts (time-based), and within one process (counter). */
+function nextNonce(): bigint {
+  const now = BigInt(Date.now()) * 1000n;
+  lastNonce = now > lastNonce ? now : lastNonce + 1n;
+  return lastNonce;
+}
+
+/**
+ * The worker's side of the marketplace: signs its registration (EIP-712, bound to the
+ * orchestrator's URL and chain), then heartbeats. Registers again when the orchestrator forgot it
+ * (Redis flushed, heartbeat lapsed long ago).
+ */
+export class MarketplaceClient {
+  private registered: Registered | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: MarketplaceClientOptions) {}
+
+  get address(): string {
+    return this.o.account.address.toLowerCase();
+  }
+
+  async info(): Promise<MarketplaceInfo> {
+    return (await (await call(`${this.o.orchestratorUrl}/marketplace/info`)).json()) as MarketplaceInfo;
+  }
+
+  async register(): Promise<Registered> {
+    const info = await this.info();
+    if (this.o.pricePerPixel > BigInt(info.maxPricePerPixel)) {
+      this.o.logger?.warn({ ask: this.o.pricePerPixel.toString(), max: info.maxPricePerPixel }, 'ask is above the orchestrator max price per pixel: this worker will win nothing');
+    }
+    const unsigned = {
+      worker: this.o.account.address,
+      pricePerPixel: this.o.pricePerPixel.toString(),
+      capabilities: this.o.capabilities,
+      nonce: nextNonce().toString(),
+    };
+    const signature = await this.o.account.signTypedData(registrationTypedData(unsigned, info.orchestrator, info.chainId));
+    const res = await postJson(`${this.o.orchestratorUrl}/marketplace/register`, { ...unsigned, signature });
+    this.registered = (await res.json()) as Registered;
+    return this.registered;
+  }
+
+  /** Registers, then heartbeats until stop(); problems are logged and retried, never thrown. */
+  async start(): Promise<Registered> {
+    const registered = await this.register();
+    const beat = async () => {
+      if (this.stopped) return;
+      try {
+        await postJson(`${this.o.orchestratorUrl}/marketplace/heartbeat`, { worker: this.address }, { authorization: `Bearer ${this.registered!.heartbeatToken}` });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        this.o.logger?.warn({ err: (err as Error).message, code }, 'heartbeat failed');
+        if (code === 'WORKER_NOT_REGISTERED' || code === 'UNAUTHORIZED') await this.register().catch((e) => this.o.logger?.warn({ err: (e as Error).message }, 'registering again failed'));
+      }
+      if (!this.stopped) this.timer = setTimeout(beat, this.registered!.heartbeatIntervalMs);
+    };
+    this.timer = setTimeout(beat, registered.heartbeatIntervalMs);
+    return registered;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+}
