@@ -51,13 +51,14 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
       };
     })();
     try {
-      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       // Past the deadline the segment is someone else's: starting it would only waste the slot.
       if (Date.now() > data.deadline) {
         log.debug({ lateMs: Date.now() - data.deadline }, 'deadline passed before start; dropping');
         return null;
       }
       const queuedMs = Date.now() - job.timestamp;
+      // Test only: a slow machine (its late result must be dropped or win fairly, never publish twice).
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       // The source streams into ffmpeg as it downloads: decoding starts with the first bytes.
       const src = await call(data.sourceUrl, { headers: auth });
       if (!src.body) throw new OrchestratorUnavailableError('source response has no body');
