@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_PROFILES } from '@segmint/protocol';
 import { ApiKeyStore } from '../auth/apiKeys.js';
 import { openDatabase, type Database } from '../db/database.js';
+import { MIGRATIONS } from '../db/migrations.js';
 import { StreamStore } from './streamStore.js';
 
 // The same tests on the embedded PGlite and on a real PostgreSQL server (its own schema).
@@ -66,7 +67,7 @@ describe.each([
 
   it('records every applied migration', async () => {
     const versions = await db.query<{ version: number }>(`SELECT version FROM schema_migrations`);
-    expect(versions.map((v) => v.version)).toEqual([1]);
+    expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
   });
 });
 
@@ -76,7 +77,7 @@ describe('migrations on PostgreSQL', () => {
     const [a, b] = await Promise.all([openDatabase({ url: POSTGRES_URL, schema: fresh }), openDatabase({ url: POSTGRES_URL, schema: fresh })]);
     try {
       const rows = await a.query<{ version: number }>(`SELECT version FROM schema_migrations`);
-      expect(rows.map((r) => r.version)).toEqual([1]);
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
       expect(await new StreamStore(b).list({ limit: 1 })).toEqual([]);
     } finally {
       await a.query(`DROP SCHEMA ${fresh} CASCADE`);

@@ -14,6 +14,23 @@ export type Stream = {
   isActive: boolean;
   lastSeen: number | null;
   createdAt: number;
+  /** Account the stream belongs to (null: made outside the API, e.g. by the demo or a bench). */
+  ownerId: string | null;
+  playbackPolicy: PlaybackPolicy;
+  lastTerminatedAt: number | null;
+} & StreamCounters;
+
+/** Who may play: anyone with the playback id (`public`; `jwt` is reserved for signed playback). */
+export type PlaybackPolicy = { type: 'public' | 'jwt' };
+
+/** Studio's stream counters, summed over every published segment (all sessions). */
+export type StreamCounters = {
+  sourceSegments: number;
+  transcodedSegments: number;
+  sourceSegmentsDuration: number;
+  transcodedSegmentsDuration: number;
+  sourceBytes: number;
+  transcodedBytes: number;
 };
 
 type Row = {
@@ -27,19 +44,40 @@ type Row = {
   is_active: boolean;
   last_seen: string | number | null;
   created_at: string | number;
+  owner_id: string | null;
+  playback_policy: PlaybackPolicy | string;
+  last_terminated_at: string | number | null;
+  source_segments: string | number;
+  transcoded_segments: string | number;
+  source_segments_duration: string | number;
+  transcoded_segments_duration: string | number;
+  source_bytes: string | number;
+  transcoded_bytes: string | number;
 };
+
+const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+const numOrNull = (v: string | number | null) => (v === null ? null : Number(v));
 
 const fromRow = (r: Row): Stream => ({
   id: r.id,
   name: r.name,
   streamKey: r.stream_key,
   playbackId: r.playback_id,
-  profiles: typeof r.profiles === 'string' ? JSON.parse(r.profiles) : r.profiles,
+  profiles: json(r.profiles),
   record: r.record,
   suspended: r.suspended,
   isActive: r.is_active,
-  lastSeen: r.last_seen === null ? null : Number(r.last_seen),
+  lastSeen: numOrNull(r.last_seen),
   createdAt: Number(r.created_at),
+  ownerId: r.owner_id,
+  playbackPolicy: json(r.playback_policy),
+  lastTerminatedAt: numOrNull(r.last_terminated_at),
+  sourceSegments: Number(r.source_segments),
+  transcodedSegments: Number(r.transcoded_segments),
+  sourceSegmentsDuration: Number(r.source_segments_duration),
+  transcodedSegmentsDuration: Number(r.transcoded_segments_duration),
+  sourceBytes: Number(r.source_bytes),
+  transcodedBytes: Number(r.transcoded_bytes),
 });
 
 /** Stream key like Studio's: four groups of four lowercase alphanumerics. */
@@ -53,17 +91,32 @@ function newStreamKey(): string {
 /** Playback id: 16 hex characters, unguessable, safe in URLs. */
 const newPlaybackId = () => randomBytes(8).toString('hex');
 
-const COLUMNS = 'id, name, stream_key, playback_id, profiles, record, suspended, is_active, last_seen, created_at';
+const COLUMNS =
+  'id, name, stream_key, playback_id, profiles, record, suspended, is_active, last_seen, created_at, owner_id, playback_policy, last_terminated_at, ' +
+  'source_segments, transcoded_segments, source_segments_duration, transcoded_segments_duration, source_bytes, transcoded_bytes';
+
+/** Filters of a stream list (Studio's `filters` query parameter, decoded). */
+export type StreamFilters = { name?: string; isActive?: boolean; record?: boolean; suspended?: boolean; playbackId?: string; id?: string };
+
+/** Fields a PATCH may change. */
+export type StreamUpdate = Partial<Pick<Stream, 'name' | 'profiles' | 'record' | 'suspended' | 'playbackPolicy'>>;
+
+const UPDATE_COLUMNS: Record<keyof StreamUpdate, string> = {
+  name: 'name', profiles: 'profiles', record: 'record', suspended: 'suspended', playbackPolicy: 'playback_policy',
+};
 
 /** Durable stream records in PostgreSQL. Live state (segments, playlists) is in Redis. */
 export class StreamStore {
   constructor(private readonly db: Database) {}
 
-  async create(p: { name: string; profiles: RenditionProfile[]; record?: boolean }): Promise<Stream> {
+  async create(p: { name: string; profiles: RenditionProfile[]; record?: boolean; ownerId?: string; playbackPolicy?: PlaybackPolicy }): Promise<Stream> {
     const rows = await this.db.query<Row>(
-      `INSERT INTO streams (id, name, stream_key, playback_id, profiles, record, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-      [randomUUID(), p.name, newStreamKey(), newPlaybackId(), JSON.stringify(p.profiles), p.record ?? false, Date.now()],
+      `INSERT INTO streams (id, name, stream_key, playback_id, profiles, record, created_at, owner_id, playback_policy)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+      [
+        randomUUID(), p.name, newStreamKey(), newPlaybackId(), JSON.stringify(p.profiles), p.record ?? false, Date.now(),
+        p.ownerId ?? null, JSON.stringify(p.playbackPolicy ?? { type: 'public' }),
+      ],
     );
     return fromRow(rows[0]!);
   }
@@ -95,6 +148,89 @@ export class StreamStore {
 
   async setActive(id: string, isActive: boolean, lastSeen: number): Promise<void> {
     await this.db.query(`UPDATE streams SET is_active = $2, last_seen = $3 WHERE id = $1`, [id, isActive, lastSeen]);
+  }
+
+  /** One owner's stream (null when absent, deleted or another owner's). */
+  async getOwned(ownerId: string, id: string): Promise<Stream | null> {
+    if (!isUuid(id)) return null;
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM streams WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL`, [id, ownerId]);
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /** One owner's streams, newest first by (createdAt, id), after `after`, filtered. */
+  async query(ownerId: string, p: { limit: number; after?: { createdAt: number; id: string }; filters?: StreamFilters }): Promise<Stream[]> {
+    const { where, params } = this.whereOf(ownerId, p.filters ?? {});
+    params.push(p.after?.createdAt ?? Number.MAX_SAFE_INTEGER, p.after?.id ?? 'ffffffff-ffff-ffff-ffff-ffffffffffff', p.limit);
+    const n = params.length;
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM streams WHERE ${where} AND (created_at, id) < ($${n - 2}, $${n - 1}) ORDER BY created_at DESC, id DESC LIMIT $${n}`,
+      params,
+    );
+    return rows.map(fromRow);
+  }
+
+  /** How many of an owner's streams match the filters (Studio's `count=1`). */
+  async count(ownerId: string, filters: StreamFilters = {}): Promise<number> {
+    const { where, params } = this.whereOf(ownerId, filters);
+    const rows = await this.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM streams WHERE ${where}`, params);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  private whereOf(ownerId: string, f: StreamFilters): { where: string; params: unknown[] } {
+    const params: unknown[] = [ownerId];
+    const clauses = ['owner_id = $1', 'deleted_at IS NULL'];
+    const add = (sql: (i: number) => string, v: unknown) => {
+      params.push(v);
+      clauses.push(sql(params.length));
+    };
+    if (f.name !== undefined) add((i) => `position(lower($${i}) in lower(name)) > 0`, f.name);
+    if (f.isActive !== undefined) add((i) => `is_active = $${i}`, f.isActive);
+    if (f.record !== undefined) add((i) => `record = $${i}`, f.record);
+    if (f.suspended !== undefined) add((i) => `suspended = $${i}`, f.suspended);
+    if (f.playbackId !== undefined) add((i) => `playback_id = $${i}`, f.playbackId);
+    if (f.id !== undefined) add((i) => `id::text = $${i}`, f.id);
+    return { where: clauses.join(' AND '), params };
+  }
+
+  /** Changes an owner's stream; null when there is no such stream. */
+  async update(ownerId: string, id: string, u: StreamUpdate): Promise<Stream | null> {
+    if (!isUuid(id)) return null;
+    const sets: string[] = [];
+    const params: unknown[] = [id, ownerId];
+    for (const [field, column] of Object.entries(UPDATE_COLUMNS) as [keyof StreamUpdate, string][]) {
+      const v = u[field];
+      if (v === undefined) continue;
+      params.push(typeof v === 'object' ? JSON.stringify(v) : v);
+      sets.push(`${column} = $${params.length}`);
+    }
+    if (sets.length === 0) return this.getOwned(ownerId, id);
+    const rows = await this.db.query<Row>(
+      `UPDATE streams SET ${sets.join(', ')} WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
+      params,
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /** Soft-deletes an owner's stream: its keys stop working at once. False when there is none. */
+  async delete(ownerId: string, id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const rows = await this.db.query(`UPDATE streams SET deleted_at = $3 WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL RETURNING id`, [id, ownerId, Date.now()]);
+    return rows.length > 0;
+  }
+
+  async markTerminated(id: string, at: number): Promise<void> {
+    await this.db.query(`UPDATE streams SET last_terminated_at = $2 WHERE id = $1`, [id, at]);
+  }
+
+  /** Adds published segments to the stream's counters (and refreshes lastSeen). */
+  async addCounters(id: string, c: StreamCounters, lastSeen: number): Promise<void> {
+    await this.db.query(
+      `UPDATE streams SET source_segments = source_segments + $2, transcoded_segments = transcoded_segments + $3,
+         source_segments_duration = source_segments_duration + $4, transcoded_segments_duration = transcoded_segments_duration + $5,
+         source_bytes = source_bytes + $6, transcoded_bytes = transcoded_bytes + $7, last_seen = GREATEST(coalesce(last_seen, 0), $8)
+       WHERE id = $1`,
+      [id, c.sourceSegments, c.transcodedSegments, c.sourceSegmentsDuration, c.transcodedSegmentsDuration, c.sourceBytes, c.transcodedBytes, lastSeen],
+    );
   }
 }
 

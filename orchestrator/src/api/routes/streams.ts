@@ -1,23 +1,38 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { ApiError, DEFAULT_PROFILES, ProfilesSchema, profileProblems } from '@segmint/protocol';
-import type { Stream } from '../../streams/streamStore.js';
+import { ApiError, DEFAULT_PROFILES, ProfilesSchema, profileProblems, type RenditionProfile } from '@segmint/protocol';
+import type { Stream, StreamFilters } from '../../streams/streamStore.js';
 import type { Pipeline } from '../../pipeline.js';
 import type { ApiKeyStore } from '../../auth/apiKeys.js';
-import { ErrorSchema } from '../schemas.js';
+import { BEARER, keyOf, requireApiKey } from '../auth.js';
+import { PageQuery, pageOf, setNextLink } from '../pagination.js';
+import { errorResponses, IdParams, NoContent } from '../schemas.js';
 
-const StreamSchema = Type.Object({
+const PlaybackPolicySchema = Type.Object({ type: Type.Union([Type.Literal('public'), Type.Literal('jwt')]) }, { additionalProperties: false });
+
+/** A stream as the API shows it (Livepeer Studio's fields). */
+export const StreamSchema = Type.Object({
   id: Type.String(),
+  kind: Type.Literal('stream'),
   name: Type.String(),
   streamKey: Type.String(),
   playbackId: Type.String(),
+  playbackPolicy: PlaybackPolicySchema,
   profiles: ProfilesSchema,
   record: Type.Boolean(),
   suspended: Type.Boolean(),
   isActive: Type.Boolean(),
-  lastSeen: Type.Union([Type.Number(), Type.Null()]),
+  isHealthy: Type.Union([Type.Boolean(), Type.Null()], { description: 'null while idle; false when live but no segment for 3 segment durations' }),
+  issues: Type.Array(Type.String()),
+  lastSeen: Type.Union([Type.Number(), Type.Null()], { description: 'unix ms of the last segment' }),
+  lastTerminatedAt: Type.Union([Type.Number(), Type.Null()]),
   createdAt: Type.Number(),
-  sourceSegments: Type.Optional(Type.Number()),
+  sourceSegments: Type.Number(),
+  transcodedSegments: Type.Number(),
+  sourceSegmentsDuration: Type.Number({ description: 'seconds' }),
+  transcodedSegmentsDuration: Type.Number({ description: 'seconds' }),
+  sourceBytes: Type.Number(),
+  transcodedBytes: Type.Number(),
 });
 
 const CreateStreamBody = Type.Object(
@@ -25,50 +40,103 @@ const CreateStreamBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 500 }),
     profiles: Type.Optional(ProfilesSchema),
     record: Type.Optional(Type.Boolean()),
+    playbackPolicy: Type.Optional(PlaybackPolicySchema),
   },
   { additionalProperties: false },
 );
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const UpdateStreamBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    profiles: Type.Optional(ProfilesSchema),
+    record: Type.Optional(Type.Boolean()),
+    suspended: Type.Optional(Type.Boolean()),
+    playbackPolicy: Type.Optional(PlaybackPolicySchema),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
 const ListQuery = Type.Object(
   {
-    limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: '1 to 1000, default 100' })),
-    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+    ...PageQuery,
+    filters: Type.Optional(Type.String({ maxLength: 2000, description: 'JSON array of {id, value}; ids: name (substring), isActive, record, suspended, playbackId, id' })),
+    streamsonly: Type.Optional(Type.Union([Type.Literal('0'), Type.Literal('1'), Type.Literal('true'), Type.Literal('false')], { description: 'Accepted for Studio compatibility (every item is a stream)' })),
+    count: Type.Optional(Type.Union([Type.Literal('0'), Type.Literal('1'), Type.Literal('true'), Type.Literal('false')], { description: 'Also send X-Total-Count' })),
   },
   { additionalProperties: false },
 );
 
-/** Livepeer Studio's `/api/stream` (the part the live spine needs; the full API comes later). */
+const FILTER_KINDS: Record<keyof StreamFilters, 'string' | 'boolean'> = {
+  name: 'string', isActive: 'boolean', record: 'boolean', suspended: 'boolean', playbackId: 'string', id: 'string',
+};
+
+/** Decodes Studio's `filters=[{"id":"isActive","value":true}]`; anything else is 400. */
+export function parseStreamFilters(raw: string | undefined): StreamFilters {
+  if (raw === undefined) return {};
+  let list: unknown;
+  try {
+    list = JSON.parse(raw);
+  } catch {
+    throw new ApiError('VALIDATION_FAILED', 'querystring/filters must be a JSON array of {id, value}');
+  }
+  if (!Array.isArray(list) || list.length > 10) throw new ApiError('VALIDATION_FAILED', 'querystring/filters must be a JSON array of at most 10 {id, value}');
+  const out: Record<string, string | boolean> = {};
+  for (const f of list as unknown[]) {
+    const { id, value } = (f ?? {}) as { id?: unknown; value?: unknown };
+    const kind = typeof id === 'string' && Object.hasOwn(FILTER_KINDS, id) ? FILTER_KINDS[id as keyof StreamFilters] : undefined;
+    if (!kind) throw new ApiError('VALIDATION_FAILED', `querystring/filters: unknown filter id ${JSON.stringify(id)} (known: ${Object.keys(FILTER_KINDS).join(', ')})`);
+    const v = kind === 'boolean' && (value === 'true' || value === 'false') ? value === 'true' : value;
+    if (typeof v !== kind || (typeof v === 'string' && v.length > 500)) throw new ApiError('VALIDATION_FAILED', `querystring/filters: ${id} takes a ${kind}`);
+    out[id as string] = v as string | boolean;
+  }
+  return out as StreamFilters;
+}
+
+const checkProfiles = (profiles: RenditionProfile[]) => {
+  const problems = profileProblems(profiles);
+  if (problems.length) throw new ApiError('INVALID_PROFILES', problems.join('; '));
+};
+
+/** Livepeer Studio's `/api/stream`: create, get, list, update, delete, terminate. */
 export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync {
   return async (app) => {
-    app.addHook('onRequest', async (req) => {
-      const header = req.headers.authorization ?? '';
-      const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-      if (!(await keys.verify(token))) throw new ApiError('UNAUTHORIZED', 'send Authorization: Bearer API_KEY');
-    });
+    requireApiKey(app, keys);
+    const tags = ['stream'];
+    const security = BEARER;
 
-    const view = async (s: Stream) => {
+    /** Stored record + live state (Redis) → the API's view. */
+    const view = async (s: Stream): Promise<Static<typeof StreamSchema>> => {
       const meta = await p.live.meta(s.id);
-      return { ...s, isActive: meta ? !meta.ended : s.isActive, lastSeen: meta?.lastIngestAt ?? s.lastSeen };
+      const isActive = meta ? !meta.ended : s.isActive;
+      const lastSeen = meta?.lastIngestAt ?? s.lastSeen;
+      // a live stream is unhealthy when no segment came for ~3 segment durations
+      const stale = isActive && lastSeen !== null && Date.now() - lastSeen > 6_000;
+      return {
+        ...s,
+        kind: 'stream',
+        isActive,
+        lastSeen,
+        isHealthy: isActive ? !stale : null,
+        issues: stale ? ['no segment received for over 6 s'] : [],
+      };
     };
 
     app.post<{ Body: Static<typeof CreateStreamBody> }>(
       '/stream',
-      { schema: { body: CreateStreamBody, response: { 201: StreamSchema, 400: ErrorSchema, 401: ErrorSchema } } },
+      { schema: { tags, security, summary: 'Create a stream', body: CreateStreamBody, response: { 201: StreamSchema, ...errorResponses() } } },
       async (req, reply) => {
         const profiles = req.body.profiles ?? [...DEFAULT_PROFILES];
-        const problems = profileProblems(profiles);
-        if (problems.length) throw new ApiError('INVALID_PROFILES', problems.join('; '));
-        const stream = await p.streams.create({ name: req.body.name, profiles, record: req.body.record });
-        return reply.status(201).send(stream);
+        checkProfiles(profiles);
+        const stream = await p.streams.create({ ...req.body, profiles, ownerId: keyOf(req).ownerId });
+        return reply.status(201).send(await view(stream));
       },
     );
 
     app.get<{ Params: Static<typeof IdParams> }>(
       '/stream/:id',
-      { schema: { params: IdParams, response: { 200: StreamSchema, 404: ErrorSchema } } },
+      { schema: { tags, security, summary: 'Get a stream', params: IdParams, response: { 200: StreamSchema, ...errorResponses('STREAM_NOT_FOUND') } } },
       async (req) => {
-        const stream = await p.streams.get(req.params.id);
+        const stream = await p.streams.getOwned(keyOf(req).ownerId, req.params.id);
         if (!stream) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
         return view(stream);
       },
@@ -76,22 +144,70 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync
 
     app.get<{ Querystring: Static<typeof ListQuery> }>(
       '/stream',
-      { schema: { querystring: ListQuery, response: { 200: Type.Array(StreamSchema) } } },
+      {
+        schema: {
+          tags, security, summary: 'List streams, newest first (Link: rel="next" when there are more)',
+          querystring: ListQuery, response: { 200: Type.Array(StreamSchema), ...errorResponses() },
+        },
+      },
       async (req, reply) => {
-        const limit = Number(req.query.limit ?? 100);
-        const list = await p.streams.list({ limit, cursor: req.query.cursor ? Number(req.query.cursor) : undefined });
-        const last = list[list.length - 1];
-        if (list.length === limit && last) reply.header('link', `<${req.url.split('?')[0]}?limit=${limit}&cursor=${last.createdAt}>; rel="next"`);
+        const { limit, after } = pageOf(req.query);
+        const filters = parseStreamFilters(req.query.filters);
+        const ownerId = keyOf(req).ownerId;
+        const list = await p.streams.query(ownerId, { limit, after, filters });
+        setNextLink(req, reply, list, limit);
+        if (req.query.count === '1' || req.query.count === 'true') reply.header('x-total-count', await p.streams.count(ownerId, filters));
         return Promise.all(list.map(view));
+      },
+    );
+
+    app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateStreamBody> }>(
+      '/stream/:id',
+      {
+        schema: {
+          tags, security, summary: 'Update a stream (name, profiles, record, suspended, playbackPolicy)',
+          description: 'Suspending a live stream also ends its session: its stream key is refused until unsuspended.',
+          params: IdParams, body: UpdateStreamBody, response: { 204: NoContent, ...errorResponses('STREAM_NOT_FOUND', 'INVALID_PROFILES') },
+        },
+      },
+      async (req, reply) => {
+        if (req.body.profiles) checkProfiles(req.body.profiles);
+        const stream = await p.streams.update(keyOf(req).ownerId, req.params.id, req.body);
+        if (!stream) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
+        if (req.body.suspended) await p.endSession(stream.id);
+        return reply.status(204).send();
+      },
+    );
+
+    app.delete<{ Params: Static<typeof IdParams> }>(
+      '/stream/:id',
+      {
+        schema: {
+          tags, security, summary: 'Delete a stream', description: 'Ends a live session; the stream key and playback id stop working.',
+          params: IdParams, response: { 204: NoContent, ...errorResponses('STREAM_NOT_FOUND') },
+        },
+      },
+      async (req, reply) => {
+        const ownerId = keyOf(req).ownerId;
+        const stream = await p.streams.getOwned(ownerId, req.params.id);
+        if (!stream || !(await p.streams.delete(ownerId, stream.id))) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
+        await p.endSession(stream.id);
+        return reply.status(204).send();
       },
     );
 
     app.delete<{ Params: Static<typeof IdParams> }>(
       '/stream/:id/terminate',
-      { schema: { params: IdParams } },
+      {
+        schema: {
+          tags, security, summary: 'End the live session now', description: 'Playlists end (EXT-X-ENDLIST); a new push starts a new session.',
+          params: IdParams, response: { 204: NoContent, ...errorResponses('STREAM_NOT_FOUND') },
+        },
+      },
       async (req, reply) => {
-        const stream = await p.streams.get(req.params.id);
+        const stream = await p.streams.getOwned(keyOf(req).ownerId, req.params.id);
         if (!stream) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
+        await p.streams.markTerminated(stream.id, Date.now());
         await p.endSession(stream.id);
         return reply.status(204).send();
       },
