@@ -20,8 +20,8 @@ export type TestOrchestrator = Orchestrator & { prefix: string; dataDir: string;
 
 /** An orchestrator on a free port with its own Redis prefix and data dir. */
 export async function startTestOrchestrator(db: Database, env: Record<string, string> = {}): Promise<TestOrchestrator> {
-  const prefix = `segmint-e2e-${randomUUID().slice(0, 8)}`;
-  const dataDir = await mkdtemp(join(tmpdir(), 'segmint-e2e-'));
+  const prefix = env.SEGMINT_REDIS_PREFIX ?? `segmint-e2e-${randomUUID().slice(0, 8)}`;
+  const dataDir = env.DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'segmint-e2e-')));
   const config = loadOrchestratorConfig([], {
     SEGMINT_HTTP_PORT: '0', SEGMINT_RTMP_PORT: '0', REDIS_URL, SEGMINT_REDIS_PREFIX: prefix, DATA_DIR: dataDir, ...env,
   });

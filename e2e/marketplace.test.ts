@@ -175,3 +175,53 @@ describe('marketplace: registration is signed and replay-protected', () => {
     expect(await errorOf(await register({ ...unsigned, pricePerPixel: '-1', signature: elsewhere }))).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
   });
 });
+
+describe('marketplace: two orchestrators on one Redis and one PostgreSQL', () => {
+  const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `e2e_two_${Date.now().toString(36)}`;
+  let dbA: Database;
+  let dbB: Database;
+  let a: TestOrchestrator;
+  let b: TestOrchestrator;
+  let children: ChildProcess[] = [];
+  let shared: { dir: string; prefix: string };
+
+  beforeAll(async () => {
+    dbA = await openDatabase({ url: POSTGRES_URL, schema });
+    dbB = await openDatabase({ url: POSTGRES_URL, schema });
+    shared = { dir: await mkdtemp(join(tmpdir(), 'segmint-two-')), prefix: `segmint-e2e-two-${Date.now().toString(36)}` };
+    // Same Redis prefix, job-token secret and segment storage (a shared volume): one deployment.
+    const env = { SEGMINT_REDIS_PREFIX: shared.prefix, DATA_DIR: shared.dir, SEGMINT_SECRET: 'two-orchestrators', SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_HLS_WINDOW: '10', SEGMINT_DEADLINE_FACTOR: '20' };
+    [a, b] = await Promise.all([startTestOrchestrator(dbA, env), startTestOrchestrator(dbB, env)]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(children.map((c) => stopProcess(c)));
+    await a?.stop();
+    await b?.stop();
+    await dbA?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await dbA?.close();
+    await dbB?.close();
+  });
+
+  it('each segment is transcoded once and published once, in order, whichever orchestrator took it in', async () => {
+    // Both workers register with A; B sees them through Redis and auctions its segments to them too.
+    children = (await workerProcesses(a, [{ price: '100' }, { price: '200' }])).children;
+    const s1 = (await api(a, 'POST', '/api/stream', { name: 'via A', profiles: PROFILES })).json;
+    const s2 = (await api(b, 'POST', '/api/stream', { name: 'via B', profiles: PROFILES })).json;
+    await Promise.all([pushLive(a, s1.streamKey, 6, 300), pushLive(b, s2.streamKey, 6, 300)]);
+
+    for (const [orch, s] of [[a, s1], [b, s2]] as const) {
+      const playlist = await waitFor(`6 segments of ${s.name}`, async () => {
+        const p = await mediaPlaylist(orch, s.playbackId);
+        return p && p.segments.length === 6 ? p : null;
+      }, 90_000);
+      expect(playlist.segments.map((x) => x.uri)).toEqual(Array.from({ length: 6 }, (_, i) => `1_${i}.ts`));
+      expect(playlist.segments.some((x) => x.discontinuity)).toBe(false);
+      expect(Number(/segmint_segments_published_total (\d+)/.exec(await (await fetch(`${orch.url}/metrics`)).text())?.[1])).toBe(6);
+    }
+    // 12 segments, 12 transcodes: no segment ran twice, none was lost.
+    const workers = (await (await fetch(`${b.url}/marketplace/workers`)).json()) as { performance: { jobs: number; failures: number } }[];
+    expect(workers.reduce((n, w) => n + w.performance.jobs, 0)).toBe(12);
+    expect(workers.reduce((n, w) => n + w.performance.failures, 0)).toBe(0);
+  }, 180_000);
+});
