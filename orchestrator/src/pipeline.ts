@@ -6,6 +6,7 @@ import type { Metrics } from './metrics/metrics.js';
 import type { SegmentStorage } from './storage/segmentStorage.js';
 import type { Stream, StreamStore } from './streams/streamStore.js';
 import type { JobTokens } from './auth/jobTokens.js';
+import type { IngestHealth } from './rtmp/ingestHealth.js';
 
 /** What the segment path needs, in one bundle handed to ingest, result handling and routes. */
 export type Pipeline = {
@@ -27,6 +28,8 @@ export type Pipeline = {
   onSessionStart(stream: Stream, session: number): void;
   /** Ends a stream's live session now (terminate); no-op when it is not live. */
   endSession(streamId: string): Promise<void>;
+  /** Live ingest health (RTMP publishes: bitrate, fps, keyframe interval); null when unknown. */
+  ingestHealth?(streamId: string): IngestHealth | null;
   /**
    * Pipeline events, for webhooks, sessions, usage and the dashboard:
    * - `published` (streamId, PublishedRecord[]): segments entered the playlists

@@ -11,6 +11,17 @@ import { errorResponses, IdParams, NoContent } from '../schemas.js';
 const PlaybackPolicySchema = Type.Object({ type: Type.Union([Type.Literal('public'), Type.Literal('jwt')]) }, { additionalProperties: false });
 
 /** A stream as the API shows it (Livepeer Studio's fields). */
+const IngestHealthSchema = Type.Object({
+  protocol: Type.Literal('rtmp'),
+  lastSeen: Type.Number({ description: 'unix ms of the last media message' }),
+  bitrate: Type.Number({ description: 'audio + video bits per second over the last 5 s' }),
+  fps: Type.Number(),
+  keyframeInterval: Type.Union([Type.Number(), Type.Null()], { description: 'seconds between the last two keyframes' }),
+  videoCodec: Type.Union([Type.String(), Type.Null()]),
+  audioCodec: Type.Union([Type.String(), Type.Null()]),
+  warnings: Type.Array(Type.String(), { description: 'e.g. a keyframe interval longer than the segment target' }),
+});
+
 export const StreamSchema = Type.Object({
   id: Type.String(),
   kind: Type.Literal('stream'),
@@ -25,6 +36,7 @@ export const StreamSchema = Type.Object({
   isHealthy: Type.Union([Type.Boolean(), Type.Null()], { description: 'null while idle; false when live but no segment for 3 segment durations' }),
   issues: Type.Array(Type.String()),
   lastSeen: Type.Union([Type.Number(), Type.Null()], { description: 'unix ms of the last segment' }),
+  ingest: Type.Optional(Type.Union([IngestHealthSchema, Type.Null()], { description: 'RTMP ingest health while publishing (and during the reconnect window); null otherwise' })),
   lastTerminatedAt: Type.Union([Type.Number(), Type.Null()]),
   createdAt: Type.Number(),
   sourceSegments: Type.Number(),
@@ -118,6 +130,7 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync
         lastSeen,
         isHealthy: isActive ? !stale : null,
         issues: stale ? ['no segment received for over 6 s'] : [],
+        ingest: p.ingestHealth?.(s.id) ?? null,
       };
     };
 
