@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseRtmpKnobs, RTMP_KNOBS, type RtmpConfig } from './rtmp/rtmpConfig.js';
+import { parseWebhookKnobs, WEBHOOK_KNOBS, type WebhookConfig } from './webhooks/webhookConfig.js';
 
 /**
  * Every orchestrator knob: environment variable, CLI flag that overrides it, default, meaning.
@@ -28,6 +29,7 @@ export const ORCHESTRATOR_KNOBS = {
   heartbeatTtlMs: { env: 'SEGMINT_HEARTBEAT_TTL_MS', flag: '--heartbeat-ttl-ms', default: '3000', help: 'A worker without a heartbeat for this long wins nothing (workers beat at a third of it)' },
   chainId: { env: 'SEGMINT_CHAIN_ID', flag: '--chain-id', default: '31337', help: 'EIP-712 chain id of registrations (and of the staking contract)' },
   ...RTMP_KNOBS,
+  ...WEBHOOK_KNOBS,
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'pino log level' },
 } as const;
 
@@ -53,6 +55,7 @@ export type OrchestratorConfig = {
   heartbeatTtlMs: number;
   chainId: number;
   rtmp: RtmpConfig;
+  webhooks: WebhookConfig;
   logLevel: string;
 };
 
@@ -121,6 +124,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     heartbeatTtlMs: int('SEGMINT_HEARTBEAT_TTL_MS', k.heartbeatTtlMs, 300, 600_000),
     chainId: int('SEGMINT_CHAIN_ID', k.chainId, 1, 2 ** 48),
     rtmp: parseRtmpKnobs(k, int, k.httpHost),
+    webhooks: parseWebhookKnobs(k, int),
     logLevel: k.logLevel,
   };
 }

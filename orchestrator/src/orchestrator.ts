@@ -8,6 +8,7 @@ import { JobTokens } from './auth/jobTokens.js';
 import { registerErrorHandling } from './api/errors.js';
 import { registerOpenApi } from './api/openapi.js';
 import { apiKeyRoutes } from './api/routes/apiKeys.js';
+import { startIntegratorApi, type IntegratorApi } from './api/integrator.js';
 import { hlsRoutes } from './api/routes/hls.js';
 import { livePushRoutes } from './api/routes/livePush.js';
 import { streamRoutes } from './api/routes/streams.js';
@@ -34,6 +35,8 @@ export type Orchestrator = {
   pipeline: Pipeline;
   apiKeys: ApiKeyStore;
   db: Database;
+  /** Sessions, webhooks (stores and delivery queue). */
+  integrator: IntegratorApi;
   /** RTMP ingest server; null when SEGMINT_RTMP_PORT is -1. */
   rtmp: RtmpServer | null;
   close(): Promise<void>;
@@ -110,6 +113,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
   await registerOpenApi(app);
   await app.register(streamRoutes(pipeline, apiKeys), { prefix: '/api' });
   await app.register(apiKeyRoutes(apiKeys), { prefix: '/api' });
+  const integrator = await startIntegratorApi(app, pipeline, { db, apiKeys, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, webhooks: config.webhooks });
   await app.register(livePushRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
   await app.register(transcodeRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
   await app.register(
@@ -168,11 +172,13 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     pipeline,
     apiKeys,
     db,
+    integrator,
     rtmp,
     async close() {
       clearInterval(sweep);
       await rtmp?.close();
       await app.close();
+      await integrator.close();
       await dispatcher.close();
       redis.disconnect();
       if (!opts.db) await db.close();

@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiKeyStore } from '../auth/apiKeys.js';
+import type { Database } from '../db/database.js';
+import type { Pipeline } from '../pipeline.js';
+import { recordSessions } from '../sessions/sessionRecorder.js';
+import { SessionStore, type Session } from '../sessions/sessionStore.js';
+import type { Stream } from '../streams/streamStore.js';
+import type { WebhookConfig } from '../webhooks/webhookConfig.js';
+import type { WebhookEvent } from '../webhooks/webhookEvents.js';
+import { WebhookQueue } from '../webhooks/webhookQueue.js';
+import { WebhookStore } from '../webhooks/webhookStore.js';
+import { playbackRoutes } from './routes/playback.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { watchRoutes } from './routes/watch.js';
+import { webhookRoutes } from './routes/webhooks.js';
+
+export type IntegratorApi = {
+  sessions: SessionStore;
+  webhooks: WebhookStore;
+  deliveries: WebhookQueue;
+  close(): Promise<void>;
+};
+
+export type StartIntegratorApiParameters = {
+  db: Database;
+  apiKeys: ApiKeyStore;
+  redisUrl: string;
+  redisPrefix: string;
+  webhooks: WebhookConfig;
+};
+
+/** What a webhook says about a stream (no stream key: receivers need not hold a secret). */
+const streamPayload = (s: Stream) => ({ id: s.id, name: s.name, playbackId: s.playbackId, record: s.record, suspended: s.suspended, createdAt: s.createdAt });
+const sessionPayload = (s: Session) => ({ id: s.id, parentId: s.streamId, createdAt: s.createdAt, lastSeen: s.lastSeen, endedAt: s.endedAt });
+
+/**
+ * The integrator side that is not streams and keys: sessions (from pipeline events), webhooks
+ * (signed, queued deliveries), playback info and the watch page. Register after OpenAPI.
+ */
+export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: StartIntegratorApiParameters): Promise<IntegratorApi> {
+  const sessions = new SessionStore(o.db);
+  const webhooks = new WebhookStore(o.db);
+  const deliveries = new WebhookQueue(webhooks, {
+    connection: { url: o.redisUrl },
+    prefix: o.redisPrefix,
+    config: o.webhooks,
+    logger: p.logger.child({ component: 'webhooks' }),
+  });
+  await deliveries.ready();
+
+  const notify = (event: WebhookEvent, stream: Stream, session: Session) => {
+    if (!stream.ownerId) return;
+    webhooks
+      .subscribers(stream.ownerId, event, stream.id)
+      .then((hooks) => (hooks.length ? deliveries.enqueue(hooks, event, { stream: streamPayload(stream), session: sessionPayload(session), payload: { sessionId: session.id } }) : null))
+      .catch((err) => p.logger.error({ err, event, streamId: stream.id }, 'could not queue webhook deliveries'));
+  };
+  const detach = recordSessions(p, sessions, {
+    started: (stream, session) => notify('stream.started', stream, session),
+    ended: (stream, session) => notify('stream.idle', stream, session),
+  });
+
+  await app.register(sessionRoutes(p, sessions, o.apiKeys), { prefix: '/api' });
+  await app.register(webhookRoutes(p, webhooks, o.apiKeys), { prefix: '/api' });
+  await app.register(playbackRoutes(p), { prefix: '/api' });
+  await app.register(watchRoutes(p));
+
+  return {
+    sessions,
+    webhooks,
+    deliveries,
+    async close() {
+      detach();
+      await deliveries.close();
+    },
+  };
+}

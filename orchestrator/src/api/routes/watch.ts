@@ -1,0 +1,29 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { FastifyPluginAsync } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { ApiError } from '@segmint/protocol';
+import type { Pipeline } from '../../pipeline.js';
+import { watchPage } from '../../watch/watchPage.js';
+
+const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
+const Params = Type.Object({ playbackId: Type.String({ maxLength: 64 }) });
+
+/** `GET /watch/:playbackId`: a page that plays the stream with hls.js (served from here too). */
+export function watchRoutes(p: Pipeline): FastifyPluginAsync {
+  return async (app) => {
+    let hlsJs: Buffer | undefined;
+    app.get('/watch/hls.min.js', { schema: { hide: true } }, async (_req, reply) => {
+      hlsJs ??= await readFile(HLS_JS);
+      return reply.header('content-type', 'application/javascript; charset=utf-8').header('cache-control', 'max-age=86400').send(hlsJs);
+    });
+    app.get<{ Params: Static<typeof Params> }>(
+      '/watch/:playbackId',
+      { schema: { tags: ['playback'], summary: 'Watch page (HTML, hls.js)', params: Params } },
+      async (req, reply) => {
+        if (!(await p.streams.getByPlaybackId(req.params.playbackId))) throw new ApiError('PLAYBACK_NOT_FOUND', `no stream with playback id ${req.params.playbackId}`);
+        return reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(watchPage(req.params.playbackId));
+      },
+    );
+  };
+}

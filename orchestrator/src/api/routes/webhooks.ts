@@ -1,0 +1,160 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { ApiError } from '@segmint/protocol';
+import type { ApiKeyStore } from '../../auth/apiKeys.js';
+import type { Pipeline } from '../../pipeline.js';
+import { WEBHOOK_EVENTS, type WebhookEvent } from '../../webhooks/webhookEvents.js';
+import type { Webhook, WebhookDelivery, WebhookFields, WebhookStore } from '../../webhooks/webhookStore.js';
+import { BEARER, keyOf, requireApiKey } from '../auth.js';
+import { PageQuery, pageOf, setNextLink } from '../pagination.js';
+import { errorResponses, IdParams, NoContent } from '../schemas.js';
+
+const EventSchema = Type.Unsafe<WebhookEvent>({ type: 'string', enum: [...WEBHOOK_EVENTS] });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+const WebhookSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.Literal('webhook'),
+  name: Type.String(),
+  url: Type.String(),
+  events: Type.Array(EventSchema),
+  sharedSecret: Type.String({ description: 'HMAC-SHA256 key of the Livepeer-Signature header' }),
+  streamId: Nullable(Type.String()),
+  createdAt: Type.Number(),
+  status: Type.Object({
+    lastTriggeredAt: Nullable(Type.Number()),
+    lastFailure: Nullable(Type.Object({ timestamp: Type.Number(), error: Type.String(), statusCode: Nullable(Type.Number()), response: Nullable(Type.String()) })),
+  }),
+});
+
+const WebhookBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    url: Type.String({ minLength: 8, maxLength: 2000, pattern: '^https?://\\S+$', description: 'http(s) URL the events are POSTed to' }),
+    events: Type.Optional(Type.Array(EventSchema, { minItems: 1, maxItems: WEBHOOK_EVENTS.length, uniqueItems: true, description: 'default: every event' })),
+    sharedSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 200, description: 'default: a random one' })),
+    streamId: Type.Optional(Nullable(Type.String({ maxLength: 64, description: 'only events of this stream' }))),
+  },
+  { additionalProperties: false },
+);
+
+const DeliverySchema = Type.Object({
+  id: Type.String(),
+  webhookId: Type.String(),
+  eventId: Type.String(),
+  event: Type.String(),
+  attempt: Type.Number(),
+  createdAt: Type.Number(),
+  duration: Type.Number({ description: 'ms' }),
+  success: Type.Boolean(),
+  error: Nullable(Type.String()),
+  request: Type.Object({ url: Type.String(), method: Type.Literal('POST'), body: Type.String() }),
+  response: Type.Object({ status: Nullable(Type.Number()), body: Nullable(Type.String()) }),
+});
+
+const ListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
+
+const view = (w: Webhook): Static<typeof WebhookSchema> => ({
+  id: w.id, kind: 'webhook', name: w.name, url: w.url, events: w.events, sharedSecret: w.sharedSecret, streamId: w.streamId, createdAt: w.createdAt,
+  status: { lastTriggeredAt: w.lastTriggeredAt, lastFailure: w.lastFailure },
+});
+
+const deliveryView = (d: WebhookDelivery): Static<typeof DeliverySchema> => ({
+  id: d.id, webhookId: d.webhookId, eventId: d.eventId, event: d.event, attempt: d.attempt, createdAt: d.createdAt, duration: d.durationMs,
+  success: d.success, error: d.error, request: { url: d.url, method: 'POST', body: d.requestBody }, response: { status: d.statusCode, body: d.responseBody },
+});
+
+/** `/api/webhook` (Studio's paths): CRUD and a delivery log per webhook. */
+export function webhookRoutes(p: Pipeline, hooks: WebhookStore, keys: ApiKeyStore): FastifyPluginAsync {
+  return async (app) => {
+    requireApiKey(app, keys);
+    const tags = ['webhook'];
+    const security = BEARER;
+
+    const fieldsOf = async (ownerId: string, b: Static<typeof WebhookBody>): Promise<WebhookFields> => {
+      let url: URL;
+      try {
+        url = new URL(b.url);
+      } catch {
+        throw new ApiError('VALIDATION_FAILED', 'body/url is not a URL');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApiError('VALIDATION_FAILED', 'body/url must be http or https');
+      const streamId = b.streamId ?? null;
+      if (streamId !== null && !(await p.streams.getOwned(ownerId, streamId))) throw new ApiError('STREAM_NOT_FOUND', `no stream ${streamId}`);
+      return { name: b.name, url: url.toString(), events: b.events ?? [...WEBHOOK_EVENTS], sharedSecret: b.sharedSecret, streamId };
+    };
+
+    app.post<{ Body: Static<typeof WebhookBody> }>(
+      '/webhook',
+      { schema: { tags, security, summary: 'Create a webhook', body: WebhookBody, response: { 201: WebhookSchema, ...errorResponses('STREAM_NOT_FOUND') } } },
+      async (req, reply) => {
+        const ownerId = keyOf(req).ownerId;
+        return reply.status(201).send(view(await hooks.create(ownerId, await fieldsOf(ownerId, req.body))));
+      },
+    );
+
+    app.get<{ Querystring: Static<typeof ListQuery> }>(
+      '/webhook',
+      { schema: { tags, security, summary: 'List webhooks, newest first', querystring: ListQuery, response: { 200: Type.Array(WebhookSchema), ...errorResponses() } } },
+      async (req, reply) => {
+        const { limit, after } = pageOf(req.query);
+        const list = await hooks.list(keyOf(req).ownerId, { limit, after });
+        setNextLink(req, reply, list, limit);
+        return list.map(view);
+      },
+    );
+
+    app.get<{ Params: Static<typeof IdParams> }>(
+      '/webhook/:id',
+      { schema: { tags, security, summary: 'Get a webhook', params: IdParams, response: { 200: WebhookSchema, ...errorResponses('WEBHOOK_NOT_FOUND') } } },
+      async (req) => {
+        const hook = await hooks.get(req.params.id, keyOf(req).ownerId);
+        if (!hook) throw new ApiError('WEBHOOK_NOT_FOUND', `no webhook ${req.params.id}`);
+        return view(hook);
+      },
+    );
+
+    app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof WebhookBody> }>(
+      '/webhook/:id',
+      {
+        schema: {
+          tags, security, summary: 'Replace a webhook (the secret is kept unless a new one is given)', params: IdParams, body: WebhookBody,
+          response: { 200: WebhookSchema, ...errorResponses('WEBHOOK_NOT_FOUND', 'STREAM_NOT_FOUND') },
+        },
+      },
+      async (req) => {
+        const ownerId = keyOf(req).ownerId;
+        const hook = await hooks.update(ownerId, req.params.id, await fieldsOf(ownerId, req.body));
+        if (!hook) throw new ApiError('WEBHOOK_NOT_FOUND', `no webhook ${req.params.id}`);
+        return view(hook);
+      },
+    );
+
+    app.delete<{ Params: Static<typeof IdParams> }>(
+      '/webhook/:id',
+      { schema: { tags, security, summary: 'Delete a webhook (queued deliveries are dropped)', params: IdParams, response: { 204: NoContent, ...errorResponses('WEBHOOK_NOT_FOUND') } } },
+      async (req, reply) => {
+        if (!(await hooks.delete(keyOf(req).ownerId, req.params.id))) throw new ApiError('WEBHOOK_NOT_FOUND', `no webhook ${req.params.id}`);
+        return reply.status(204).send();
+      },
+    );
+
+    app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof ListQuery> }>(
+      '/webhook/:id/log',
+      {
+        schema: {
+          tags, security, summary: "A webhook's delivery log: every attempt, newest first", params: IdParams, querystring: ListQuery,
+          response: { 200: Type.Array(DeliverySchema), ...errorResponses('WEBHOOK_NOT_FOUND') },
+        },
+      },
+      async (req, reply) => {
+        const hook = await hooks.get(req.params.id, keyOf(req).ownerId);
+        if (!hook) throw new ApiError('WEBHOOK_NOT_FOUND', `no webhook ${req.params.id}`);
+        const { limit, after } = pageOf(req.query);
+        const list = await hooks.deliveries(hook.id, { limit, after });
+        setNextLink(req, reply, list, limit);
+        return list.map(deliveryView);
+      },
+    );
+  };
+}

@@ -1,0 +1,69 @@
+/** The watch page's HTML: hls.js plays the ladder and the page shows the rendition playing. */
+export function watchPage(playbackId: string): string {
+  const id = JSON.stringify(playbackId).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Segmint · watch</title>
+<style>
+  body { margin: 0; background: #111; color: #eee; font: 14px system-ui, sans-serif; }
+  main { max-width: 960px; margin: 0 auto; padding: 16px; }
+  video { width: 100%; background: #000; aspect-ratio: 16 / 9; }
+  #status { display: flex; gap: 16px; flex-wrap: wrap; padding: 8px 0; color: #aaa; }
+  #status b { color: #eee; font-weight: 600; }
+</style></head>
+<body><main>
+<video id="video" controls autoplay muted playsinline></video>
+<div id="status">
+  <span>state: <b id="state">loading</b></span>
+  <span>rendition: <b id="rendition">–</b></span>
+  <span>renditions: <b id="levels">–</b></span>
+  <span>time: <b id="time">0.0</b> s</span>
+</div>
+</main>
+<script src="/watch/hls.min.js"></script>
+<script>
+(function () {
+  var playbackId = ${id};
+  var src = '/hls/' + encodeURIComponent(playbackId) + '/index.m3u8';
+  var video = document.getElementById('video');
+  var $ = function (id) { return document.getElementById(id); };
+  var watch = window.segmintWatch = { state: 'loading', rendition: null, levels: [], switches: 0, errors: [] };
+  var setState = function (s) { watch.state = s; $('state').textContent = s; };
+  var showLevel = function (l) {
+    if (!l) return;
+    watch.rendition = { name: l.name || null, width: l.width, height: l.height, bitrate: l.bitrate };
+    $('rendition').textContent = (l.name ? l.name + ' · ' : '') + l.width + 'x' + l.height + ' · ' + Math.round(l.bitrate / 1000) + ' kb/s';
+  };
+  video.addEventListener('playing', function () { setState('playing'); });
+  video.addEventListener('waiting', function () { setState('buffering'); });
+  video.addEventListener('ended', function () { setState('ended'); });
+  video.addEventListener('timeupdate', function () { $('time').textContent = video.currentTime.toFixed(1); });
+  var retry = function () { setState('waiting for the stream'); setTimeout(start, 2000); };
+  function start() {
+    if (window.Hls && Hls.isSupported()) {
+      var hls = window.segmintHls = new Hls({ lowLatencyMode: false });
+      hls.on(Hls.Events.MANIFEST_PARSED, function (_e, data) {
+        watch.levels = data.levels.map(function (l) { return { name: l.name || null, width: l.width, height: l.height, bitrate: l.bitrate }; });
+        $('levels').textContent = String(data.levels.length);
+        video.play().catch(function () {});
+      });
+      hls.on(Hls.Events.LEVEL_SWITCHED, function (_e, data) { watch.switches++; showLevel(hls.levels[data.level]); });
+      hls.on(Hls.Events.ERROR, function (_e, data) {
+        watch.errors.push(data.details);
+        if (!data.fatal) return;
+        hls.destroy();
+        retry();
+      });
+      hls.loadSource(src);
+      hls.attachMedia(video);
+    } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      video.src = src; // Safari plays HLS natively
+    } else {
+      setState('this browser cannot play HLS');
+    }
+  }
+  start();
+})();
+</script>
+</body></html>`;
+}

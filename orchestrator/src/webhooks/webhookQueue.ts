@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { signatureHeader } from './signature.js';
+import type { WebhookConfig } from './webhookConfig.js';
+import type { WebhookEvent } from './webhookEvents.js';
+import type { Webhook, WebhookStore } from './webhookStore.js';
+
+/** BullMQ queue of webhook deliveries (under the orchestrator's Redis prefix). */
+export const WEBHOOK_QUEUE = 'webhooks';
+
+/** One queued delivery: the body is fixed at enqueue time, so every retry sends the same bytes. */
+export type DeliveryJob = { webhookId: string; eventId: string; event: WebhookEvent; body: string };
+
+/** Thrown for a failed attempt: BullMQ retries it with exponential backoff. */
+export class DeliveryFailedError extends Error {
+  override name = 'DeliveryFailedError';
+}
+
+const MAX_LOGGED = 4096;
+const clip = (s: string) => (s.length > MAX_LOGGED ? `${s.slice(0, MAX_LOGGED)}…` : s);
+
+/**
+ * Queues signed webhook deliveries in BullMQ and delivers them: at least once, retried with
+ * exponential backoff, and still queued across an orchestrator restart (a delivery in flight when a
+ * process dies is retried by BullMQ's stalled-job check). Each attempt is written to the delivery log.
+ */
+export class WebhookQueue {
+  private readonly queue: Queue<DeliveryJob>;
+  private readonly worker: Worker<DeliveryJob>;
+
+  constructor(
+    private readonly store: WebhookStore,
+    private readonly opts: { connection: ConnectionOptions; prefix: string; config: WebhookConfig; logger: Logger },
+  ) {
+    this.queue = new Queue<DeliveryJob>(WEBHOOK_QUEUE, {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      defaultJobOptions: {
+        attempts: opts.config.attempts,
+        backoff: { type: 'exponential', delay: opts.config.backoffMs },
+        removeOnComplete: { age: 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    });
+    this.worker = new Worker<DeliveryJob>(WEBHOOK_QUEUE, (job) => this.deliver(job), {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      concurrency: 8,
+    });
+    this.worker.on('error', (err) => opts.logger.warn({ err }, 'webhook worker error'));
+    this.worker.on('failed', (job, err) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) opts.logger.warn({ webhookId: job.data.webhookId, event: job.data.event, err: err.message }, 'webhook delivery gave up');
+    });
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all([this.queue.waitUntilReady(), this.worker.waitUntilReady()]);
+  }
+
+  /** Queues `event` for each webhook, Studio's payload shape; returns the event id. */
+  async enqueue(hooks: Webhook[], event: WebhookEvent, payload: Record<string, unknown>): Promise<string> {
+    const eventId = randomUUID();
+    const now = Date.now();
+    await Promise.all(
+      hooks.map((h) => {
+        const body = JSON.stringify({ id: eventId, webhookId: h.id, createdAt: now, timestamp: now, event, ...payload });
+        return this.queue.add(event, { webhookId: h.id, eventId, event, body }, { jobId: `${eventId}.${h.id}` });
+      }),
+    );
+    return eventId;
+  }
+
+  private async deliver(job: Job<DeliveryJob>): Promise<string> {
+    const { webhookId, eventId, event, body } = job.data;
+    const hook = await this.store.get(webhookId);
+    if (!hook) return 'webhook deleted: dropped';
+    const started = Date.now();
+    let statusCode: number | null = null;
+    let responseBody: string | null = null;
+    let error: string | null = null;
+    try {
+      const res = await fetch(hook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Segmint-Webhooks/1',
+          'livepeer-signature': signatureHeader(body, hook.sharedSecret, started),
+        },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.opts.config.timeoutMs),
+      });
+      statusCode = res.status;
+      responseBody = clip(await res.text());
+      if (res.status < 200 || res.status >= 300) error = `receiver answered HTTP ${res.status}`;
+    } catch (err) {
+      error = (err as Error).name === 'TimeoutError' ? `no answer within ${this.opts.config.timeoutMs} ms` : `could not reach the receiver: ${(err as Error).message}`;
+    }
+    await this.store.recordDelivery({
+      webhookId, eventId, event, attempt: job.attemptsMade + 1, createdAt: started, durationMs: Date.now() - started,
+      url: hook.url, requestBody: body, statusCode, success: error === null, error, responseBody,
+    });
+    if (error) throw new DeliveryFailedError(error);
+    return 'delivered';
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.queue.close();
+  }
+}
