@@ -13,7 +13,12 @@ node_modules/.installed: package-lock.json
 	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "ffprobe missing: install Debian's ffmpeg package or set FFPROBE_PATH"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
 
-install: node_modules/.installed $(if $(FFPROBE_PATH),,/usr/bin/ffprobe)
+# chromium: the watch page is tested in a real headless browser (playwright-core drives Debian's).
+/usr/bin/chromium:
+	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "chromium missing: install Debian's chromium package or set CHROMIUM_PATH"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+
+install: node_modules/.installed $(if $(FFPROBE_PATH),,/usr/bin/ffprobe) $(if $(CHROMIUM_PATH),,/usr/bin/chromium)
 
 demo: install
 	$(NPM) run demo
