@@ -199,6 +199,8 @@ export class RtmpConnection {
         if (this.app !== null) throw new ProtocolViolation('second connect on one connection');
         const cmd = (args[2] && typeof args[2] === 'object' ? args[2] : {}) as Record<string, AmfValue>;
         const app = typeof cmd.app === 'string' ? cmd.app.split('?')[0]!.replace(/\/+$/, '') : '';
+        // first, so the peer reads every reply (even an _error) at our chunk size
+        this.sendControl(MSG.SET_CHUNK_SIZE, u32(OUT_CHUNK_SIZE));
         if (app !== 'live') {
           this.sendCommand(0, '_error', tid, null, { level: 'error', code: 'NetConnection.Connect.Rejected', description: `unknown application "${app}": publish to rtmp://HOST/live` });
           return this.close(`connect to unknown app "${app}"`);
@@ -206,7 +208,6 @@ export class RtmpConnection {
         this.app = app;
         this.sendControl(MSG.WINDOW_ACK_SIZE, u32(WINDOW_ACK_SIZE));
         this.sendControl(MSG.SET_PEER_BANDWIDTH, Buffer.concat([u32(WINDOW_ACK_SIZE), Buffer.from([2])]));
-        this.sendControl(MSG.SET_CHUNK_SIZE, u32(OUT_CHUNK_SIZE));
         const objectEncoding = cmd.objectEncoding === 3 ? 3 : 0;
         this.sendCommand(0, '_result', tid, { fmsVer: 'FMS/3,0,1,123', capabilities: 31 }, {
           level: 'status', code: 'NetConnection.Connect.Success', description: 'Connection succeeded.', objectEncoding,

@@ -1,0 +1,123 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import HLS from 'hls-parser';
+import { probe } from '@segmint/media';
+import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
+import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
+import { TestRtmpClient } from './rtmpClient.js';
+import { exitOf, ffmpegPublish } from './rtmpPublish.js';
+
+let db: Database;
+let orch: TestOrchestrator;
+let worker: ChildProcess;
+let dir: string;
+const LADDER = [{ name: '240p0', width: 426, height: 240, bitrate: 250_000, fps: 30 }];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'segmint-rtmp-e2e-'));
+  db = await openDatabase();
+  orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600' });
+  worker = spawnWorker(orch, ['--concurrency', '2']);
+}, 120_000);
+
+afterAll(async () => {
+  await stopProcess(worker);
+  await orch?.stop();
+  await db?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Through the API, so the stream belongs to the test's key (one small rendition: the CPU is shared). */
+async function createStream(name: string) {
+  const created = await api(orch, 'POST', '/api/stream', { name, profiles: LADDER });
+  expect(created.status).toBe(201);
+  return created.json as { id: string; streamKey: string; playbackId: string };
+}
+
+async function media(url: string): Promise<HLS.types.MediaPlaylist | null> {
+  const res = await fetch(url);
+  return res.status === 200 ? (HLS.parse(await res.text()) as HLS.types.MediaPlaylist) : null;
+}
+
+describe('RTMP ingest with real ffmpeg publishers', () => {
+  it('ffmpeg publishes 1080p30 H.264 (B-frames) + AAC for 12 s: every rendition lists 6 continuous segments that probe right', async () => {
+    const stream = await createStream('rtmp-1080p');
+    const port = orch.rtmp!.port;
+    const ff = ffmpegPublish({ port, key: stream.streamKey, seconds: 12, width: 1920, height: 1080, bframes: 2 });
+
+    // while publishing: GET /api/stream/:id reports ingest health
+    const health = await waitFor('ingest health with a keyframe interval', async () => {
+      const got = await api(orch, 'GET', `/api/stream/${stream.id}`);
+      return got.json?.isActive && got.json.ingest?.keyframeInterval ? got.json : null;
+    }, 60_000);
+    expect(health.ingest).toMatchObject({ protocol: 'rtmp', videoCodec: 'h264', audioCodec: 'aac', warnings: [] });
+    expect(health.ingest.keyframeInterval).toBeCloseTo(2, 1);
+    expect(health.ingest.fps).toBeGreaterThan(20);
+    expect(health.ingest.bitrate).toBeGreaterThan(100_000);
+
+    expect(await exitOf(ff)).toBe(0);
+    const base = `${orch.url}/hls/${stream.playbackId}`;
+    for (const r of ['source', '240p0']) {
+      await waitFor(`${r} playlist with 6 segments`, async () => (await media(`${base}/${r}/index.m3u8`))?.segments.length === 6, 120_000);
+    }
+    const source = (await media(`${base}/source/index.m3u8`))!;
+    const low = (await media(`${base}/240p0/index.m3u8`))!;
+    for (const pl of [source, low]) {
+      expect(pl.mediaSequenceBase).toBe(0);
+      expect(pl.segments.some((s) => s.discontinuity)).toBe(false);
+    }
+    const frame = 1 / 30;
+    for (const [i, seg] of source.segments.entries()) {
+      // cut on the 2 s keyframes: every segment is 2 s within a frame
+      expect(Math.abs(seg.duration - 2)).toBeLessThanOrEqual(frame + 1e-6);
+      expect(Math.abs(low.segments[i]!.duration - seg.duration)).toBeLessThanOrEqual(frame + 1e-6);
+    }
+    for (const [r, pl, size] of [['source', source, '1920x1080'], ['240p0', low, '426x240']] as const) {
+      for (const [i, seg] of pl.segments.entries()) {
+        const file = join(dir, `${r}-${i}.ts`);
+        await writeFile(file, Buffer.from(await (await fetch(`${base}/${r}/${seg.uri}`)).arrayBuffer()));
+        const p = await probe(file);
+        expect(p.video?.codec).toBe('h264');
+        expect(p.audio?.codec).toBe('aac');
+        expect(`${p.video?.width}x${p.video?.height}`).toBe(size);
+        expect(Math.abs(p.video!.durationSec! - seg.duration)).toBeLessThanOrEqual(frame + 1e-6);
+      }
+    }
+    const metrics = await (await fetch(`${orch.url}/metrics`)).text();
+    expect(metrics).toMatch(/segmint_segments_ingested_total\{source="rtmp"\} 6/);
+  }, 240_000);
+
+  it('answers an unknown stream key with NetStream.Publish.BadName and closes', async () => {
+    const c = await TestRtmpClient.connect(orch.rtmp!.port);
+    const status = await c.publish('no-such-key');
+    expect(status).toMatchObject({ level: 'error', code: 'NetStream.Publish.BadName' });
+    await c.closed;
+  });
+
+  it('answers a suspended stream with NetStream.Publish.BadName', async () => {
+    const created = await api(orch, 'POST', '/api/stream', { name: 'suspended' });
+    expect((await api(orch, 'PATCH', `/api/stream/${created.json.id}`, { suspended: true })).status).toBeLessThan(300);
+    const c = await TestRtmpClient.connect(orch.rtmp!.port);
+    expect(await c.publish(created.json.streamKey)).toMatchObject({ code: 'NetStream.Publish.BadName', description: 'this stream is suspended' });
+    await c.closed;
+  });
+
+  it('rejects a connect to an application other than live', async () => {
+    const c = await TestRtmpClient.connect(orch.rtmp!.port);
+    expect(await c.publish('whatever', 'vod')).toMatchObject({ level: 'error', code: 'NetConnection.Connect.Rejected' });
+    await c.closed;
+  });
+
+  it('refuses a second publisher on a live key while the first keeps streaming', async () => {
+    const stream = await createStream('rtmp-twice');
+    const ff = ffmpegPublish({ port: orch.rtmp!.port, key: stream.streamKey, seconds: 8 });
+    await waitFor('first segment ingested', async () => (await orch.pipeline.live.meta(stream.id))?.lastIngestAt, 60_000);
+    const second = await TestRtmpClient.connect(orch.rtmp!.port);
+    expect(await second.publish(`${stream.streamKey}?token=x`)).toMatchObject({ code: 'NetStream.Publish.BadName' });
+    await second.closed;
+    expect(await exitOf(ff)).toBe(0); // the first publisher was never disturbed
+    await waitFor('4 segments from the first publisher', async () => (await media(`${orch.url}/hls/${stream.playbackId}/source/index.m3u8`))?.segments.length === 4, 120_000);
+  }, 180_000);
+});
