@@ -26,7 +26,7 @@ export interface Dispatcher {
   /** Undoes claimResult when publishing failed, so the segment can still be done by someone. */
   unclaimResult(jobId: string, worker: string): Promise<void>;
   /** Tells the dispatcher how a worker's attempt ended (frees its slot, scores it, fails over). */
-  settle(jobId: string, worker: string, settlement: Settlement): Promise<void>;
+  settle(job: SegmentJob, worker: string, settlement: Settlement): Promise<void>;
   /** Called once per job that no worker could do (the segment is then skipped). */
   onGaveUp(handler: (job: SegmentJob, reason: string) => void): void;
   close(): Promise<void>;

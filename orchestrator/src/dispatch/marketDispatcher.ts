@@ -67,15 +67,17 @@ export class MarketDispatcher implements Dispatcher {
   };
 
   async enqueue(job: SegmentJob): Promise<void> {
-    await this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS);
+    // Written alongside the auction's claim (one round trip): workers only ask for it after the add.
+    const stored = this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS);
     if (this.waiting.size > 0) {
       // Older segments are waiting for a slot: this one queues behind them.
       this.waiting.set(job.jobId, { job, tried: new Set(), since: Date.now() });
       this.o.metrics.auctions.inc({ outcome: 'waiting' });
+      await stored;
       this.pump();
       return;
     }
-    await this.dispatch(job, new Set(), 'new');
+    await Promise.all([stored, this.dispatch(job, new Set(), 'new')]);
   }
 
   async get(jobId: string): Promise<SegmentJob | null> {
@@ -83,26 +85,18 @@ export class MarketDispatcher implements Dispatcher {
     return raw ? (JSON.parse(raw) as SegmentJob) : null;
   }
 
-  async settle(jobId: string, worker: string, s: Settlement): Promise<void> {
-    const deadline = await this.o.registry.release(jobId, worker);
+  async settle(job: SegmentJob, worker: string, s: Settlement): Promise<void> {
+    const ok = s.outcome !== 'failed';
+    // A late result's miss was scored when its deadline passed; only an on-time end scores here.
+    const deadline = await this.o.registry.settle(job.jobId, worker, ok, this.budgetMs(job), job.source.durationSec * 1000);
     const onTime = deadline !== null;
     if (onTime) this.freeSlotInSnapshot(worker);
-    const job = await this.get(jobId);
-    if (s.outcome !== 'failed') {
-      // A late result was already scored as a miss when its deadline passed.
-      if (onTime && job) {
-        const startedAt = deadline - this.budgetMs(job);
-        await this.o.registry.recordOutcome(worker, true, (Date.now() - startedAt) / (job.source.durationSec * 1000 || 1));
-      }
-    } else {
+    if (!ok) {
       this.o.metrics.workerFailures.inc();
-      this.o.logger.info({ jobId, worker, reason: s.reason, onTime }, 'worker failed a segment');
-      if (onTime) {
-        await this.o.registry.recordOutcome(worker, false);
-        if (job && !(await this.isDone(jobId))) await this.dispatch(job, new Set(await this.o.registry.tried(jobId)), 'failed');
-      }
+      this.o.logger.info({ jobId: job.jobId, worker, reason: s.reason, onTime }, 'worker failed a segment');
+      if (onTime && !(await this.isDone(job.jobId))) await this.dispatch(job, new Set(await this.o.registry.tried(job.jobId)), 'failed');
     }
-    this.pump();
+    if (this.waiting.size > 0) this.pump();
   }
 
   async claimResult(jobId: string, worker: string): Promise<boolean> {
@@ -143,7 +137,7 @@ export class MarketDispatcher implements Dispatcher {
       try {
         await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
       } catch (err) {
-        await this.o.registry.release(job.jobId, bid.worker);
+        await this.o.registry.unclaim(job.jobId, bid.worker);
         throw err;
       }
       this.waiting.delete(job.jobId);
@@ -186,10 +180,14 @@ export class MarketDispatcher implements Dispatcher {
         this.pumpAgain = false;
         try {
           for (const { jobId, worker } of await this.o.registry.expired(Date.now())) await this.onDeadlineMissed(jobId, worker);
-          for (const w of [...this.waiting.values()]) {
-            if (w.tried.size > 0 && (await this.isDone(w.job.jobId))) this.waiting.delete(w.job.jobId);
-            else if (Date.now() - w.since > this.o.waitLimitMs) await this.giveUp(w.job, `no worker free within ${this.o.waitLimitMs} ms`);
-            else await this.dispatch(w.job, w.tried, w.tried.size > 0 ? 'missed' : 'new');
+          // Oldest first, as many at once as there are free slots (one at a time would cap the
+          // drain rate at one segment per two round trips).
+          let progressed = true;
+          while (progressed && this.waiting.size > 0 && !this.closed) {
+            const before = this.waiting.size;
+            const batch = [...this.waiting.values()].slice(0, Math.max(1, await this.freeSlots()));
+            await Promise.all(batch.map((w) => this.retryWaiting(w)));
+            progressed = this.waiting.size < before;
           }
         } catch (err) {
           this.o.logger.warn({ err }, 'dispatch loop failed; retrying');
@@ -198,6 +196,18 @@ export class MarketDispatcher implements Dispatcher {
     })().finally(() => {
       this.pumping = null;
     });
+  }
+
+  private async retryWaiting(w: Waiting): Promise<void> {
+    if (w.tried.size > 0 && (await this.isDone(w.job.jobId))) this.waiting.delete(w.job.jobId);
+    else if (Date.now() - w.since > this.o.waitLimitMs) await this.giveUp(w.job, `no worker free within ${this.o.waitLimitMs} ms`);
+    else await this.dispatch(w.job, w.tried, w.tried.size > 0 ? 'missed' : 'new');
+  }
+
+  /** Free slots of online workers, as the latest snapshot (adjusted locally) has them. */
+  private async freeSlots(): Promise<number> {
+    const cs = await this.candidates();
+    return cs.reduce((n, c) => n + (c.heartbeatFresh ? Math.max(0, c.capabilities.maxConcurrent - c.inflight) : 0), 0);
   }
 
   private async onDeadlineMissed(jobId: string, worker: string): Promise<void> {

@@ -8,17 +8,22 @@ const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.
 const SCRIPTS = {
   segmintRegister: { numberOfKeys: 2, lua: lua('register-2.lua') },
   segmintClaim: { numberOfKeys: 3, lua: lua('claim-3.lua') },
-  segmintRelease: { numberOfKeys: 2, lua: lua('release-2.lua') },
+  segmintSettle: { numberOfKeys: 3, lua: lua('settle-3.lua') },
+  segmintUnclaim: { numberOfKeys: 3, lua: lua('unclaim-3.lua') },
   segmintExpire: { numberOfKeys: 2, lua: lua('expire-2.lua') },
   segmintPerf: { numberOfKeys: 1, lua: lua('perf-1.lua') },
 };
 type Commands = {
   segmintRegister(...a: (string | number)[]): Promise<number>;
   segmintClaim(...a: (string | number)[]): Promise<number>;
-  segmintRelease(...a: (string | number)[]): Promise<number>;
+  segmintSettle(...a: (string | number)[]): Promise<number>;
+  segmintUnclaim(...a: (string | number)[]): Promise<number>;
   segmintExpire(...a: (string | number)[]): Promise<string[]>;
   segmintPerf(...a: (string | number)[]): Promise<[string, string]>;
 };
+
+/** Weight of the newest outcome in the performance EWMAs. */
+const ALPHA = 0.2;
 
 export type WorkerRecord = {
   worker: string;
@@ -100,10 +105,21 @@ export class Registry {
       .then((n) => n === 1);
   }
 
-  /** Frees a claim; returns its deadline when this call released it, null when it was already gone. */
-  async release(jobId: string, worker: string): Promise<number | null> {
-    const deadline = await this.redis.segmintRelease(this.k.inflight, this.k.deadlines, `${jobId}|${worker}`, worker);
+  /**
+   * Ends a claim: frees the slot and scores the worker (success, and latency from dispatch to now
+   * relative to the segment duration). Returns the claim's deadline when this call ended it, null
+   * when it had already ended (expired, or settled before).
+   */
+  async settle(jobId: string, worker: string, ok: boolean, budgetMs: number, durationMs: number): Promise<number | null> {
+    const deadline = await this.redis.segmintSettle(
+      this.k.inflight, this.k.deadlines, this.k.perf(worker), `${jobId}|${worker}`, worker, Date.now(), budgetMs, durationMs, ok ? 1 : 0, ALPHA,
+    );
     return deadline > 0 ? deadline : null;
+  }
+
+  /** Undoes a claim whose job never reached the worker. */
+  async unclaim(jobId: string, worker: string): Promise<void> {
+    await this.redis.segmintUnclaim(this.k.inflight, this.k.deadlines, this.k.tried(jobId), `${jobId}|${worker}`, worker);
   }
 
   /** Claims past their deadline, each handed to exactly one caller. */
@@ -120,7 +136,7 @@ export class Registry {
   }
 
   async recordOutcome(worker: string, ok: boolean, latencyRatio?: number): Promise<void> {
-    await this.redis.segmintPerf(this.k.perf(worker), ok ? 1 : 0, latencyRatio === undefined ? '' : latencyRatio.toFixed(4), 0.2);
+    await this.redis.segmintPerf(this.k.perf(worker), ok ? 1 : 0, latencyRatio === undefined ? '' : latencyRatio.toFixed(4), ALPHA);
   }
 
   async perf(worker: string): Promise<{ latencyRatio: number; successRate: number; jobs: number; failures: number }> {

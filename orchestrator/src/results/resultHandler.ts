@@ -56,10 +56,10 @@ export type HandleResultReturnType = { status: 'accepted' | 'duplicate'; publish
  */
 export async function handleResult(p: Pipeline, job: SegmentJob, worker: string, result: TranscodeResult): Promise<HandleResultReturnType> {
   const out = await checkAndPublish(p, job, worker, result).catch(async (err: unknown) => {
-    if (err instanceof ApiError && err.code === 'CHECK_FAILED') await p.dispatcher.settle(job.jobId, worker, { outcome: 'failed', reason: err.message });
+    if (err instanceof ApiError && err.code === 'CHECK_FAILED') await p.dispatcher.settle(job, worker, { outcome: 'failed', reason: err.message });
     throw err;
   });
-  await p.dispatcher.settle(job.jobId, worker, { outcome: out.status });
+  await p.dispatcher.settle(job, worker, { outcome: out.status });
   if (out.status === 'duplicate') await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
   return out;
 }

@@ -76,8 +76,7 @@ export function transcodeRoutes(p: Pipeline, opts: { maxSegmentBytes: number }):
     app.post<JobParams>('/transcode/:jobId/:worker/failure', async (req, reply) => {
       const { jobId, worker } = authorized(req);
       const { reason } = jsonBody<Static<typeof JobFailureSchema>>(req, failureValidator);
-      await jobOrThrow(p, jobId);
-      await p.dispatcher.settle(jobId, worker, { outcome: 'failed', reason });
+      await p.dispatcher.settle(await jobOrThrow(p, jobId), worker, { outcome: 'failed', reason });
       return reply.status(204).send();
     });
   };
