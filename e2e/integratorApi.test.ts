@@ -179,3 +179,25 @@ describe('API keys', () => {
     expect({ status, code: json.error.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
   });
 });
+
+describe('rate limits', () => {
+  it('answers 429 RATE_LIMITED with Retry-After once a key used its requests for the minute; other keys go on', async () => {
+    const limited = await startTestOrchestrator(db, { SEGMINT_API_RATE_LIMIT: '5' });
+    try {
+      // 5 per minute: the 6th is refused (up to 10 pass if the minute turns over mid-test)
+      const statuses: number[] = [];
+      while (statuses.length < 11 && !statuses.includes(429)) statuses.push((await api(limited, 'GET', '/api/stream')).status);
+      expect(statuses.indexOf(429)).toBeGreaterThanOrEqual(5);
+      expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+      const res = await fetch(`${limited.url}/api/stream`, { headers: { authorization: `Bearer ${limited.apiKey}` } });
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+      expect(((await res.json()) as any).error.code).toBe('RATE_LIMITED');
+      const other = { ...limited, apiKey: (await limited.apiKeys.create('other')).token };
+      expect((await api(other, 'GET', '/api/stream')).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseRtmpKnobs, RTMP_KNOBS, type RtmpConfig } from './rtmp/rtmpConfig.js';
 import { parseWebhookKnobs, WEBHOOK_KNOBS, type WebhookConfig } from './webhooks/webhookConfig.js';
+import { API_KNOBS, parseApiKnobs, type ApiConfig } from './api/apiConfig.js';
 
 /**
  * Every orchestrator knob: environment variable, CLI flag that overrides it, default, meaning.
@@ -30,6 +31,7 @@ export const ORCHESTRATOR_KNOBS = {
   chainId: { env: 'SEGMINT_CHAIN_ID', flag: '--chain-id', default: '31337', help: 'EIP-712 chain id of registrations (and of the staking contract)' },
   ...RTMP_KNOBS,
   ...WEBHOOK_KNOBS,
+  ...API_KNOBS,
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'pino log level' },
 } as const;
 
@@ -56,6 +58,7 @@ export type OrchestratorConfig = {
   chainId: number;
   rtmp: RtmpConfig;
   webhooks: WebhookConfig;
+  api: ApiConfig;
   logLevel: string;
 };
 
@@ -125,6 +128,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     chainId: int('SEGMINT_CHAIN_ID', k.chainId, 1, 2 ** 48),
     rtmp: parseRtmpKnobs(k, int, k.httpHost),
     webhooks: parseWebhookKnobs(k, int),
+    api: parseApiKnobs(k, int),
     logLevel: k.logLevel,
   };
 }

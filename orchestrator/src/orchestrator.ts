@@ -113,7 +113,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
   await registerOpenApi(app);
   await app.register(streamRoutes(pipeline, apiKeys), { prefix: '/api' });
   await app.register(apiKeyRoutes(apiKeys), { prefix: '/api' });
-  const integrator = await startIntegratorApi(app, pipeline, { db, apiKeys, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, webhooks: config.webhooks });
+  const integrator = await startIntegratorApi(app, pipeline, { db, apiKeys, config });
   await app.register(livePushRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
   await app.register(transcodeRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
   await app.register(

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '@segmint/protocol';
 import type { ApiKey, ApiKeyStore } from '../auth/apiKeys.js';
+import { RateLimitedError } from '../auth/rateLimiter.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,11 +18,12 @@ export function keyOf(req: FastifyRequest): ApiKey {
 
 /**
  * Within the calling plugin: every request needs `Authorization: Bearer API_KEY` (401
- * UNAUTHORIZED otherwise). A key restricted to CORS origins is refused from other origins.
+ * UNAUTHORIZED otherwise), within the key's rate limit (429 RATE_LIMITED with Retry-After). A key
+ * restricted to CORS origins is refused from other origins.
  */
 export function requireApiKey(app: FastifyInstance, keys: ApiKeyStore): void {
   if (!app.hasRequestDecorator('apiKey')) app.decorateRequest('apiKey', undefined);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     const header = req.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
     const key = await keys.verify(token);
@@ -29,6 +31,13 @@ export function requireApiKey(app: FastifyInstance, keys: ApiKeyStore): void {
     const origin = req.headers.origin;
     if (key.allowedCORSOrigins.length > 0 && origin !== undefined && !key.allowedCORSOrigins.includes(origin)) {
       throw new ApiError('FORBIDDEN', `this key may not be used from origin ${origin}`);
+    }
+    try {
+      await keys.rateLimiter?.hit(key.id);
+    } catch (err) {
+      if (!(err instanceof RateLimitedError)) throw err;
+      reply.header('retry-after', String(err.retryAfterSec));
+      throw new ApiError('RATE_LIMITED', err.message);
     }
     req.apiKey = key;
   });

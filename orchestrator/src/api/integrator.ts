@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import type { ApiKeyStore } from '../auth/apiKeys.js';
+import { RateLimiter } from '../auth/rateLimiter.js';
+import type { OrchestratorConfig } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Pipeline } from '../pipeline.js';
 import { recordSessions } from '../sessions/sessionRecorder.js';
 import { SessionStore, type Session } from '../sessions/sessionStore.js';
 import type { Stream } from '../streams/streamStore.js';
-import type { WebhookConfig } from '../webhooks/webhookConfig.js';
 import type { WebhookEvent } from '../webhooks/webhookEvents.js';
 import { WebhookQueue } from '../webhooks/webhookQueue.js';
 import { WebhookStore } from '../webhooks/webhookStore.js';
@@ -24,9 +26,7 @@ export type IntegratorApi = {
 export type StartIntegratorApiParameters = {
   db: Database;
   apiKeys: ApiKeyStore;
-  redisUrl: string;
-  redisPrefix: string;
-  webhooks: WebhookConfig;
+  config: Pick<OrchestratorConfig, 'redisUrl' | 'redisPrefix' | 'webhooks' | 'api'>;
 };
 
 /** What a webhook says about a stream (no stream key: receivers need not hold a secret). */
@@ -40,10 +40,14 @@ const sessionPayload = (s: Session) => ({ id: s.id, parentId: s.streamId, create
 export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: StartIntegratorApiParameters): Promise<IntegratorApi> {
   const sessions = new SessionStore(o.db);
   const webhooks = new WebhookStore(o.db);
+  const { config } = o;
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+  await redis.connect();
+  o.apiKeys.rateLimiter = new RateLimiter(redis, config.redisPrefix, config.api.rateLimitPerMinute);
   const deliveries = new WebhookQueue(webhooks, {
-    connection: { url: o.redisUrl },
-    prefix: o.redisPrefix,
-    config: o.webhooks,
+    connection: { url: config.redisUrl },
+    prefix: config.redisPrefix,
+    config: config.webhooks,
     logger: p.logger.child({ component: 'webhooks' }),
   });
   await deliveries.ready();
@@ -72,6 +76,8 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     async close() {
       detach();
       await deliveries.close();
+      o.apiKeys.rateLimiter = null;
+      redis.disconnect();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.js';
+import type { RateLimiter } from './rateLimiter.js';
 
 /**
  * An API key as the API shows it (never with its secret). `ownerId` is the account the key acts
@@ -42,6 +43,8 @@ export type CreateApiKeyParameters = {
  */
 export class ApiKeyStore {
   private readonly cache = new Map<string, { key: ApiKey; until: number }>();
+  /** Counts each authenticated API request (set by the integrator API; none: unlimited). */
+  rateLimiter: RateLimiter | null = null;
   constructor(private readonly db: Database, private readonly cacheMs = 10_000) {}
 
   /** @example const { token } = await keys.create('ci'); // token: "sm_…", shown once */

@@ -26,6 +26,7 @@ export const API_ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'Body content type is not accepted by this route.' },
   INVALID_SEGMENT: { status: 422, description: 'Body is not an MPEG-TS segment with H.264 video.' },
   CHECK_FAILED: { status: 422, description: 'A transcode result failed the orchestrator checks.' },
+  RATE_LIMITED: { status: 429, description: 'Too many API requests with this key; retry after the Retry-After header\'s seconds.' },
   INTERNAL: { status: 500, description: 'Unexpected failure (a bug: please report it).' },
   UNAVAILABLE: { status: 503, description: 'A dependency (Redis, database) is unreachable; retry.' },
 } as const satisfies Record<string, { status: number; description: string }>;
