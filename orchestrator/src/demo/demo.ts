@@ -1,15 +1,12 @@
 /**
  * `make demo`: everything on embedded defaults. Redis (found or started), the orchestrator with
- * PGlite, one worker process, a stream, and ffmpeg's test source pushed into it live; prints the
- * playback URL and a dev API key. Ctrl-C stops every child process.
+ * PGlite, one worker process, a stream, and ffmpeg's test source published to it live over RTMP;
+ * prints the playback URL, the RTMP URL (point OBS at it) and a dev API key. Ctrl-C stops every child process.
  * Flags: --seconds N (stop after N seconds), --width/--height (default 1920x1080).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { tmpdir, cpus } from 'node:os';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { ffmpegPath, testSourceEncodeArgs, testSourceInputArgs } from '@segmint/media';
 import { loadOrchestratorConfig } from '../config.js';
@@ -63,15 +60,16 @@ async function main(): Promise<void> {
   const { token, key } = await orch.apiKeys.create('demo');
   const stream = await orch.pipeline.streams.create({ ownerId: key.ownerId, name: 'demo', profiles: (await import('@segmint/protocol')).DEFAULT_PROFILES.map((p) => ({ ...p })) });
 
-  // The test source, encoded live (-re) and cut into 2 s MPEG-TS segments; each finished one is pushed.
-  const segDir = mkdtempSync(join(tmpdir(), 'segmint-demo-'));
+  // The test source, encoded live (-re) and published over RTMP, as OBS would: the orchestrator's
+  // RTMP ingest cuts it into segments.
+  if (!orch.rtmp) throw new Error('the demo publishes over RTMP: SEGMINT_RTMP_PORT must not be -1');
+  const rtmpUrl = `rtmp://127.0.0.1:${orch.rtmp.port}/live`;
   const ffmpeg = spawn(ffmpegPath(), [
     '-hide_banner', '-loglevel', 'error', '-re',
     ...testSourceInputArgs({ width, height, fps: 30 }),
     ...testSourceEncodeArgs({ fps: 30, gopSec: 2 }),
-    '-f', 'segment', '-segment_time', '2', '-segment_format', 'mpegts', '-reset_timestamps', '0',
-    '-segment_list', 'pipe:1', '-segment_list_type', 'flat', join(segDir, '%d.ts'),
-  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+    '-f', 'flv', `${rtmpUrl}/${stream.streamKey}`,
+  ], { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(ffmpeg);
 
   let stopping = false;
@@ -88,7 +86,6 @@ async function main(): Promise<void> {
     }
     await orch.close().catch(() => {});
     for (const c of children) c.kill('SIGTERM');
-    rmSync(segDir, { recursive: true, force: true });
     process.exit(code);
   };
   process.once('SIGINT', () => void stop());
@@ -102,29 +99,23 @@ async function main(): Promise<void> {
 
   let printed = false;
   const started = Date.now();
-  createInterface({ input: ffmpeg.stdout! }).on('line', (name) => {
-    const seq = Number(name.replace(/\.ts$/, ''));
-    void (async () => {
-      const body = await readFile(join(segDir, name));
-      const res = await fetch(`${orch.url}/live/${stream.streamKey}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(body) });
-      if (!res.ok) say(`push of segment ${seq} failed: ${res.status} ${await res.text()}`);
-      rmSync(join(segDir, name), { force: true });
-      if (!printed && seq === 0) {
-        say('  pushed the first segment; waiting for its transcode…');
-        for (let i = 0; i < 200 && !(await fetch(`${orch.url}/hls/${stream.playbackId}/index.m3u8`)).ok; i++) await new Promise((r) => setTimeout(r, 100));
-        if (printed) return;
-        printed = true;
-        say(`  live after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        say('');
-        say(`playback: ${orch.url}/hls/${stream.playbackId}/index.m3u8`);
-        say(`api key: ${token}`);
-        say(`stream key: ${stream.streamKey}   (push: PUT ${orch.url}/live/${stream.streamKey}/SEQ.ts)`);
-        say(`metrics: ${orch.url}/metrics`);
-        say('');
-        say('Open the playback URL in ffplay, VLC, Safari or an hls.js player. Ctrl-C stops everything.');
-      }
-    })().catch((err) => say(`push failed: ${(err as Error).message}`));
-  });
+  say(`  publishing the test source to ${rtmpUrl}/… ; waiting for the first transcoded segment…`);
+  void (async () => {
+    while (!stopping && !(await fetch(`${orch.url}/hls/${stream.playbackId}/index.m3u8`).then((r) => r.ok, () => false))) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (stopping) return;
+    printed = true;
+    say(`  live after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    say('');
+    say(`playback: ${orch.url}/hls/${stream.playbackId}/index.m3u8`);
+    say(`api key: ${token}`);
+    say(`rtmp: ${rtmpUrl}/${stream.streamKey}`);
+    say(`stream key: ${stream.streamKey}   (OBS: server ${rtmpUrl}, this stream key; or push: PUT ${orch.url}/live/${stream.streamKey}/SEQ.ts)`);
+    say(`metrics: ${orch.url}/metrics`);
+    say('');
+    say('Open the playback URL in ffplay, VLC, Safari or an hls.js player. Ctrl-C stops everything.');
+  })();
 
   if (seconds > 0) setTimeout(() => void stop(printed ? 0 : 1), seconds * 1000).unref();
 }

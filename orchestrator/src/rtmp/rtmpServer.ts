@@ -129,7 +129,8 @@ export class RtmpServer {
 
   private async onPublish(conn: RtmpConnection, req: PublishRequest): Promise<PublishDecision> {
     const badName = (description: string): PublishDecision => ({ ok: false, code: 'NetStream.Publish.BadName', description });
-    if (!req.key || req.key.length > MAX_KEY_LENGTH) return badName('missing or malformed stream key: publish to rtmp://HOST/live/STREAM_KEY');
+    // printable ASCII only: a key with control bytes (NUL) is not a key, and must not reach SQL
+    if (!req.key || req.key.length > MAX_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(req.key)) return badName('missing or malformed stream key: publish to rtmp://HOST/live/STREAM_KEY');
     if (this.publishers >= this.opts.maxPublishers) {
       return { ok: false, code: 'NetStream.Publish.Rejected', description: `this server is at its limit of ${this.opts.maxPublishers} publishers; try another` };
     }
