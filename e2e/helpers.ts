@@ -65,8 +65,8 @@ export function spawnWorker(orch: { prefix: string; url: string }, args: string[
  * A worker played by the test itself: registered (signed, heartbeating) with `orch`; its jobs are
  * read straight from its BullMQ queue, so a test can answer them honestly or cheat.
  */
-export async function testWorker(orch: TestOrchestrator, opts: { pricePerPixel?: bigint; maxConcurrent?: number } = {}) {
-  const account = privateKeyToAccount(generatePrivateKey());
+export async function testWorker(orch: TestOrchestrator, opts: { pricePerPixel?: bigint; maxConcurrent?: number; key?: `0x${string}` } = {}) {
+  const account = privateKeyToAccount(opts.key ?? generatePrivateKey());
   const capabilities = { encoders: ['libx264'], maxConcurrent: opts.maxConcurrent ?? 4, cores: 2, maxHeight: 2160, fingerprint: 'test' };
   const client = new MarketplaceClient({ orchestratorUrl: orch.url, account, pricePerPixel: opts.pricePerPixel ?? 100n, capabilities });
   await client.start();

@@ -28,6 +28,9 @@ export const ORCHESTRATOR_KNOBS = {
   deadlineMinMs: { env: 'SEGMINT_DEADLINE_MIN_MS', flag: '--deadline-min-ms', default: '1000', help: 'Shortest deadline, for very short segments' },
   dispatchWaitMs: { env: 'SEGMINT_DISPATCH_WAIT_MS', flag: '--dispatch-wait-ms', default: '30000', help: 'A segment no worker can take for this long is skipped' },
   heartbeatTtlMs: { env: 'SEGMINT_HEARTBEAT_TTL_MS', flag: '--heartbeat-ttl-ms', default: '3000', help: 'A worker without a heartbeat for this long wins nothing (workers beat at a third of it)' },
+  chainRpcUrl: { env: 'CHAIN_RPC_URL', flag: '--chain-rpc-url', default: '', help: 'EVM JSON-RPC URL; with SEGMINT_STAKING_MANAGER, worker stake is read on-chain (else nobody has stake)' },
+  stakingManager: { env: 'SEGMINT_STAKING_MANAGER', flag: '--staking-manager', default: '', help: 'StakingManager contract address' },
+  stakeCacheMs: { env: 'SEGMINT_STAKE_CACHE_MS', flag: '--stake-cache-ms', default: '10000', help: 'How long a worker\'s on-chain stake is cached' },
   chainId: { env: 'SEGMINT_CHAIN_ID', flag: '--chain-id', default: '31337', help: 'EIP-712 chain id of registrations (and of the staking contract)' },
   ...RTMP_KNOBS,
   ...WEBHOOK_KNOBS,
@@ -56,6 +59,9 @@ export type OrchestratorConfig = {
   dispatchWaitMs: number;
   heartbeatTtlMs: number;
   chainId: number;
+  chainRpcUrl: string | undefined;
+  stakingManager: `0x${string}` | undefined;
+  stakeCacheMs: number;
   rtmp: RtmpConfig;
   webhooks: WebhookConfig;
   api: ApiConfig;
@@ -102,6 +108,12 @@ const wei = (name: string, v: string) => {
   return BigInt(v);
 };
 
+const address = (name: string, v: string) => {
+  if (v === '') return undefined;
+  if (!/^0x[0-9a-fA-F]{40}$/.test(v)) throw new ConfigError(`${name} must be a 0x-prefixed 20-byte address (got "${v}")`);
+  return v as `0x${string}`;
+};
+
 export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
   const k = readKnobs(ORCHESTRATOR_KNOBS, argv, env);
   const httpPort = int('SEGMINT_HTTP_PORT', k.httpPort, 0, 65535);
@@ -126,6 +138,9 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     dispatchWaitMs: int('SEGMINT_DISPATCH_WAIT_MS', k.dispatchWaitMs, 100, 3_600_000),
     heartbeatTtlMs: int('SEGMINT_HEARTBEAT_TTL_MS', k.heartbeatTtlMs, 300, 600_000),
     chainId: int('SEGMINT_CHAIN_ID', k.chainId, 1, 2 ** 48),
+    chainRpcUrl: k.chainRpcUrl || undefined,
+    stakingManager: address('SEGMINT_STAKING_MANAGER', k.stakingManager),
+    stakeCacheMs: int('SEGMINT_STAKE_CACHE_MS', k.stakeCacheMs, 0, 3_600_000),
     rtmp: parseRtmpKnobs(k, int, k.httpHost),
     webhooks: parseWebhookKnobs(k, int),
     api: parseApiKnobs(k, int),

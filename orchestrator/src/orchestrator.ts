@@ -18,7 +18,7 @@ import type { OrchestratorConfig } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { MarketDispatcher } from './dispatch/marketDispatcher.js';
 import { Registry } from './marketplace/registry.js';
-import { CachedStake, NoChainStake } from './marketplace/stake.js';
+import { CachedStake, ChainStake, NoChainStake, type StakeReader } from './marketplace/stake.js';
 import { parseJobId } from './ingest/jobIds.js';
 import { LiveState } from './live/liveState.js';
 import { createMetrics } from './metrics/metrics.js';
@@ -48,6 +48,20 @@ export type StartOrchestratorOptions = {
   db?: Database;
 };
 
+/** Stake from StakingManager when a chain is configured, else none (dev: keep SEGMINT_MIN_STAKE 0). */
+async function stakeReader(config: OrchestratorConfig, logger: Logger): Promise<StakeReader> {
+  if (!config.chainRpcUrl || !config.stakingManager) {
+    if (config.minStake > 0n) logger.warn('SEGMINT_MIN_STAKE is set but no chain is (CHAIN_RPC_URL, SEGMINT_STAKING_MANAGER): no worker will be eligible');
+    return new NoChainStake();
+  }
+  const chain = new ChainStake(config.chainRpcUrl, config.stakingManager);
+  const chainId = await chain.chainId().catch((err: Error) => {
+    throw new Error(`cannot reach CHAIN_RPC_URL ${config.chainRpcUrl}: ${err.message}`);
+  });
+  if (chainId !== config.chainId) throw new Error(`CHAIN_RPC_URL is chain ${chainId} but SEGMINT_CHAIN_ID is ${config.chainId}: set SEGMINT_CHAIN_ID=${chainId}`);
+  return new CachedStake(chain, config.stakeCacheMs);
+}
+
 /** Starts an orchestrator: database, Redis live state, BullMQ dispatch, HTTP server, idle sweep. */
 export async function startOrchestrator(config: OrchestratorConfig, opts: StartOrchestratorOptions = {}): Promise<Orchestrator> {
   const logger = opts.logger ?? pino({ level: config.logLevel, name: 'orchestrator' });
@@ -55,8 +69,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
   const metrics = createMetrics();
-  // Stake comes from StakingManager when a chain is configured (payments/contracts issues); none here yet.
-  const registry = new Registry(redis, config.redisPrefix, new CachedStake(new NoChainStake()), config.heartbeatTtlMs);
+  const registry = new Registry(redis, config.redisPrefix, await stakeReader(config, logger), config.heartbeatTtlMs);
   const dispatcher = new MarketDispatcher({
     redis,
     prefix: config.redisPrefix,

@@ -1,5 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { pino } from 'pino';
+import { formatUnits, isAddress, parseUnits, type Address } from 'viem';
+import { bondStake, readStake, StakeError } from './chain/stake.js';
 import { ffmpegPath } from '@segmint/media';
 import { calibrate } from './capabilities/calibrate.js';
 import { probeCapabilities } from './capabilities/probe.js';
@@ -9,9 +11,10 @@ import { loadWorkerKey } from './identity/workerKey.js';
 import { MarketplaceClient } from './marketplace/client.js';
 import { startJobRunner } from './runner/jobRunner.js';
 
-const USAGE = `usage: segmint worker <start|status> [flags]
-  start    probe encoders, register with the orchestrator (signed), heartbeat, transcode the segments it wins
-  status   show this worker's registration, performance and stake as the orchestrator sees them
+const USAGE = `usage: segmint worker <start|status|stake AMOUNT> [flags]
+  start         probe encoders, register with the orchestrator (signed), heartbeat, transcode the segments it wins
+  status        show this worker's registration, performance and stake
+  stake AMOUNT  bond AMOUNT stake tokens (e.g. 100 or 2.5) on StakingManager: approve + bond
 ${Object.values(WORKER_KNOBS).map((k) => `  ${k.flag.padEnd(16)} ${k.env.padEnd(30)} ${k.help}`).join('\n')}`;
 
 type Knob = { env: string; flag: string; default: string };
@@ -83,16 +86,49 @@ async function start(argv: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
+function chainFlags(argv: string[]): { rpcUrl: string; stakingManager: Address } | null {
+  const rpcUrl = flag(argv, WORKER_KNOBS.chainRpcUrl);
+  const stakingManager = flag(argv, WORKER_KNOBS.stakingManager);
+  if (!rpcUrl || !stakingManager) return null;
+  if (!isAddress(stakingManager)) fail(`--staking-manager must be a contract address (got "${stakingManager}")`);
+  return { rpcUrl, stakingManager };
+}
+
 async function status(argv: string[]): Promise<void> {
   const { account } = await loadWorkerKey(flag(argv, WORKER_KNOBS.key) || undefined);
   const orchestratorUrl = flag(argv, WORKER_KNOBS.orchestratorUrl).replace(/\/$/, '');
+  console.log(`worker ${account.address}`);
+  const chain = chainFlags(argv);
+  if (chain) {
+    try {
+      const s = await readStake(chain.rpcUrl, chain.stakingManager, account.address);
+      const fmt = (v: bigint) => `${formatUnits(v, s.decimals)} ${s.symbol}`;
+      console.log(`stake: ${fmt(s.bonded)} bonded, ${fmt(s.unbonding)} unbonding, ${fmt(s.balance)} in the wallet${s.jailedUntil * 1000 > Date.now() ? `, JAILED until ${new Date(s.jailedUntil * 1000).toISOString()}` : ''}`);
+    } catch (err) {
+      console.log(`stake: unknown (${(err as Error).message})`);
+    }
+  } else console.log('stake: no chain configured (set CHAIN_RPC_URL and SEGMINT_STAKING_MANAGER)');
   try {
     const res = await call(`${orchestratorUrl}/marketplace/workers/${account.address}`);
-    console.log(JSON.stringify(await res.json(), null, 2));
+    console.log(`orchestrator ${orchestratorUrl} sees:\n${JSON.stringify(await res.json(), null, 2)}`);
   } catch (err) {
     const e = err as { code?: string; message: string };
-    if (e.code === 'WORKER_NOT_REGISTERED') fail(`${account.address} is not registered with ${orchestratorUrl}: run \`segmint worker start\``);
+    if (e.code === 'WORKER_NOT_REGISTERED') fail(`not registered with ${orchestratorUrl}: run \`segmint worker start\``);
     fail(`could not ask ${orchestratorUrl}: ${e.message}`);
+  }
+}
+
+async function stake(argv: string[]): Promise<void> {
+  const [amountText, ...rest] = argv;
+  if (!amountText || !/^[0-9]+(\.[0-9]+)?$/.test(amountText)) fail('usage: segmint worker stake AMOUNT [flags] (AMOUNT in stake tokens, e.g. 100 or 2.5)');
+  const chain = chainFlags(rest) ?? fail('set CHAIN_RPC_URL (--chain-rpc-url) and SEGMINT_STAKING_MANAGER (--staking-manager) to stake');
+  const { account } = await loadWorkerKey(flag(rest, WORKER_KNOBS.key) || undefined);
+  try {
+    const { decimals } = await readStake(chain.rpcUrl, chain.stakingManager, account.address);
+    const after = await bondStake({ ...chain, account, amount: parseUnits(amountText, decimals), onProgress: (line) => console.log(line) });
+    console.log(`bonded: ${formatUnits(after.bonded, after.decimals)} ${after.symbol} (worker ${account.address})`);
+  } catch (err) {
+    fail(err instanceof StakeError ? err.message : `staking failed: ${(err as Error).message.split('\n')[0]}`);
   }
 }
 
@@ -100,6 +136,7 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'start') return start(rest);
   if (command === 'status') return status(rest);
+  if (command === 'stake') return stake(rest);
   console.error(USAGE);
   process.exit(command === undefined || command === '--help' ? 0 : 2);
 }

@@ -7,6 +7,8 @@ export const WORKER_KNOBS = {
   orchestratorUrl: { env: 'SEGMINT_ORCHESTRATOR_URL', flag: '--orchestrator', default: 'http://127.0.0.1:8935', help: 'Orchestrator to register with' },
   pricePerPixel: { env: 'SEGMINT_PRICE_PER_PIXEL', flag: '--price', default: '1000', help: 'Ask in wei per output pixel' },
   key: { env: 'SEGMINT_WORKER_KEY', flag: '--key', default: '', help: 'Ethereum private key (0x…) or a file holding one (default ~/.segmint/worker-key, created once)' },
+  chainRpcUrl: { env: 'CHAIN_RPC_URL', flag: '--chain-rpc-url', default: '', help: 'EVM JSON-RPC URL (for `worker stake` and the stake in `worker status`)' },
+  stakingManager: { env: 'SEGMINT_STAKING_MANAGER', flag: '--staking-manager', default: '', help: 'StakingManager contract address' },
   testDelayMs: { env: 'SEGMINT_WORKER_TEST_DELAY_MS', flag: '--test-delay-ms', default: '0', help: 'Test only: sleep before each segment (a slow worker)' },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: '--ffmpeg', default: '', help: 'ffmpeg binary (default: the static build from @ffmpeg-installer/ffmpeg)' },
 } as const;

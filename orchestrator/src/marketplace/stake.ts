@@ -1,3 +1,6 @@
+import { createPublicClient, http, type Address, type PublicClient } from 'viem';
+import { stakingManagerAbi } from '@segmint/protocol';
+
 /** Where a worker's stake and jail status come from. */
 export interface StakeReader {
   read(worker: string): Promise<{ stake: bigint; jailed: boolean }>;
@@ -29,5 +32,22 @@ export class CachedStake implements StakeReader {
       if (hit) return hit.value;
       throw err;
     }
+  }
+}
+
+/** Reads StakingManager on the configured chain: bonded stake, and jailed until when. */
+export class ChainStake implements StakeReader {
+  private readonly client: PublicClient;
+  constructor(rpcUrl: string, private readonly stakingManager: Address) {
+    this.client = createPublicClient({ transport: http(rpcUrl, { timeout: 5_000, retryCount: 1 }) });
+  }
+
+  async read(worker: string) {
+    const s = await this.client.readContract({ address: this.stakingManager, abi: stakingManagerAbi, functionName: 'getStake', args: [worker as Address] });
+    return { stake: BigInt(s.bonded), jailed: Date.now() / 1000 < Number(s.jailedUntil) };
+  }
+
+  chainId(): Promise<number> {
+    return this.client.getChainId();
   }
 }
