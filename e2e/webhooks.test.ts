@@ -102,6 +102,21 @@ describe('webhooks and sessions', () => {
     expect(counted.sourceBytes).toBeGreaterThan(counted.transcodedBytes);
     expect(counted.sourceSegmentsDuration).toBeCloseTo(4, 0);
 
+    // usage: minutes and pixels transcoded, per stream and per key that created it
+    const usage = await waitFor('usage', async () => {
+      const u = (await api(orch, 'GET', `/api/data/usage?from=${stream.createdAt - 1}`)).json;
+      return u.streams.some((s: { streamId: string; segments: number }) => s.streamId === stream.id && s.segments === 2) ? u : null;
+    }, 10_000);
+    const mine = usage.streams.find((s: { streamId: string }) => s.streamId === stream.id);
+    expect(mine.usageMins).toBeCloseTo(4 / 60, 2);
+    expect(mine.pixels).toBeGreaterThan(320 * 180 * 25 * 3.5);
+    expect(mine.pixels).toBeLessThan(320 * 180 * 31 * 4.5);
+    const keyId = (await orch.apiKeys.verify(orch.apiKey))!.id;
+    expect(usage.keys.find((k: { apiKeyId: string }) => k.apiKeyId === keyId).segments).toBeGreaterThanOrEqual(2);
+    expect((await api(stranger, 'GET', '/api/data/usage')).json).toMatchObject({ segments: 0, streams: [], keys: [] });
+    expect((await api(orch, 'GET', '/api/data/usage?from=10&to=5')).json.error.code).toBe('VALIDATION_FAILED');
+    expect((await api(orch, 'GET', '/api/data/usage?from=yesterday')).json.error.code).toBe('VALIDATION_FAILED');
+
     // idle for SEGMINT_IDLE_TIMEOUT → stream.idle, the session ends
     const [idle] = await waitFor('stream.idle delivered', async () => (receiver.delivered('stream.idle').length ? receiver.delivered('stream.idle') : null), 30_000);
     expect(idle!.json).toMatchObject({ event: 'stream.idle', payload: { sessionId: session.id }, stream: { id: stream.id } });

@@ -13,12 +13,15 @@ import { WebhookQueue } from '../webhooks/webhookQueue.js';
 import { WebhookStore } from '../webhooks/webhookStore.js';
 import { playbackRoutes } from './routes/playback.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { usageRoutes } from './routes/usage.js';
 import { watchRoutes } from './routes/watch.js';
+import { UsageStore } from '../usage/usageStore.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export type IntegratorApi = {
   sessions: SessionStore;
   webhooks: WebhookStore;
+  usage: UsageStore;
   deliveries: WebhookQueue;
   close(): Promise<void>;
 };
@@ -40,6 +43,7 @@ const sessionPayload = (s: Session) => ({ id: s.id, parentId: s.streamId, create
 export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: StartIntegratorApiParameters): Promise<IntegratorApi> {
   const sessions = new SessionStore(o.db);
   const webhooks = new WebhookStore(o.db);
+  const usage = new UsageStore(o.db);
   const { config } = o;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
@@ -59,7 +63,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
       .then((hooks) => (hooks.length ? deliveries.enqueue(hooks, event, { stream: streamPayload(stream), session: sessionPayload(session), payload: { sessionId: session.id } }) : null))
       .catch((err) => p.logger.error({ err, event, streamId: stream.id }, 'could not queue webhook deliveries'));
   };
-  const detach = recordSessions(p, sessions, {
+  const detach = recordSessions(p, sessions, usage, {
     started: (stream, session) => notify('stream.started', stream, session),
     ended: (stream, session) => notify('stream.idle', stream, session),
   });
@@ -67,11 +71,13 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   await app.register(sessionRoutes(p, sessions, o.apiKeys), { prefix: '/api' });
   await app.register(webhookRoutes(p, webhooks, o.apiKeys), { prefix: '/api' });
   await app.register(playbackRoutes(p), { prefix: '/api' });
+  await app.register(usageRoutes(usage, o.apiKeys), { prefix: '/api' });
   await app.register(watchRoutes(p));
 
   return {
     sessions,
     webhooks,
+    usage,
     deliveries,
     async close() {
       detach();

@@ -49,6 +49,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'webhook', description: 'Signed event deliveries' },
         { name: 'api-token', description: 'API keys' },
         { name: 'playback', description: 'Playback info by playback id' },
+        { name: 'usage', description: 'Minutes and pixels transcoded' },
       ],
     },
   });

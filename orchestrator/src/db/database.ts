@@ -36,7 +36,10 @@ async function openPostgres(url: string, schema?: string): Promise<Database> {
   const client = new pg.Client({ connectionString: url, ...options });
   await client.connect();
   try {
-    if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    // IF NOT EXISTS still races when two processes create the schema at once: the loser's unique violation is fine
+    if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch((err: { code?: string }) => {
+      if (err.code !== '23505') throw err;
+    });
     await migrate((sql, params) => client.query(sql, params));
   } finally {
     await client.end();

@@ -107,4 +107,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, created_at DESC, id)`,
     ],
   },
+  {
+    version: 3,
+    name: 'usage per stream and hour; the key a stream was created with',
+    up: [
+      `ALTER TABLE streams ADD COLUMN created_by_key uuid`,
+      `CREATE TABLE usage_hourly (
+        stream_id uuid NOT NULL,
+        owner_id uuid,
+        api_key_id uuid,
+        hour bigint NOT NULL,
+        segments bigint NOT NULL DEFAULT 0,
+        source_seconds double precision NOT NULL DEFAULT 0,
+        transcoded_seconds double precision NOT NULL DEFAULT 0,
+        pixels bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (stream_id, hour)
+      )`,
+      `CREATE INDEX usage_hourly_owner ON usage_hourly (owner_id, hour)`,
+    ],
+  },
 ];

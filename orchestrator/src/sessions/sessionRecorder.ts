@@ -2,6 +2,7 @@ import { SOURCE_RENDITION } from '@segmint/protocol';
 import type { PublishedRecord } from '../live/liveState.js';
 import type { Pipeline } from '../pipeline.js';
 import type { Stream, StreamCounters } from '../streams/streamStore.js';
+import type { UsageStore } from '../usage/usageStore.js';
 import type { Session, SessionStore } from './sessionStore.js';
 
 /** Counters of published segments, grouped by session number. */
@@ -35,10 +36,10 @@ export type SessionEvents = {
 };
 
 /**
- * Keeps session records and stream counters from the pipeline's events, and tells `on` (webhooks)
+ * Keeps session records, stream counters and usage from the pipeline's events, and tells `on` (webhooks)
  * when a session starts or ends. Failures are logged: events must never break the segment path.
  */
-export function recordSessions(p: Pipeline, sessions: SessionStore, on: SessionEvents): () => void {
+export function recordSessions(p: Pipeline, sessions: SessionStore, usage: UsageStore, on: SessionEvents): () => void {
   const log = p.logger.child({ component: 'sessions' });
   const fail = (what: string) => (err: unknown) => log.error({ err }, what);
 
@@ -58,6 +59,8 @@ export function recordSessions(p: Pipeline, sessions: SessionStore, on: SessionE
         await sessions.addCounters(streamId, sessionNumber, counters, lastSeen);
         await p.streams.addCounters(streamId, counters, lastSeen);
       }
+      const stream = await p.streams.get(streamId);
+      if (stream) await usage.add(stream, records);
     })().catch(fail('could not add segment counters'));
   };
 

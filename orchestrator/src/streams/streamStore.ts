@@ -18,6 +18,8 @@ export type Stream = {
   ownerId: string | null;
   playbackPolicy: PlaybackPolicy;
   lastTerminatedAt: number | null;
+  /** The API key the stream was created with (usage per key). */
+  createdByKey: string | null;
 } & StreamCounters;
 
 /** Who may play: anyone with the playback id (`public`; `jwt` is reserved for signed playback). */
@@ -47,6 +49,7 @@ type Row = {
   owner_id: string | null;
   playback_policy: PlaybackPolicy | string;
   last_terminated_at: string | number | null;
+  created_by_key: string | null;
   source_segments: string | number;
   transcoded_segments: string | number;
   source_segments_duration: string | number;
@@ -72,6 +75,7 @@ const fromRow = (r: Row): Stream => ({
   ownerId: r.owner_id,
   playbackPolicy: json(r.playback_policy),
   lastTerminatedAt: numOrNull(r.last_terminated_at),
+  createdByKey: r.created_by_key,
   sourceSegments: Number(r.source_segments),
   transcodedSegments: Number(r.transcoded_segments),
   sourceSegmentsDuration: Number(r.source_segments_duration),
@@ -92,7 +96,7 @@ function newStreamKey(): string {
 const newPlaybackId = () => randomBytes(8).toString('hex');
 
 const COLUMNS =
-  'id, name, stream_key, playback_id, profiles, record, suspended, is_active, last_seen, created_at, owner_id, playback_policy, last_terminated_at, ' +
+  'id, name, stream_key, playback_id, profiles, record, suspended, is_active, last_seen, created_at, owner_id, playback_policy, last_terminated_at, created_by_key, ' +
   'source_segments, transcoded_segments, source_segments_duration, transcoded_segments_duration, source_bytes, transcoded_bytes';
 
 /** Filters of a stream list (Studio's `filters` query parameter, decoded). */
@@ -109,13 +113,20 @@ const UPDATE_COLUMNS: Record<keyof StreamUpdate, string> = {
 export class StreamStore {
   constructor(private readonly db: Database) {}
 
-  async create(p: { name: string; profiles: RenditionProfile[]; record?: boolean; ownerId?: string; playbackPolicy?: PlaybackPolicy }): Promise<Stream> {
+  async create(p: {
+    name: string;
+    profiles: RenditionProfile[];
+    record?: boolean;
+    ownerId?: string;
+    playbackPolicy?: PlaybackPolicy;
+    createdByKey?: string;
+  }): Promise<Stream> {
     const rows = await this.db.query<Row>(
-      `INSERT INTO streams (id, name, stream_key, playback_id, profiles, record, created_at, owner_id, playback_policy)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+      `INSERT INTO streams (id, name, stream_key, playback_id, profiles, record, created_at, owner_id, playback_policy, created_by_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
       [
         randomUUID(), p.name, newStreamKey(), newPlaybackId(), JSON.stringify(p.profiles), p.record ?? false, Date.now(),
-        p.ownerId ?? null, JSON.stringify(p.playbackPolicy ?? { type: 'public' }),
+        p.ownerId ?? null, JSON.stringify(p.playbackPolicy ?? { type: 'public' }), p.createdByKey ?? null,
       ],
     );
     return fromRow(rows[0]!);
