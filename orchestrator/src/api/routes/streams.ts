@@ -140,7 +140,7 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync
       async (req, reply) => {
         const profiles = req.body.profiles ?? [...DEFAULT_PROFILES];
         checkProfiles(profiles);
-        const stream = await p.streams.create({ ...req.body, profiles, ownerId: keyOf(req).ownerId });
+        const stream = await p.streams.create({ ...req.body, profiles, ownerId: keyOf(req).ownerId, createdByKey: keyOf(req).id });
         return reply.status(201).send(await view(stream));
       },
     );
