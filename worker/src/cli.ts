@@ -4,7 +4,7 @@ import { formatUnits, isAddress, parseUnits, type Address } from 'viem';
 import { bondStake, readStake, StakeError } from './chain/stake.js';
 import { ffmpegPath } from '@segmint/media';
 import { calibrate } from './capabilities/calibrate.js';
-import { probeCapabilities } from './capabilities/probe.js';
+import { preferredEncoder, probeCapabilities } from './capabilities/probe.js';
 import { WORKER_KNOBS } from './config.js';
 import { call } from './http.js';
 import { loadWorkerKey } from './identity/workerKey.js';
@@ -42,17 +42,18 @@ async function start(argv: string[]): Promise<void> {
   const priceText = flag(argv, WORKER_KNOBS.pricePerPixel);
   if (!/^[0-9]{1,40}$/.test(priceText)) fail(`--price must be a whole number of wei per pixel (got "${priceText}")`);
   const delayMs = integer(flag(argv, WORKER_KNOBS.testDelayMs), '--test-delay-ms', 0, 600_000);
+  const found = await preferredEncoder().catch((err: Error) => fail(err.message));
   const concurrencyText = flag(argv, WORKER_KNOBS.concurrency);
   let concurrency: number;
   if (concurrencyText) concurrency = integer(concurrencyText, '--concurrency', 1, 256);
   else {
-    const c = await calibrate({ onProgress: (msg) => logger.info(msg) });
+    const c = await calibrate({ encoder: found.encoder, onProgress: (msg) => logger.info(msg) });
     concurrency = c.maxConcurrent;
     logger.info({ maxConcurrent: c.maxConcurrent, secondsPerSegment: c.secondsPerSegment, cached: c.cached }, 'calibrated');
   }
 
   const { account, source } = await loadWorkerKey(flag(argv, WORKER_KNOBS.key) || undefined);
-  const capabilities = await probeCapabilities(concurrency);
+  const capabilities = await probeCapabilities(concurrency, found);
   const orchestratorUrl = flag(argv, WORKER_KNOBS.orchestratorUrl).replace(/\/$/, '');
   const market = new MarketplaceClient({ orchestratorUrl, account, pricePerPixel: BigInt(priceText), capabilities, logger });
   try {
@@ -71,11 +72,12 @@ async function start(argv: string[]): Promise<void> {
     workerId: market.address,
     workDir: flag(argv, WORKER_KNOBS.workDir) || undefined,
     delayMs,
+    encoder: found.encoder,
     logger,
   });
   runner.on('error', (err) => logger.error({ err }, 'queue connection problem (is Redis up at REDIS_URL?)'));
   await runner.waitUntilReady();
-  logger.info({ address: market.address, key: source, orchestratorUrl, redisUrl, capabilities, pricePerPixel: priceText, ffmpeg: ffmpegPath() }, 'worker started');
+  logger.info({ address: market.address, key: source, orchestratorUrl, redisUrl, capabilities, encoder: found.encoder, pricePerPixel: priceText, ffmpeg: ffmpegPath() }, 'worker started');
   const stop = async () => {
     logger.info('stopping: finishing segments in hand');
     market.stop();

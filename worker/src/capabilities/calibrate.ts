@@ -3,6 +3,7 @@ import { cpus, homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { generateSegments, segmentFacts } from '@segmint/media';
 import { capProfiles, DEFAULT_PROFILES } from '@segmint/protocol';
+import type { H264Encoder } from '../transcoder/ladder.js';
 import { encoderFingerprint, transcodeSegment } from '../transcoder/transcode.js';
 
 export const CALIBRATION_FILE = join(homedir(), '.segmint', 'calibration.json');
@@ -17,9 +18,9 @@ export type CalibrationReturnType = { maxConcurrent: number; secondsPerSegment: 
  * still finishes within HEADROOM × its duration: runs 1, 2, 4 … up to the core count at once, stops
  * at the first level that is too slow. Cached per ffmpeg build and core count (it takes seconds).
  */
-export async function calibrate(opts: { file?: string; onProgress?: (msg: string) => void } = {}): Promise<CalibrationReturnType> {
+export async function calibrate(opts: { file?: string; encoder?: H264Encoder; onProgress?: (msg: string) => void } = {}): Promise<CalibrationReturnType> {
   const file = opts.file ?? CALIBRATION_FILE;
-  const key = `${await encoderFingerprint()}|cores=${cpus().length}`;
+  const key = `${await encoderFingerprint(opts.encoder)}|cores=${cpus().length}`;
   try {
     const cached = JSON.parse(await readFile(file, 'utf8')) as { key: string; maxConcurrent: number; secondsPerSegment: Record<number, number> };
     if (cached.key === key) return { maxConcurrent: cached.maxConcurrent, secondsPerSegment: cached.secondsPerSegment, cached: true };
@@ -40,7 +41,7 @@ export async function calibrate(opts: { file?: string; onProgress?: (msg: string
         Array.from({ length: n }, async (_, i) => {
           const out = join(dir, `out-${n}-${i}`);
           await mkdir(out);
-          return (await transcodeSegment({ input: segment!, source: facts, profiles, outDir: out })).transcodeMs / 1000;
+          return (await transcodeSegment({ input: segment!, source: facts, profiles, outDir: out, encoder: opts.encoder })).transcodeMs / 1000;
         }),
       );
       const worst = Math.max(...times);

@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { ffmpegPath, run } from '@segmint/media';
 import type { Capabilities } from '@segmint/protocol';
+import type { H264Encoder } from '../transcoder/ladder.js';
 import { encoderFingerprint } from '../transcoder/transcode.js';
 
 /** H.264 encoders a worker can offer, best first. */
@@ -29,15 +30,21 @@ export async function workingEncoders(ffmpeg = ffmpegPath()): Promise<string[]> 
   return out;
 }
 
-/** What this worker offers the marketplace. `maxConcurrent`: segments at once (see calibrate). */
-export async function probeCapabilities(maxConcurrent: number): Promise<Capabilities> {
-  const encoders = await workingEncoders();
+/** The encoder a worker transcodes with: NVENC when it really works, else x264. */
+export async function preferredEncoder(): Promise<{ encoder: H264Encoder; encoders: H264Encoder[] }> {
+  const encoders = (await workingEncoders()) as H264Encoder[];
   if (encoders.length === 0) throw new Error(`no working H.264 encoder in ${ffmpegPath()} (set FFMPEG_PATH to an ffmpeg with libx264)`);
+  return { encoder: encoders[0]!, encoders };
+}
+
+/** What this worker offers the marketplace. `maxConcurrent`: segments at once (see calibrate). */
+export async function probeCapabilities(maxConcurrent: number, found?: { encoder: H264Encoder; encoders: H264Encoder[] }): Promise<Capabilities> {
+  const { encoder, encoders } = found ?? (await preferredEncoder());
   return {
     encoders,
     maxConcurrent,
     cores: cpus().length,
     maxHeight: Math.max(...encoders.map((e) => MAX_HEIGHT[e] ?? 1080)),
-    fingerprint: await encoderFingerprint(),
+    fingerprint: await encoderFingerprint(encoder),
   };
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { workerQueueName, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
 import { OrchestratorUnavailableError } from '../errors.js';
 import { call, postJson } from '../http.js';
+import type { H264Encoder } from '../transcoder/ladder.js';
 import { encoderFingerprint, transcodeSegment } from '../transcoder/transcode.js';
 
 export type JobRunnerOptions = {
@@ -20,6 +21,8 @@ export type JobRunnerOptions = {
   logger: Logger;
   /** Scratch space for sources and renditions (cleaned per job). */
   workDir?: string;
+  /** H.264 encoder for every rendition (default libx264, the verifiable profile). */
+  encoder?: H264Encoder;
   /** Test-only: sleep this long before each segment (a slow worker, for failover tests). */
   delayMs?: number;
 };
@@ -64,7 +67,7 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
       if (!src.body) throw new OrchestratorUnavailableError('source response has no body');
       const fetchMs = lap();
       const input = Readable.fromWeb(src.body as import('node:stream/web').ReadableStream);
-      const { renditions, transcodeMs } = await transcodeSegment({ input, source: data.source, profiles: data.profiles, outDir: dir });
+      const { renditions, transcodeMs } = await transcodeSegment({ input, source: data.source, profiles: data.profiles, outDir: dir, encoder: opts.encoder });
       const transcodeAndFactsMs = lap();
       await Promise.all(
         renditions.map((r) =>
@@ -77,7 +80,7 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
       );
       const result: TranscodeResult = {
         renditions: renditions.map(({ path: _path, data: _data, ...facts }) => facts),
-        encoderFingerprint: await encoderFingerprint(),
+        encoderFingerprint: await encoderFingerprint(opts.encoder),
         workerId,
         transcodeMs: Math.round(transcodeMs),
       };

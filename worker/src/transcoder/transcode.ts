@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { ffmpegPath, run, segmentFacts } from '@segmint/media';
 import type { RenditionProfile, RenditionResult, SegmentFacts } from '@segmint/protocol';
 import { TranscodeError } from '../errors.js';
-import { ladderArgs, LADDER_VERSION, X264_SETTINGS } from './ladder.js';
+import { ladderArgs, LADDER_VERSION, X264_SETTINGS, type H264Encoder } from './ladder.js';
 
 export type TranscodeSegmentParameters = {
   /** A file, or a stream of the segment's bytes (piped to ffmpeg while it downloads). */
@@ -12,6 +12,8 @@ export type TranscodeSegmentParameters = {
   source: Pick<SegmentFacts, 'fps'>;
   profiles: readonly RenditionProfile[];
   outDir: string;
+  /** Default libx264 (the verifiable profile). */
+  encoder?: H264Encoder;
   timeoutMs?: number;
   signal?: AbortSignal;
 };
@@ -28,7 +30,7 @@ export async function transcodeSegment(p: TranscodeSegmentParameters): Promise<T
   const started = performance.now();
   try {
     const fromStream = typeof p.input !== 'string';
-    await run(ffmpegPath(), ladderArgs(fromStream ? 'pipe:0' : (p.input as string), p.source, outputs), {
+    await run(ffmpegPath(), ladderArgs(fromStream ? 'pipe:0' : (p.input as string), p.source, outputs, p.encoder), {
       input: fromStream ? (p.input as Readable) : undefined,
       timeoutMs: p.timeoutMs ?? 120_000,
       signal: p.signal,
@@ -57,16 +59,19 @@ export async function transcodeSegment(p: TranscodeSegmentParameters): Promise<T
   return { renditions, transcodeMs };
 }
 
-let fingerprint: Promise<string> | undefined;
+const ffmpegVersion = new Map<string, Promise<string>>();
 
 /**
  * ffmpeg build + encoder + settings. Two results with the same fingerprint must hash the same
- * (the spot-check compares them bit for bit).
+ * (the spot-check compares them bit for bit); NVENC ones are compared by SSIM instead.
  */
-export function encoderFingerprint(): Promise<string> {
-  fingerprint ??= run(ffmpegPath(), ['-version']).then(({ stdout }) => {
-    const version = stdout.toString().split('\n')[0]?.split(' ')[2] ?? 'unknown';
-    return `ffmpeg/${version};libx264;preset=${X264_SETTINGS.preset};threads=${X264_SETTINGS.threads};${LADDER_VERSION}`;
-  });
-  return fingerprint;
+export function encoderFingerprint(encoder: H264Encoder = 'libx264'): Promise<string> {
+  const bin = ffmpegPath();
+  let version = ffmpegVersion.get(bin);
+  if (!version) {
+    version = run(bin, ['-version']).then(({ stdout }) => stdout.toString().split('\n')[0]?.split(' ')[2] ?? 'unknown');
+    ffmpegVersion.set(bin, version);
+  }
+  const settings = encoder === 'libx264' ? `libx264;preset=${X264_SETTINGS.preset};threads=${X264_SETTINGS.threads}` : 'h264_nvenc;preset=p4;rc=cbr';
+  return version.then((v) => `ffmpeg/${v};${settings};${LADDER_VERSION}`);
 }
