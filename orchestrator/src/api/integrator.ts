@@ -14,6 +14,9 @@ import { WebhookStore } from '../webhooks/webhookStore.js';
 import { playbackRoutes } from './routes/playback.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { usageRoutes } from './routes/usage.js';
+import { signingKeyRoutes } from './routes/signingKeys.js';
+import { gatePlayback } from '../access/playbackGate.js';
+import { SigningKeyStore } from '../access/signingKeyStore.js';
 import { watchRoutes } from './routes/watch.js';
 import { UsageStore } from '../usage/usageStore.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -38,12 +41,15 @@ const sessionPayload = (s: Session) => ({ id: s.id, parentId: s.streamId, create
 
 /**
  * The integrator side that is not streams and keys: sessions (from pipeline events), webhooks
- * (signed, queued deliveries), playback info and the watch page. Register after OpenAPI.
+ * (signed, queued deliveries), usage, playback info, playback access control (JWT) and the watch page.
+ * Register after OpenAPI and before the HLS routes (the access check is a root hook).
  */
 export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: StartIntegratorApiParameters): Promise<IntegratorApi> {
   const sessions = new SessionStore(o.db);
   const webhooks = new WebhookStore(o.db);
   const usage = new UsageStore(o.db);
+  const signingKeys = new SigningKeyStore(o.db);
+  gatePlayback(app, p, signingKeys);
   const { config } = o;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
@@ -72,6 +78,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   await app.register(webhookRoutes(p, webhooks, o.apiKeys), { prefix: '/api' });
   await app.register(playbackRoutes(p), { prefix: '/api' });
   await app.register(usageRoutes(usage, o.apiKeys), { prefix: '/api' });
+  await app.register(signingKeyRoutes(signingKeys, o.apiKeys), { prefix: '/api' });
   await app.register(watchRoutes(p));
 
   return {

@@ -126,4 +126,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX usage_hourly_owner ON usage_hourly (owner_id, hour)`,
     ],
   },
+  {
+    version: 4,
+    name: 'playback signing keys',
+    up: [
+      `CREATE TABLE signing_keys (
+        id uuid PRIMARY KEY,
+        owner_id uuid NOT NULL,
+        name text NOT NULL,
+        public_key text NOT NULL,
+        disabled boolean NOT NULL DEFAULT false,
+        created_at bigint NOT NULL,
+        deleted_at bigint
+      )`,
+      `CREATE INDEX signing_keys_owner ON signing_keys (owner_id, created_at DESC, id)`,
+      `CREATE INDEX signing_keys_public_key ON signing_keys (owner_id, public_key)`,
+    ],
+  },
 ];

@@ -24,7 +24,8 @@ export function watchPage(playbackId: string): string {
 <script>
 (function () {
   var playbackId = ${id};
-  var src = '/hls/' + encodeURIComponent(playbackId) + '/index.m3u8';
+  var jwt = new URLSearchParams(location.search).get('jwt'); // for streams with a jwt playback policy
+  var src = '/hls/' + encodeURIComponent(playbackId) + '/index.m3u8' + (jwt ? '?jwt=' + encodeURIComponent(jwt) : '');
   var video = document.getElementById('video');
   var $ = function (id) { return document.getElementById(id); };
   var watch = window.segmintWatch = { state: 'loading', rendition: null, levels: [], switches: 0, errors: [] };
