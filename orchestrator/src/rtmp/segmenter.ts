@@ -79,6 +79,11 @@ export class Segmenter {
       stdin.write(flvHeader());
       this.headerSent = true;
     }
+    // Tags of one socket read go to ffmpeg in one writev, not three writes each.
+    if (!stdin.writableCorked) {
+      stdin.cork();
+      process.nextTick(() => stdin.uncork());
+    }
     for (const part of flvTag(type, timestamp, body)) stdin.write(part);
     return stdin.writableLength <= (this.opts.maxBacklogBytes ?? 64 * 1024 * 1024);
   }

@@ -1,0 +1,245 @@
+/**
+ * RTMP ingest at scale: N concurrent ffmpeg `-re -c copy` publishers of a generated 720p30
+ * 2.5 Mb/s H.264 + AAC file into one orchestrator with transcoding off (no worker: the bench
+ * counts the segments the RTMP ingest hands to ingestSegment). Baseline in the same run: the same
+ * publishers into nginx-rtmp with `hls on` (Debian's libnginx-mod-rtmp; installed when missing
+ * and running as root).
+ *
+ * CPU per stream = (this process, which runs the orchestrator, + every segmenter ffmpeg it spawned)
+ * over the publish time, divided by N; publishers are not counted. Same for nginx's processes.
+ * Last line: `ingest: N streams, D dropped segments, X% cpu/stream` for the largest N.
+ * Usage: npm run bench:ingest [-- --streams 1,10,50,100 --seconds 20 --no-nginx]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ffmpegPath, run } from '@segmint/media';
+import { openDatabase } from '../orchestrator/src/db/database.js';
+import { startTestOrchestrator } from '../e2e/helpers.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+};
+const COUNTS = arg('--streams', '1,10,50,100').split(',').map(Number);
+const SECONDS = Number(arg('--seconds', '20'));
+const SEGMENT_SEC = 2;
+const NGINX_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const PAGE = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim()) || 4096;
+
+/** CPU seconds (user + system) and RSS bytes of a live process, from /proc. */
+function procStat(pid: number): { cpu: number; rss: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { cpu: (Number(f[11]) + Number(f[12])) / TICKS, rss: Number(f[21]) * PAGE };
+  } catch {
+    return null;
+  }
+}
+
+/** Pids whose command line contains every needle. */
+function pidsWith(...needles: string[]): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (needles.every((n) => cmd.includes(n))) out.push(Number(d));
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
+
+/**
+ * Sums CPU over a set of processes sampled while they run: processes present at the first sample
+ * count from then, processes that appear later count from their start.
+ */
+class CpuMeter {
+  private readonly first = new Map<number, number>();
+  private readonly last = new Map<number, { cpu: number; rss: number }>();
+  private started = false;
+  sample(pids: number[]): void {
+    for (const pid of pids) {
+      const s = procStat(pid);
+      if (!s) continue;
+      if (!this.first.has(pid)) this.first.set(pid, this.started ? 0 : s.cpu);
+      this.last.set(pid, s);
+    }
+    this.started = true;
+  }
+  cpuSeconds(): number {
+    let t = 0;
+    for (const [pid, s] of this.last) t += s.cpu - (this.first.get(pid) ?? s.cpu);
+    return t;
+  }
+  maxRssSum(): number {
+    let t = 0;
+    for (const s of this.last.values()) t += s.rss;
+    return t;
+  }
+}
+
+function publishers(file: string, url: (i: number) => string, n: number): ChildProcess[] {
+  return Array.from({ length: n }, (_, i) =>
+    spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url(i)], { stdio: ['ignore', 'ignore', 'inherit'] }),
+  );
+}
+const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
+
+type Result = { n: number; produced: number; expected: number; cpuPct: number; rssMb: number };
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'segmint-bench-ingest-'));
+  const file = join(dir, 'source.flv');
+  console.log(`generating a ${SECONDS} s 1280x720p30 2.5 Mb/s H.264 + AAC source…`);
+  await run(ffmpegPath(), [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(SECONDS),
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0',
+    '-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '5000k', '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', file,
+  ], { timeoutMs: 600_000 });
+  const expectedPerStream = Math.ceil(SECONDS / SEGMENT_SEC);
+
+  const db = await openDatabase();
+  const maxN = Math.max(...COUNTS);
+  const orch = await startTestOrchestrator(db, {
+    SEGMINT_IDLE_TIMEOUT: '600',
+    SEGMINT_RTMP_RECONNECT_WINDOW: '1',
+    SEGMINT_RTMP_MAX_CONNECTIONS_PER_IP: String(maxN * 2),
+    SEGMINT_RTMP_MAX_PUBLISHERS: String(maxN * 2),
+    SEGMINT_DISPATCH_WAIT_MS: '1000', // no workers: queued jobs are skipped quickly
+  });
+  const ours: Result[] = [];
+  const theirs: Result[] = [];
+  try {
+    for (const n of COUNTS) {
+      const streams = await Promise.all(Array.from({ length: n }, (_, i) => orch.pipeline.streams.create({ name: `bench-${n}-${i}`, profiles: [] })));
+      const before = await ingestedRtmp(orch.url);
+      const meter = new CpuMeter();
+      const self = process.pid;
+      const rss0 = process.memoryUsage().rss;
+      meter.sample([self]);
+      const t0 = performance.now();
+      const pubs = publishers(file, (i) => `rtmp://127.0.0.1:${orch.rtmp!.port}/live/${streams[i]!.streamKey}`, n);
+      const sampler = setInterval(() => meter.sample([self, ...pidsWith('ffmpeg', 'pipe:0', 'segment_list')]), 500);
+      await Promise.all(pubs.map(exited));
+      const wall = (performance.now() - t0) / 1000;
+      clearInterval(sampler);
+      meter.sample([self, ...pidsWith('ffmpeg', 'pipe:0', 'segment_list')]);
+      const segmenterRss = meter.maxRssSum() - (procStat(self)?.rss ?? 0);
+      const cpu = meter.cpuSeconds();
+      const rssPerStream = (Math.max(0, process.memoryUsage().rss - rss0) + Math.max(0, segmenterRss)) / n;
+      // the last segment of each stream is flushed when its publisher leaves
+      const expected = n * expectedPerStream;
+      const until = Date.now() + 30_000;
+      let produced = 0;
+      while (Date.now() < until && (produced = (await ingestedRtmp(orch.url)) - before) < expected) await new Promise((r) => setTimeout(r, 250));
+      const r = { n, produced, expected, cpuPct: (cpu / wall / n) * 100, rssMb: rssPerStream / 2 ** 20 };
+      ours.push(r);
+      console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (orchestrator + segmenters), ${r.rssMb.toFixed(1)} MB rss/stream`);
+      await new Promise((r) => setTimeout(r, 1500)); // reconnect windows close
+    }
+  } finally {
+    await orch.stop();
+    await db.close();
+  }
+
+  if (!process.argv.includes('--no-nginx') && ensureNginxRtmp()) {
+    for (const n of COUNTS) theirs.push(await nginxRun(file, n, dir, expectedPerStream));
+  } else console.log('nginx-rtmp: not installed (Debian: apt-get install libnginx-mod-rtmp); no baseline this run');
+
+  for (const r of ours) {
+    const t = theirs.find((x) => x.n === r.n);
+    if (t) console.log(`${String(r.n).padStart(3)} streams: segmint ${r.cpuPct.toFixed(2)}% vs nginx-rtmp ${t.cpuPct.toFixed(2)}% cpu/stream: ratio ${(r.cpuPct / t.cpuPct).toFixed(2)}`);
+  }
+  await rm(dir, { recursive: true, force: true });
+  const last = ours.at(-1)!;
+  console.log(`ingest: ${last.n} streams, ${last.expected - last.produced} dropped segments, ${last.cpuPct.toFixed(2)}% cpu/stream`);
+}
+
+async function ingestedRtmp(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /segmint_segments_ingested_total\{source="rtmp"\} (\d+)/.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+function ensureNginxRtmp(): boolean {
+  if (existsSync(NGINX_MODULE) && existsSync('/usr/sbin/nginx')) return true;
+  if (process.getuid?.() !== 0) return false;
+  console.log('installing libnginx-mod-rtmp for the baseline…');
+  try {
+    execFileSync('apt-get', ['install', '-y', '-q', 'libnginx-mod-rtmp'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  } catch {
+    return false;
+  }
+  return existsSync(NGINX_MODULE);
+}
+
+async function nginxRun(file: string, n: number, dir: string, expectedPerStream: number): Promise<Result> {
+  const root = await mkdtemp(join(dir, `nginx-${n}-`));
+  // nginx's workers run as an unprivileged user: they must be able to write the HLS output
+  await chmod(dir, 0o755);
+  await chmod(root, 0o777);
+  const port = 19350 + n;
+  const conf = join(root, 'nginx.conf');
+  await writeFile(conf, `
+load_module ${NGINX_MODULE};
+daemon off;
+master_process on;
+worker_processes 1;
+pid ${root}/nginx.pid;
+error_log ${root}/error.log warn;
+events { worker_connections 4096; }
+rtmp {
+  server {
+    listen 127.0.0.1:${port};
+    application live { live on; hls on; hls_path ${root}/hls; hls_fragment ${SEGMENT_SEC}s; hls_nested on; hls_cleanup off; }
+  }
+}
+`);
+  const nginx = spawn('/usr/sbin/nginx', ['-c', conf, '-p', root], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await new Promise((r) => setTimeout(r, 1000));
+  const meter = new CpuMeter();
+  const nginxPids = () => pidsWith('nginx', conf).concat(childrenOf(nginx.pid!));
+  meter.sample(nginxPids());
+  const t0 = performance.now();
+  const pubs = publishers(file, (i) => `rtmp://127.0.0.1:${port}/live/s${i}`, n);
+  const sampler = setInterval(() => meter.sample(nginxPids()), 500);
+  await Promise.all(pubs.map(exited));
+  const wall = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  meter.sample(nginxPids());
+  const rss = meter.maxRssSum();
+  nginx.kill('SIGQUIT');
+  await exited(nginx);
+  let produced = 0;
+  for (let i = 0; i < n; i++) {
+    try {
+      produced += readdirSync(join(root, 'hls', `s${i}`)).filter((f) => f.endsWith('.ts')).length;
+    } catch {
+      /* no segments */
+    }
+  }
+  const r = { n, produced, expected: n * expectedPerStream, cpuPct: (meter.cpuSeconds() / wall / n) * 100, rssMb: rss / n / 2 ** 20 };
+  console.log(`nginx-rtmp ${String(n).padStart(3)} streams: ${produced}/${r.expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream, ${r.rssMb.toFixed(1)} MB rss/stream`);
+  return r;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
