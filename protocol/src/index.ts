@@ -5,3 +5,4 @@ export * from './jobs/transcodeJob.js';
 export * from './queue/names.js';
 export * from './marketplace/registration.js';
 export * from './contracts/index.js';
+export * from './payments/index.js';

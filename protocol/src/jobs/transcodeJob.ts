@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { RenditionProfileSchema } from '../profiles/profiles.js';
+import { TicketParamsSchema } from '../payments/payment.js';
 
 /** Facts about a segment read from its own bytes (see @segmint/media segmentFacts). */
 export const SegmentFactsSchema = Type.Object({
@@ -72,6 +73,8 @@ export const TranscodeResultSchema = Type.Object(
     encoderFingerprint: Type.String({ maxLength: 512 }),
     workerId: Type.String({ maxLength: 128 }),
     transcodeMs: Type.Number({ minimum: 0 }),
+    /** How the worker wants to be paid for this result (absent: it takes no tickets). */
+    ticketParams: Type.Optional(TicketParamsSchema),
   },
   { additionalProperties: false },
 );

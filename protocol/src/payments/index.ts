@@ -1,0 +1,2 @@
+export * from './payment.js';
+export * from './fastTicket.js';
