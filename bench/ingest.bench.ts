@@ -122,7 +122,9 @@ async function main(): Promise<void> {
       const streams = await Promise.all(Array.from({ length: n }, (_, i) => orch.pipeline.streams.create({ name: `bench-${n}-${i}`, profiles: [] })));
       const before = await ingestedRtmp(orch.url);
       const meter = new CpuMeter();
+      const selfMeter = new CpuMeter();
       const self = process.pid;
+      selfMeter.sample([self]);
       const rss0 = process.memoryUsage().rss;
       meter.sample([self]);
       const t0 = performance.now();
@@ -132,6 +134,8 @@ async function main(): Promise<void> {
       const wall = (performance.now() - t0) / 1000;
       clearInterval(sampler);
       meter.sample([self, ...pidsWith('ffmpeg', 'pipe:0', 'segment_list')]);
+      selfMeter.sample([self]);
+      const selfPct = (selfMeter.cpuSeconds() / wall / n) * 100;
       const segmenterRss = meter.maxRssSum() - (procStat(self)?.rss ?? 0);
       const cpu = meter.cpuSeconds();
       const rssPerStream = (Math.max(0, process.memoryUsage().rss - rss0) + Math.max(0, segmenterRss)) / n;
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
       while (Date.now() < until && (produced = (await ingestedRtmp(orch.url)) - before) < expected) await new Promise((r) => setTimeout(r, 250));
       const r = { n, produced, expected, cpuPct: (cpu / wall / n) * 100, rssMb: rssPerStream / 2 ** 20 };
       ours.push(r);
-      console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (orchestrator + segmenters), ${r.rssMb.toFixed(1)} MB rss/stream`);
+      console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (orchestrator ${selfPct.toFixed(2)}% + segmenters ${(r.cpuPct - selfPct).toFixed(2)}%), ${r.rssMb.toFixed(1)} MB rss/stream`);
       await new Promise((r) => setTimeout(r, 1500)); // reconnect windows close
     }
   } finally {
@@ -152,7 +156,7 @@ async function main(): Promise<void> {
 
   if (!process.argv.includes('--no-nginx') && ensureNginxRtmp()) {
     for (const n of COUNTS) theirs.push(await nginxRun(file, n, dir, expectedPerStream));
-  } else console.log('nginx-rtmp: not installed (Debian: apt-get install libnginx-mod-rtmp); no baseline this run');
+  } else if (!process.argv.includes('--no-nginx')) console.log('nginx-rtmp: not installed (Debian: apt-get install libnginx-mod-rtmp); no baseline this run');
 
   for (const r of ours) {
     const t = theirs.find((x) => x.n === r.n);

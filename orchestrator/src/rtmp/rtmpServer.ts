@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '@segmint/protocol';
 import { ingestSegment } from '../ingest/segmentIngest.js';
 import type { Pipeline } from '../pipeline.js';
+import type { Stream } from '../streams/streamStore.js';
 import { IngestHealthTracker, type IngestHealth } from './ingestHealth.js';
 import type { RtmpConfig } from './rtmpConfig.js';
 import { RtmpConnection, type MediaSink, type PublishDecision, type PublishRequest } from './rtmpConnection.js';
@@ -33,7 +34,12 @@ type StreamEntry = {
   flushing: Promise<void>;
   windowTimer: NodeJS.Timeout | null;
   health: IngestHealthTracker;
+  /** The stream record, re-read at most every STREAM_RECHECK_MS (suspension, deletion). */
+  stream: { value: Stream; at: number };
 };
+
+/** How stale the stream record used for ingest may be: a suspension stops a publish within this. */
+const STREAM_RECHECK_MS = 5000;
 
 const MAX_KEY_LENGTH = 256;
 
@@ -158,7 +164,10 @@ export class RtmpServer {
     }
     if (this.publishers >= this.opts.maxPublishers) return { ok: false, code: 'NetStream.Publish.Rejected', description: 'publisher limit reached' };
     if (!entry) {
-      entry = { streamId: stream.id, publisher: null, nextSeq: 0, flushing: Promise.resolve(), windowTimer: null, health: new IngestHealthTracker(this.opts.segmentSec) };
+      entry = {
+        streamId: stream.id, publisher: null, nextSeq: 0, flushing: Promise.resolve(), windowTimer: null,
+        health: new IngestHealthTracker(this.opts.segmentSec), stream: { value: stream, at: Date.now() },
+      };
       this.streams.set(stream.id, entry);
     }
     // After a drop, skip one seq: the live state then marks EXT-X-DISCONTINUITY before the new segments.
@@ -224,9 +233,14 @@ export class RtmpServer {
 
   private async onSegment(e: StreamEntry, seq: number, bytes: Buffer, conn: RtmpConnection, log: Logger): Promise<void> {
     e.nextSeq = Math.max(e.nextSeq, seq + 1);
-    // fetched per segment: a stream suspended mid-publish stops here
-    const stream = await this.p.streams.get(e.streamId);
-    if (!stream) return conn.close('stream deleted while publishing', 'info');
+    // re-read now and then (not per segment: the database is shared): a stream suspended or
+    // deleted mid-publish stops here
+    if (Date.now() - e.stream.at > STREAM_RECHECK_MS) {
+      const fresh = await this.p.streams.get(e.streamId);
+      if (!fresh) return conn.close('stream deleted while publishing', 'info');
+      e.stream = { value: fresh, at: Date.now() };
+    }
+    const stream = e.stream.value;
     try {
       await ingestSegment(this.p, stream, seq, bytes, 'rtmp');
     } catch (err) {
