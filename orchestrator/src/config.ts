@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseRtmpKnobs, RTMP_KNOBS, type RtmpConfig } from './rtmp/rtmpConfig.js';
 import { parseWebhookKnobs, WEBHOOK_KNOBS, type WebhookConfig } from './webhooks/webhookConfig.js';
 import { API_KNOBS, parseApiKnobs, type ApiConfig } from './api/apiConfig.js';
+import { PAYMENT_KNOBS, parsePaymentKnobs, type PaymentConfig } from './payments/paymentsConfig.js';
 
 /**
  * Every orchestrator knob: environment variable, CLI flag that overrides it, default, meaning.
@@ -35,6 +36,7 @@ export const ORCHESTRATOR_KNOBS = {
   ...RTMP_KNOBS,
   ...WEBHOOK_KNOBS,
   ...API_KNOBS,
+  ...PAYMENT_KNOBS,
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'pino log level' },
 } as const;
 
@@ -65,6 +67,7 @@ export type OrchestratorConfig = {
   rtmp: RtmpConfig;
   webhooks: WebhookConfig;
   api: ApiConfig;
+  payments: PaymentConfig;
   logLevel: string;
 };
 
@@ -144,6 +147,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     rtmp: parseRtmpKnobs(k, int, k.httpHost),
     webhooks: parseWebhookKnobs(k, int),
     api: parseApiKnobs(k, int),
+    payments: parsePaymentKnobs(k, int, wei, address),
     logLevel: k.logLevel,
   };
 }

@@ -20,6 +20,7 @@ import { MarketDispatcher } from './dispatch/marketDispatcher.js';
 import { Registry } from './marketplace/registry.js';
 import { CachedStake, ChainStake, NoChainStake, type StakeReader } from './marketplace/stake.js';
 import { parseJobId } from './ingest/jobIds.js';
+import { startPayments } from './payments/startPayments.js';
 import { LiveState } from './live/liveState.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { Pipeline } from './pipeline.js';
@@ -84,6 +85,18 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
   });
   const streams = new StreamStore(db);
   const apiKeys = new ApiKeyStore(db);
+  const payments = await startPayments({
+    config: config.payments,
+    chainRpcUrl: config.chainRpcUrl,
+    chainId: config.chainId,
+    redis,
+    prefix: config.redisPrefix,
+    priceOf: async (worker) => {
+      const r = await registry.record(worker);
+      return r ? BigInt(r.pricePerPixel) : null;
+    },
+    logger: logger.child({ component: 'payments' }),
+  });
 
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -106,6 +119,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     logger,
     events: new EventEmitter(),
     endSession: async () => {}, // set below, once the sweep's helpers exist
+    payments,
     onSessionStart(stream, session) {
       logger.info({ streamId: stream.id, session }, 'stream session started');
       metrics.activeStreams.inc();

@@ -7,6 +7,7 @@ import type { SegmentStorage } from './storage/segmentStorage.js';
 import type { Stream, StreamStore } from './streams/streamStore.js';
 import type { JobTokens } from './auth/jobTokens.js';
 import type { IngestHealth } from './rtmp/ingestHealth.js';
+import type { TicketSender } from './payments/ticketSender.js';
 
 /** What the segment path needs, in one bundle handed to ingest, result handling and routes. */
 export type Pipeline = {
@@ -30,6 +31,8 @@ export type Pipeline = {
   endSession(streamId: string): Promise<void>;
   /** Live ingest health (RTMP publishes: bitrate, fps, keyframe interval); null when unknown. */
   ingestHealth?(streamId: string): IngestHealth | null;
+  /** Pays accepted results with tickets; absent when no chain/broker/sender key is configured. */
+  payments?: TicketSender | null;
   /**
    * Pipeline events, for webhooks, sessions, usage and the dashboard:
    * - `published` (streamId, PublishedRecord[]): segments entered the playlists

@@ -70,7 +70,12 @@ export function transcodeRoutes(p: Pipeline, opts: { maxSegmentBytes: number }):
     app.post<JobParams>('/transcode/:jobId/:worker', async (req, reply) => {
       const { jobId, worker } = authorized(req);
       const result = jsonBody<Static<typeof TranscodeResultSchema>>(req, resultValidator);
-      return reply.send(await handleResult(p, await jobOrThrow(p, jobId), worker, result));
+      const job = await jobOrThrow(p, jobId);
+      p.payments?.checkParams(worker, result.ticketParams);
+      const out = await handleResult(p, job, worker, result);
+      // Tickets for an accepted result (or the same ones again for a retried one): see payments/.
+      const payment = await p.payments?.pay(job, worker, result, out.status);
+      return reply.send(payment ? { ...out, payment } : out);
     });
 
     app.post<JobParams>('/transcode/:jobId/:worker/failure', async (req, reply) => {
