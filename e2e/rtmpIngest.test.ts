@@ -110,6 +110,31 @@ describe('RTMP ingest with real ffmpeg publishers', () => {
     await c.closed;
   });
 
+  it('acknowledges bytes per the window the publisher set, and answers pings', async () => {
+    const c = await TestRtmpClient.connect(orch.rtmp!.port);
+    const ctid = c.command(0, 'connect', { app: 'live' });
+    await c.waitCommand((x) => x[0] === '_result' && x[1] === ctid);
+    const win = Buffer.alloc(4);
+    win.writeUInt32BE(4096);
+    c.send(2, 5, 0, win); // Window Acknowledgement Size: ack me every 4096 bytes
+    for (let i = 0; i < 3; i++) c.send(4, 8, 0, Buffer.alloc(4000, 0xaf)); // audio outside any publish: ignored, but counted
+    c.send(2, 4, 0, Buffer.from([0, 6, 0, 0, 0x30, 0x39])); // Ping Request, timestamp 12345
+    await waitFor('an Acknowledgement and a Ping Response', async () => c.messages.some((m) => m.typeId === 3) && c.messages.some((m) => m.typeId === 4), 20_000);
+    expect(c.messages.find((m) => m.typeId === 3)!.payload.readUInt32BE(0)).toBeGreaterThanOrEqual(4096);
+    expect(c.messages.find((m) => m.typeId === 4)!.payload).toEqual(Buffer.from([0, 7, 0, 0, 0x30, 0x39]));
+    c.close();
+  });
+
+  it('refuses video that is not H.264 with NetStream.Publish.Rejected and closes', async () => {
+    const stream = await createStream('rtmp-vp6');
+    const c = await TestRtmpClient.connect(orch.rtmp!.port);
+    expect(await c.publish(stream.streamKey)).toMatchObject({ code: 'NetStream.Publish.Start' });
+    c.send(6, 9, 1, Buffer.from([0x14, 0, 0, 0, 0])); // keyframe, codec 4: VP6
+    const refused = await c.waitCommand((x) => x[0] === 'onStatus' && (x[3] as { code: string }).code === 'NetStream.Publish.Rejected');
+    expect((refused[3] as { description: string }).description).toMatch(/VP6 is not supported: send H\.264/);
+    await c.closed;
+  });
+
   it('refuses a second publisher on a live key while the first keeps streaming', async () => {
     const stream = await createStream('rtmp-twice');
     const ff = ffmpegPublish({ port: orch.rtmp!.port, key: stream.streamKey, seconds: 8 });

@@ -199,3 +199,32 @@ describe('ChunkParser', () => {
     expect(got[0]!.timestamp).toBe(0xffffffff);
   });
 });
+
+describe('ChunkParser under random and hostile bytes', () => {
+  it('throws only ChunkProtocolError and never assembles beyond its budget (20,000 seeded inputs)', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const limits = { maxChunkSize: 65536, maxMessageSize: 256 * 1024, maxChunkStreams: 8 };
+    // a valid start (chunk size, a message split in chunks) to mutate, so the fuzz gets past the first header
+    const valid = Buffer.concat([setChunkSize(300), fmt0(6, 10, 700, 9, 1), bytes(300), fmt3(6), bytes(300), fmt3(6), bytes(100), fmt1(6, 33, 5, 8), bytes(5)]);
+    let messages = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const parser = new ChunkParser(limits, () => messages++);
+      const input = i % 2 ? Buffer.from(valid) : Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 400) }, () => Math.floor(rnd() * 256)));
+      if (i % 2) for (let k = 0; k < 1 + Math.floor(rnd() * 6); k++) input[Math.floor(rnd() * input.length)] = Math.floor(rnd() * 256);
+      try {
+        // random split points: state must carry across reads
+        for (let o = 0; o < input.length; ) {
+          const n = 1 + Math.floor(rnd() * 64);
+          parser.push(input.subarray(o, o + n));
+          o += n;
+        }
+      } catch (err) {
+        expect(err).toBeInstanceOf(ChunkProtocolError);
+      }
+      expect((parser as unknown as { assembling: number }).assembling).toBeLessThanOrEqual(limits.maxMessageSize * 2);
+      expect(((parser as unknown as { pending: Buffer | null }).pending?.length ?? 0)).toBeLessThanOrEqual(18);
+    }
+    expect(messages).toBeGreaterThan(0);
+  });
+});
