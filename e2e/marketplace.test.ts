@@ -98,6 +98,29 @@ describe('marketplace: deadlines and failover between real worker processes', ()
     expect(slowPerf.failures).toBeGreaterThanOrEqual(missed > 0 ? 1 : 0);
   }, 180_000);
 
+  it('a lone worker slower than its deadline still gets every segment published: its late results count, its slots stay taken', async () => {
+    children = (await workerProcesses(orch, [{ price: '100', args: ['--test-delay-ms', '4000'] }])).children;
+    const stream = (await api(orch, 'POST', '/api/stream', { name: 'lone slow worker', profiles: PROFILES })).json;
+    let maxInflight = 0;
+    const sample = setInterval(() => {
+      void onlineWorkers(orch).then((ws) => (maxInflight = Math.max(maxInflight, ...ws.map((w) => (w as unknown as { inflight: number }).inflight))), () => {});
+    }, 100).unref();
+    await pushLive(orch, stream.streamKey, 4, 700);
+    const playlist = await waitFor('4 segments published', async () => {
+      const p = await mediaPlaylist(orch, stream.playbackId);
+      return p && p.segments.length === 4 ? p : null;
+    }, 90_000);
+    expect(playlist.segments.map((s) => s.uri)).toEqual(Array.from({ length: 4 }, (_, i) => `1_${i}.ts`));
+    expect(playlist.segments.some((s) => s.discontinuity)).toBe(false);
+    const metrics = await (await fetch(`${orch.url}/metrics`)).text();
+    expect(Number(/segmint_deadlines_missed_total (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThanOrEqual(1);
+    clearInterval(sample);
+    // Never more segments in hand than its 2 slots, even after deadlines passed.
+    expect(maxInflight).toBe(2);
+    const [w] = await onlineWorkers(orch);
+    expect(w!.performance.failures).toBeGreaterThanOrEqual(1);
+  }, 180_000);
+
   it('kill -9 of a worker mid-stream: its segments go to the other worker by their deadline, no seq missing', async () => {
     const spawned = await workerProcesses(orch, [{ price: '100' }, { price: '300' }]);
     children = spawned.children;

@@ -88,9 +88,9 @@ export class MarketDispatcher implements Dispatcher {
   async settle(job: SegmentJob, worker: string, s: Settlement): Promise<void> {
     const ok = s.outcome !== 'failed';
     // A late result's miss was scored when its deadline passed; only an on-time end scores here.
-    const deadline = await this.o.registry.settle(job.jobId, worker, ok, this.budgetMs(job), job.source.durationSec * 1000);
-    const onTime = deadline !== null;
-    if (onTime) this.freeSlotInSnapshot(worker);
+    const ended = await this.o.registry.settle(job.jobId, worker, ok, this.budgetMs(job), job.source.durationSec * 1000);
+    const onTime = typeof ended === 'number';
+    if (ended !== null) this.freeSlotInSnapshot(worker);
     if (!ok) {
       this.o.metrics.workerFailures.inc();
       this.o.logger.info({ jobId: job.jobId, worker, reason: s.reason, onTime }, 'worker failed a segment');
@@ -179,7 +179,7 @@ export class MarketDispatcher implements Dispatcher {
       do {
         this.pumpAgain = false;
         try {
-          for (const { jobId, worker } of await this.o.registry.expired(Date.now())) await this.onDeadlineMissed(jobId, worker);
+          for (const { jobId, worker } of await this.o.registry.expired(Date.now(), this.lateGraceMs())) await this.onDeadlineMissed(jobId, worker);
           // Oldest first, as many at once as there are free slots (one at a time would cap the
           // drain rate at one segment per two round trips).
           let progressed = true;
@@ -215,8 +215,10 @@ export class MarketDispatcher implements Dispatcher {
     this.snapshot = null;
     const job = await this.get(jobId);
     await this.o.registry.recordOutcome(worker, false, job ? this.budgetMs(job) / (job.source.durationSec * 1000 || 1) : undefined);
-    // Not started yet? Take it off the slow worker's queue (an active job cannot be removed: its late result is dropped).
-    await (await this.queue(worker).getJob(jobId))?.remove().catch(() => {});
+    // Not started yet? Take it off the slow worker's queue (an active one cannot be removed: its
+    // late result still counts if it is the first valid one).
+    const queued = await this.queue(worker).getJob(jobId);
+    if (queued && (await queued.remove().then(() => true, () => false))) await this.o.registry.settle(jobId, worker, false, 0, 1);
     if (!job || (await this.isDone(jobId))) return;
     this.o.logger.info({ jobId, worker }, 'deadline missed; re-auctioning the segment');
     await this.dispatch(job, new Set(await this.o.registry.tried(jobId)), 'missed');
@@ -232,6 +234,11 @@ export class MarketDispatcher implements Dispatcher {
 
   private async isDone(jobId: string): Promise<boolean> {
     return (await this.o.redis.exists(this.key.done(jobId))) === 1;
+  }
+
+  /** How long a worker keeps the slot of a segment past its deadline (it may still deliver). */
+  private lateGraceMs(): number {
+    return Math.max(this.o.deadline.minMs, Math.round(2000 * this.o.deadline.factor));
   }
 
   private budgetMs(job: SegmentJob): number {

@@ -8,9 +8,9 @@ const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.
 const SCRIPTS = {
   segmintRegister: { numberOfKeys: 2, lua: lua('register-2.lua') },
   segmintClaim: { numberOfKeys: 3, lua: lua('claim-3.lua') },
-  segmintSettle: { numberOfKeys: 3, lua: lua('settle-3.lua') },
+  segmintSettle: { numberOfKeys: 4, lua: lua('settle-4.lua') },
   segmintUnclaim: { numberOfKeys: 3, lua: lua('unclaim-3.lua') },
-  segmintExpire: { numberOfKeys: 2, lua: lua('expire-2.lua') },
+  segmintExpire: { numberOfKeys: 3, lua: lua('expire-3.lua') },
   segmintPerf: { numberOfKeys: 1, lua: lua('perf-1.lua') },
 };
 type Commands = {
@@ -107,14 +107,15 @@ export class Registry {
 
   /**
    * Ends a claim: frees the slot and scores the worker (success, and latency from dispatch to now
-   * relative to the segment duration). Returns the claim's deadline when this call ended it, null
-   * when it had already ended (expired, or settled before).
+   * relative to the segment duration). Returns the claim's deadline when it ended on time, 'late'
+   * when its deadline had passed (slot freed, not scored: the miss was), null when already ended.
    */
-  async settle(jobId: string, worker: string, ok: boolean, budgetMs: number, durationMs: number): Promise<number | null> {
+  async settle(jobId: string, worker: string, ok: boolean, budgetMs: number, durationMs: number): Promise<number | 'late' | null> {
     const deadline = await this.redis.segmintSettle(
-      this.k.inflight, this.k.deadlines, this.k.perf(worker), `${jobId}|${worker}`, worker, Date.now(), budgetMs, durationMs, ok ? 1 : 0, ALPHA,
+      this.k.inflight, this.k.deadlines, this.k.perf(worker), this.k.late,
+      `${jobId}|${worker}`, worker, Date.now(), budgetMs, durationMs, ok ? 1 : 0, ALPHA,
     );
-    return deadline > 0 ? deadline : null;
+    return deadline > 0 ? deadline : deadline < 0 ? 'late' : null;
   }
 
   /** Undoes a claim whose job never reached the worker. */
@@ -122,9 +123,12 @@ export class Registry {
     await this.redis.segmintUnclaim(this.k.inflight, this.k.deadlines, this.k.tried(jobId), `${jobId}|${worker}`, worker);
   }
 
-  /** Claims past their deadline, each handed to exactly one caller. */
-  async expired(now: number, limit = 100): Promise<{ jobId: string; worker: string }[]> {
-    const members = await this.redis.segmintExpire(this.k.inflight, this.k.deadlines, now, limit);
+  /**
+   * Claims past their deadline, each handed to exactly one caller. Their slots stay taken for
+   * `graceMs` more (the worker may still deliver) unless its late result or failure comes first.
+   */
+  async expired(now: number, graceMs: number, limit = 100): Promise<{ jobId: string; worker: string }[]> {
+    const members = await this.redis.segmintExpire(this.k.inflight, this.k.deadlines, this.k.late, now, limit, graceMs);
     return members.map((m) => {
       const i = m.lastIndexOf('|');
       return { jobId: m.slice(0, i), worker: m.slice(i + 1) };
@@ -152,6 +156,7 @@ function keys(prefix: string) {
     nonces: `${base}:nonces`,
     inflight: `${base}:inflight`,
     deadlines: `${base}:deadlines`,
+    late: `${base}:late`,
     heartbeat: (w: string) => `${base}:hb:${w}`,
     perf: (w: string) => `${base}:perf:${w}`,
     tried: (jobId: string) => `${base}:tried:${jobId}`,

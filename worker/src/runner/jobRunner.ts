@@ -4,11 +4,12 @@ import { cpus, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { workerQueueName, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
+import { workerQueueName, type ResultResponse, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
 import { OrchestratorUnavailableError } from '../errors.js';
 import { call, postJson } from '../http.js';
 import type { H264Encoder } from '../transcoder/ladder.js';
 import { encoderFingerprint, transcodeSegment } from '../transcoder/transcode.js';
+import { TicketRejectedError, type TicketReceiver } from '../payments/ticketReceiver.js';
 
 export type JobRunnerOptions = {
   connection: ConnectionOptions;
@@ -25,6 +26,8 @@ export type JobRunnerOptions = {
   encoder?: H264Encoder;
   /** Test-only: sleep this long before each segment (a slow worker, for failover tests). */
   delayMs?: number;
+  /** Asks to be paid in tickets with each result, and checks and stores them before the job completes. */
+  payments?: Pick<TicketReceiver, 'offer' | 'receive'>;
 };
 
 /**
@@ -33,11 +36,11 @@ export type JobRunnerOptions = {
  * (so the segment is re-auctioned without waiting for the deadline); there are no BullMQ retries:
  * failover to another worker is the marketplace's job.
  */
-export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, TranscodeResult | null> {
+export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, TranscodeResult> {
   const workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
   const root = opts.workDir ?? tmpdir();
 
-  const process_ = async (job: Job<TranscodeJob>): Promise<TranscodeResult | null> => {
+  const process_ = async (job: Job<TranscodeJob>): Promise<TranscodeResult> => {
     const data = job.data;
     const log = opts.logger.child({ jobId: data.jobId, seq: data.seq, attempt: job.attemptsMade + 1 });
     await mkdir(root, { recursive: true });
@@ -54,11 +57,9 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
       };
     })();
     try {
-      // Past the deadline the segment is someone else's: starting it would only waste the slot.
-      if (Date.now() > data.deadline) {
-        log.debug({ lateMs: Date.now() - data.deadline }, 'deadline passed before start; dropping');
-        return null;
-      }
+      // Past its deadline the segment may be re-auctioned, but it is still done: the first valid
+      // result wins, and with no other worker free a late result beats none.
+      if (Date.now() > data.deadline) log.debug({ lateMs: Date.now() - data.deadline }, 'starting after the deadline');
       const queuedMs = Date.now() - job.timestamp;
       // Test only: a slow machine (its late result must be dropped or win fairly, never publish twice).
       if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
@@ -83,9 +84,15 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
         encoderFingerprint: await encoderFingerprint(opts.encoder),
         workerId,
         transcodeMs: Math.round(transcodeMs),
+        ...(opts.payments ? { ticketParams: await opts.payments.offer(data.jobId) } : {}),
       };
       const uploadMs = lap();
-      await postJson(data.resultUrl, result, auth);
+      const answer = (await (await postJson(data.resultUrl, result, auth)).json()) as ResultResponse;
+      // Winning tickets are on disk (fsync'd) before this job completes: completing it is the ack.
+      if (opts.payments) {
+        const paid = await opts.payments.receive(data.jobId, answer.payment);
+        if (paid.tickets > 0) log.debug({ ...paid, credit: answer.payment?.credit }, 'paid');
+      }
       log.debug(
         { queuedMs, fetchMs, ffmpegMs: result.transcodeMs, factsMs: transcodeAndFactsMs - result.transcodeMs, uploadMs, resultMs: lap() },
         'segment done',
@@ -95,7 +102,8 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
       const message = (err as Error).message;
       log.warn({ err }, 'segment failed');
       // CHECK_FAILED: the orchestrator already knows. Otherwise tell it, so it re-auctions now.
-      if ((err as { code?: string }).code !== 'CHECK_FAILED') {
+      // A refused ticket batch: the result itself was accepted, so there is nothing to re-auction.
+      if ((err as { code?: string }).code !== 'CHECK_FAILED' && !(err instanceof TicketRejectedError)) {
         await postJson(`${data.resultUrl}/failure`, { reason: message.slice(0, 2000) }, auth).catch((e) =>
           log.warn({ err: (e as Error).message }, 'could not report the failure (the deadline will catch it)'),
         );
@@ -106,7 +114,7 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
     }
   };
 
-  return new Worker<TranscodeJob, TranscodeResult | null>(workerQueueName(opts.address), process_, {
+  return new Worker<TranscodeJob, TranscodeResult>(workerQueueName(opts.address), process_, {
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency ?? Math.max(1, cpus().length),
