@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 import { pino } from 'pino';
-import { formatUnits, isAddress, parseUnits, type Address } from 'viem';
+import { createPublicClient, formatEther, formatUnits, http, isAddress, parseUnits, type Address } from 'viem';
 import { bondStake, readStake, StakeError } from './chain/stake.js';
 import { ffmpegPath } from '@segmint/media';
 import { calibrate } from './capabilities/calibrate.js';
@@ -10,11 +10,14 @@ import { call } from './http.js';
 import { loadWorkerKey } from './identity/workerKey.js';
 import { MarketplaceClient } from './marketplace/client.js';
 import { startJobRunner } from './runner/jobRunner.js';
+import { openWorkerPayments, parseWinProb, type WorkerPayments } from './payments/workerPayments.js';
+import type { TicketRejectedError } from './payments/ticketReceiver.js';
 
-const USAGE = `usage: segmint worker <start|status|stake AMOUNT> [flags]
+const USAGE = `usage: segmint worker <start|status|stake AMOUNT|earnings [--redeem]> [flags]
   start         probe encoders, register with the orchestrator (signed), heartbeat, transcode the segments it wins
   status        show this worker's registration, performance and stake
   stake AMOUNT  bond AMOUNT stake tokens (e.g. 100 or 2.5) on StakingManager: approve + bond
+  earnings      tickets received, won, redeemed, pending and wei earned; --redeem redeems pending winners now
 ${Object.values(WORKER_KNOBS).map((k) => `  ${k.flag.padEnd(16)} ${k.env.padEnd(30)} ${k.help}`).join('\n')}`;
 
 type Knob = { env: string; flag: string; default: string };
@@ -63,8 +66,15 @@ async function start(argv: string[]): Promise<void> {
     fail(`could not register with ${orchestratorUrl}: ${e.code ? `${e.code}: ` : ''}${e.message} (is the orchestrator running? set --orchestrator)`);
   }
 
+  let runner: ReturnType<typeof startJobRunner> | undefined;
+  const payments = await paymentsFrom(argv, account, logger, (err) => {
+    // The sender cheated or cannot pay: stop working for it (no heartbeats: no more auctions won).
+    logger.error({ code: err.code, err: err.message }, 'refusing this orchestrator\'s tickets: stopped taking its work');
+    market.stop();
+    void runner?.pause(true);
+  });
   const redisUrl = flag(argv, WORKER_KNOBS.redisUrl);
-  const runner = startJobRunner({
+  runner = startJobRunner({
     connection: { url: redisUrl },
     prefix: flag(argv, WORKER_KNOBS.redisPrefix),
     address: market.address,
@@ -72,16 +82,19 @@ async function start(argv: string[]): Promise<void> {
     workerId: market.address,
     workDir: flag(argv, WORKER_KNOBS.workDir) || undefined,
     delayMs,
+    ...(payments ? { payments: payments.receiver } : {}),
     encoder: found.encoder,
     logger,
   });
+  payments?.redeemer.start(integer(flag(argv, WORKER_KNOBS.redeemIntervalMs), '--redeem-interval-ms', 100, 86_400_000));
   runner.on('error', (err) => logger.error({ err }, 'queue connection problem (is Redis up at REDIS_URL?)'));
   await runner.waitUntilReady();
   logger.info({ address: market.address, key: source, orchestratorUrl, redisUrl, capabilities, encoder: found.encoder, pricePerPixel: priceText, ffmpeg: ffmpegPath() }, 'worker started');
   const stop = async () => {
     logger.info('stopping: finishing segments in hand');
     market.stop();
-    await runner.close();
+    await runner?.close();
+    await payments?.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);
@@ -134,11 +147,79 @@ async function stake(argv: string[]): Promise<void> {
   }
 }
 
+/** Ticket payments when CHAIN_RPC_URL and SEGMINT_TICKET_BROKER are set, else null (the worker works unpaid). */
+async function paymentsFrom(
+  argv: string[],
+  account: Awaited<ReturnType<typeof loadWorkerKey>>['account'],
+  logger?: Pick<ReturnType<typeof pino>, 'info' | 'warn'>,
+  onRefused?: (err: TicketRejectedError) => void,
+): Promise<WorkerPayments | null> {
+  const rpcUrl = flag(argv, WORKER_KNOBS.chainRpcUrl);
+  const broker = flag(argv, WORKER_KNOBS.ticketBroker);
+  if (!rpcUrl || !broker) return null;
+  if (!isAddress(broker)) fail(`--ticket-broker must be a contract address (got "${broker}")`);
+  const faceValue = flag(argv, WORKER_KNOBS.faceValue);
+  if (!/^[0-9]{1,40}$/.test(faceValue) || BigInt(faceValue) === 0n) fail(`--face-value must be a positive whole number of wei (got "${faceValue}")`);
+  const maxGasPrice = flag(argv, WORKER_KNOBS.maxGasPrice);
+  if (!/^[0-9]{1,40}$/.test(maxGasPrice)) fail(`--max-gas-price must be a whole number of wei per gas (got "${maxGasPrice}")`);
+  const sender = flag(argv, WORKER_KNOBS.ticketSender);
+  if (sender && !isAddress(sender)) fail(`--ticket-sender must be an address (got "${sender}")`);
+  let winProb: bigint;
+  try {
+    winProb = parseWinProb(flag(argv, WORKER_KNOBS.winProb));
+  } catch (err) {
+    fail(`--win-prob: ${(err as Error).message}`);
+  }
+  try {
+    return await openWorkerPayments({
+      account, rpcUrl, broker, faceValue: BigInt(faceValue), winProb,
+      validitySec: integer(flag(argv, WORKER_KNOBS.ticketValiditySec), '--ticket-validity', 60, 365 * 86_400),
+      ...(sender ? { sender: sender as Address } : {}),
+      maxGasPrice: BigInt(maxGasPrice),
+      dir: flag(argv, WORKER_KNOBS.paymentsDir) || undefined,
+      ...(logger ? { logger } : {}),
+      ...(onRefused ? { onRefused } : {}),
+    });
+  } catch (err) {
+    fail(`cannot set up ticket payments on ${rpcUrl}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+async function earnings(argv: string[]): Promise<void> {
+  const { account } = await loadWorkerKey(flag(argv, WORKER_KNOBS.key) || undefined);
+  const payments = await paymentsFrom(argv, account);
+  if (!payments) fail('set CHAIN_RPC_URL (--chain-rpc-url) and SEGMINT_TICKET_BROKER (--ticket-broker) to see earnings');
+  const show = () => {
+    const s = payments.store.summary();
+    console.log(`worker ${account.address}  (ticket book ${payments.store.path})`);
+    console.log(`results paid: ${s.results}  tickets received: ${s.received}  expected value: ${formatEther(s.ev)} ETH`);
+    console.log(`won: ${s.won}  redeemed: ${s.redeemed}  pending: ${s.pending} (${formatEther(s.pendingWei)} ETH)  already-redeemed: ${s['already-redeemed']}  expired: ${s.expired}  invalid: ${s.invalid}`);
+    console.log(`earned: ${formatEther(s.earned)} ETH (${s.earned} wei), gas spent redeeming: ${formatEther(s.gas)} ETH, net: ${formatEther(s.earned - s.gas)} ETH`);
+  };
+  show();
+  if (argv.includes('--redeem')) {
+    const pending = payments.store.pending().length;
+    console.log(pending ? `redeeming ${pending} winning tickets…` : 'nothing to redeem');
+    try {
+      await payments.redeemer.runOnce((p) => console.log(p.message));
+    } catch (err) {
+      await payments.close();
+      fail(`redemption failed: ${(err as Error).message.split('\n')[0]}`);
+    }
+    show();
+  }
+  const rpcUrl = flag(argv, WORKER_KNOBS.chainRpcUrl);
+  const balance = await createPublicClient({ transport: http(rpcUrl) }).getBalance({ address: account.address }).catch(() => null);
+  if (balance !== null) console.log(`wallet balance: ${formatEther(balance)} ETH`);
+  await payments.close();
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'start') return start(rest);
   if (command === 'status') return status(rest);
   if (command === 'stake') return stake(rest);
+  if (command === 'earnings') return earnings(rest);
   console.error(USAGE);
   process.exit(command === undefined || command === '--help' ? 0 : 2);
 }

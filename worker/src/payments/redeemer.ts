@@ -21,7 +21,7 @@ export type RedeemerOptions = {
   backoffMs?: number;
   /** Redeem now whatever the gas price when a ticket expires within this many seconds. */
   urgentSec?: number;
-  logger?: Logger;
+  logger?: Pick<Logger, 'info' | 'warn'>;
 };
 
 export type RedeemProgress = { batch: number; batches: number; tickets: number; tx?: Hex; redeemed: number; skipped: number; message: string };

@@ -38,6 +38,8 @@ export type TicketReceiverOptions = {
   sender?: Address;
   /** How long a read of the sender's funds is trusted (ms). */
   fundsCacheMs?: number;
+  /** Called once when a sender is refused (cheated or cannot pay): stop working for it. */
+  onRefused?: (err: TicketRejectedError) => void;
 };
 
 /**
@@ -115,7 +117,10 @@ export class TicketReceiver {
     try {
       return await this.check(jobId, batch, offered);
     } catch (err) {
-      if (err instanceof TicketRejectedError) this.refused ??= err;
+      if (err instanceof TicketRejectedError && !this.refused) {
+        this.refused = err;
+        this.o.onRefused?.(err);
+      }
       throw err;
     }
   }
