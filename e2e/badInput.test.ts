@@ -2,6 +2,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import HLS from 'hls-parser';
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+import { recoverTypedDataAddress } from 'viem';
+import { commitmentTypedData } from '@segmint/protocol';
 import { generateSegments, segmentFacts } from '@segmint/media';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { transcodeSegment } from '../worker/src/transcoder/transcode.js';
@@ -115,7 +118,7 @@ describe('the orchestrator checks every result before it publishes', () => {
     const facts = segmentFacts(segment);
     const claim = { name: 'low', sha256: facts.videoSha256, width: 320, height: 180, frames: facts.frames, durationSec: facts.durationSec, bytes: segment.length };
     expect((await fetch(`${job.resultUrl}/low.ts`, { method: 'PUT', headers: { ...auth, 'content-type': 'video/mp2t' }, body: new Uint8Array(segment) })).status).toBe(204);
-    const result = { renditions: [claim], encoderFingerprint: 'test', workerId: 'cheat', transcodeMs: 1 };
+    const result = { renditions: [claim], encoderFingerprint: 'test', workerId: 'cheat', transcodeMs: 1, commitment: await cheater.client.commit(jobId, [claim]) };
     const refused = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(result) });
     expect(refused.status).toBe(422);
     expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'CHECK_FAILED', message: expect.stringContaining('640x360, want 320x180') });
@@ -126,10 +129,17 @@ describe('the orchestrator checks every result before it publishes', () => {
     expect(metrics).toMatch(/segmint_worker_failures_total 1/);
 
     // A result whose bytes do not match the claimed hash is refused too.
-    const forged = { ...result, renditions: [{ ...claim, sha256: 'f'.repeat(64) }] };
+    const forgedClaim = { ...claim, sha256: 'f'.repeat(64) };
+    const forged = { ...result, renditions: [forgedClaim], commitment: await cheater.client.commit(jobId, [forgedClaim]) };
     await fetch(`${job.resultUrl}/low.ts`, { method: 'PUT', headers: { ...auth, 'content-type': 'video/mp2t' }, body: new Uint8Array(segment) });
     const refusedAgain = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(forged) });
     expect(refusedAgain.status).toBe(422);
+
+    // A commitment that is not the root of the reported hashes, or not signed by this worker: 422.
+    const wrongRoot = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ ...forged, commitment: result.commitment }) });
+    expect(await errorOf(wrongRoot)).toEqual({ status: 422, code: 'COMMITMENT_INVALID' });
+    const notSigned = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ ...result, commitment: await honest.client.commit(jobId, [claim]) }) });
+    expect(await errorOf(notSigned)).toEqual({ status: 422, code: 'COMMITMENT_INVALID' });
 
     // Bad result bodies are 400; a token for another job, or another worker's job, is 401.
     const junk = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"renditions": "no"}' });
@@ -150,7 +160,7 @@ describe('the orchestrator checks every result before it publishes', () => {
     const low = out.renditions[0]!;
     await fetch(`${retry.resultUrl}/low.ts`, { method: 'PUT', headers: { ...honestAuth, 'content-type': 'video/mp2t' }, body: new Uint8Array(await readFile(low.path)) });
     const { path: _p, data: _d, ...honestLow } = low;
-    const honestResult = { ...result, workerId: 'honest', renditions: [honestLow] };
+    const honestResult = { ...result, workerId: 'honest', renditions: [honestLow], commitment: await honest.client.commit(jobId, [honestLow]) };
     const accepted = await fetch(retry.resultUrl, { method: 'POST', headers: { ...honestAuth, 'content-type': 'application/json' }, body: JSON.stringify(honestResult) });
     expect(accepted.status).toBe(200);
     expect(await accepted.json()).toEqual({ status: 'accepted', published: 1 });
@@ -160,6 +170,16 @@ describe('the orchestrator checks every result before it publishes', () => {
     const late = await fetch(retry.resultUrl, { method: 'POST', headers: { ...honestAuth, 'content-type': 'application/json' }, body: JSON.stringify(honestResult) });
     expect(await late.json()).toEqual({ status: 'duplicate', published: 0 });
     expect(await (await fetch(`${orch.url}/metrics`)).text()).toMatch(/segmint_auctions_total\{outcome="reauctioned"\} 1/);
+
+    // The audit trail names the honest worker; its proof verifies, its commitment recovers to it.
+    const audit = await api(orch, 'GET', `/api/stream/${stream.id}/segments/0/audit`);
+    expect(audit.status).toBe(200);
+    expect(audit.json).toMatchObject({ jobId, worker: honest.address, seq: 0, session: 1, renditions: [honestLow], spotCheck: null });
+    const leaf = [jobId, 'low', `0x${honestLow.sha256}`];
+    expect(StandardMerkleTree.verify(audit.json.commitment.root, ['string', 'string', 'bytes32'], leaf, audit.json.proofs.low)).toBe(true);
+    const { chainId, stakingManager, root, signature } = audit.json.commitment;
+    expect((await recoverTypedDataAddress({ ...commitmentTypedData(jobId, root, chainId, stakingManager), signature })).toLowerCase()).toBe(honest.address);
+    expect((await api(orch, 'GET', `/api/stream/${stream.id}/segments/1/audit`)).json.error.code).toBe('NOT_FOUND');
   });
 
   it('refuses other bytes under an in-flight seq (409 SEGMENT_CONFLICT) without losing the first', async () => {

@@ -1,13 +1,16 @@
+import { zeroAddress } from 'viem';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { ApiKeyStore } from './auth/apiKeys.js';
+import { AuditStore } from './audit/auditStore.js';
 import { JobTokens } from './auth/jobTokens.js';
 import { registerErrorHandling } from './api/errors.js';
 import { registerOpenApi } from './api/openapi.js';
 import { apiKeyRoutes } from './api/routes/apiKeys.js';
+import { auditRoutes } from './api/routes/audit.js';
 import { startIntegratorApi, type IntegratorApi } from './api/integrator.js';
 import { hlsRoutes } from './api/routes/hls.js';
 import { livePushRoutes } from './api/routes/livePush.js';
@@ -115,6 +118,10 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     storage: new LocalDiskStorage(join(config.dataDir, 'segments')),
     dispatcher,
     tokens: new JobTokens(config.secret),
+    audit: {
+      store: new AuditStore(redis, config.redisPrefix, config.auditRetentionSec),
+      domain: { chainId: config.chainId, stakingManager: config.stakingManager ?? zeroAddress },
+    },
     metrics,
     logger,
     events: new EventEmitter(),
@@ -140,6 +147,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
   await registerOpenApi(app);
   await app.register(streamRoutes(pipeline, apiKeys), { prefix: '/api' });
   await app.register(apiKeyRoutes(apiKeys), { prefix: '/api' });
+  await app.register(auditRoutes(pipeline, apiKeys), { prefix: '/api' });
   const integrator = await startIntegratorApi(app, pipeline, { db, apiKeys, config });
   await app.register(livePushRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
   await app.register(transcodeRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
@@ -147,6 +155,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     marketplaceRoutes(pipeline, {
       registry,
       chainId: config.chainId,
+      stakingManager: config.stakingManager ?? zeroAddress,
       minStake: config.minStake,
       maxPricePerPixel: config.maxPricePerPixel,
       heartbeatIntervalMs: Math.max(100, Math.floor(config.heartbeatTtlMs / 3)),

@@ -6,6 +6,7 @@ import type { Metrics } from './metrics/metrics.js';
 import type { SegmentStorage } from './storage/segmentStorage.js';
 import type { Stream, StreamStore } from './streams/streamStore.js';
 import type { JobTokens } from './auth/jobTokens.js';
+import type { AuditStore, CommitmentDomain } from './audit/auditStore.js';
 import type { IngestHealth } from './rtmp/ingestHealth.js';
 import type { TicketSender } from './payments/ticketSender.js';
 
@@ -24,6 +25,8 @@ export type Pipeline = {
   storage: SegmentStorage;
   dispatcher: Dispatcher;
   tokens: JobTokens;
+  /** Result commitments: their EIP-712 domain, and the audit trail of published segments. */
+  audit: { store: AuditStore; domain: CommitmentDomain };
   metrics: Metrics;
   logger: Logger;
   onSessionStart(stream: Stream, session: number): void;

@@ -84,6 +84,7 @@ async function start(argv: string[]): Promise<void> {
     delayMs,
     ...(payments ? { payments: payments.receiver } : {}),
     encoder: found.encoder,
+    commit: (jobId, renditions) => market.commit(jobId, renditions),
     logger,
   });
   payments?.redeemer.start(integer(flag(argv, WORKER_KNOBS.redeemIntervalMs), '--redeem-interval-ms', 100, 86_400_000));

@@ -3,6 +3,8 @@ import { ApiError, SOURCE_RENDITION, type SegmentJob, type TranscodeResult } fro
 import type { SegmentEntry } from '../live/liveState.js';
 import type { Pipeline } from '../pipeline.js';
 import { parseJobId, storageKeys } from '../ingest/jobIds.js';
+import type { Hex } from 'viem';
+import { verifyCommitment } from '../audit/commitments.js';
 import { checkRendition } from './checks.js';
 
 /** Resolves a job id to its job, or answers 404 (unknown or finished long ago). */
@@ -56,7 +58,7 @@ export type HandleResultReturnType = { status: 'accepted' | 'duplicate'; publish
  */
 export async function handleResult(p: Pipeline, job: SegmentJob, worker: string, result: TranscodeResult): Promise<HandleResultReturnType> {
   const out = await checkAndPublish(p, job, worker, result).catch(async (err: unknown) => {
-    if (err instanceof ApiError && err.code === 'CHECK_FAILED') await p.dispatcher.settle(job, worker, { outcome: 'failed', reason: err.message });
+    if (err instanceof ApiError && (err.code === 'CHECK_FAILED' || err.code === 'COMMITMENT_INVALID')) await p.dispatcher.settle(job, worker, { outcome: 'failed', reason: err.message });
     throw err;
   });
   await p.dispatcher.settle(job, worker, { outcome: out.status });
@@ -69,6 +71,11 @@ async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, res
   const { session } = parseJobId(job.jobId)!;
   const meta = await p.live.meta(job.streamId);
   if (!meta || meta.session !== session || job.seq < meta.nextSeq) return { status: 'duplicate', published: 0 };
+  // The worker must stand behind what it reports: a signed Merkle commitment to every hash.
+  const tree = await verifyCommitment(job.jobId, worker, result, p.audit.domain).catch(async (err: unknown) => {
+    await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
+    throw err;
+  });
 
   const facts = new Map<string, SegmentFacts | null>();
   await Promise.all(
@@ -101,6 +108,21 @@ async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, res
     throw err;
   }
   if (published < 0) return { status: 'duplicate', published: 0 };
+  await p.audit.store
+    .put({
+      jobId: job.jobId,
+      streamId: job.streamId,
+      session,
+      seq: job.seq,
+      worker,
+      encoderFingerprint: result.encoderFingerprint,
+      renditions: result.renditions,
+      commitment: { ...(result.commitment as { root: Hex; signature: Hex }), chainId: p.audit.domain.chainId, stakingManager: p.audit.domain.stakingManager },
+      proofs: Object.fromEntries(result.renditions.map((r, i) => [r.name, tree.getProof(i) as Hex[]])),
+      spotCheck: null,
+      publishedAt: Date.now(),
+    })
+    .catch((err) => log.error({ err }, 'could not store the audit record'));
   const sinceIngest = (Date.now() - job.ingestedAt) / 1000;
   p.metrics.transcodeSeconds.observe(result.transcodeMs / 1000);
   p.metrics.dispatchSeconds.observe(Math.max(0, sinceIngest - result.transcodeMs / 1000));

@@ -28,6 +28,7 @@ export const API_ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, description: 'Body exceeds the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'Body content type is not accepted by this route.' },
   INVALID_SEGMENT: { status: 422, description: 'Body is not an MPEG-TS segment with H.264 video.' },
+  COMMITMENT_INVALID: { status: 422, description: 'A transcode result\'s commitment is not the signed Merkle root of its renditions.' },
   CHECK_FAILED: { status: 422, description: 'A transcode result failed the orchestrator checks.' },
   TICKET_PARAMS_INVALID: { status: 422, description: 'The ticket parameters offered with a result are not ones this orchestrator signs (recipient, face value, win probability or expiry).' },
   RATE_LIMITED: { status: 429, description: 'Too many API requests with this key; retry after the Retry-After header\'s seconds.' },

@@ -73,6 +73,17 @@ export const TranscodeResultSchema = Type.Object(
     encoderFingerprint: Type.String({ maxLength: 512 }),
     workerId: Type.String({ maxLength: 128 }),
     transcodeMs: Type.Number({ minimum: 0 }),
+    /**
+     * The worker's signed commitment to these renditions: the Merkle root of (jobId, rendition,
+     * sha256) leaves and its EIP-712 signature for StakingManager (evidence if it lied).
+     */
+    commitment: Type.Object(
+      {
+        root: Type.String({ pattern: '^0x[0-9a-f]{64}$' }),
+        signature: Type.String({ pattern: '^0x[0-9a-fA-F]{130}$' }),
+      },
+      { additionalProperties: false },
+    ),
     /** How the worker wants to be paid for this result (absent: it takes no tickets). */
     ticketParams: Type.Optional(TicketParamsSchema),
   },

@@ -81,6 +81,8 @@ export const MarketplaceInfoSchema = Type.Object({
   /** Base URL to sign into the registration (binds it to this orchestrator). */
   orchestrator: Type.String(),
   chainId: Type.Integer(),
+  /** StakingManager: the EIP-712 verifying contract of result commitments (zero address: no chain). */
+  stakingManager: Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' }),
   /** Wei; decimal strings (money is bigint end to end). */
   minStake: Type.String(),
   maxPricePerPixel: Type.String(),

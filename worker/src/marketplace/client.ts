@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { PrivateKeyAccount } from 'viem/accounts';
-import { registrationTypedData, type Capabilities, type MarketplaceInfo, type Registered } from '@segmint/protocol';
+import type { Address, Hex } from 'viem';
+import { buildCommitmentTree, commitmentTypedData, registrationTypedData, type Capabilities, type MarketplaceInfo, type Registered } from '@segmint/protocol';
 import { call, postJson } from '../http.js';
 
 export type MarketplaceClientOptions = {
@@ -26,6 +27,7 @@ function nextNonce(): bigint {
  */
 export class MarketplaceClient {
   private registered: Registered | null = null;
+  private market: MarketplaceInfo | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -41,6 +43,7 @@ export class MarketplaceClient {
 
   async register(): Promise<Registered> {
     const info = await this.info();
+    this.market = info;
     if (this.o.pricePerPixel > BigInt(info.maxPricePerPixel)) {
       this.o.logger?.warn({ ask: this.o.pricePerPixel.toString(), max: info.maxPricePerPixel }, 'ask is above the orchestrator max price per pixel: this worker will win nothing');
     }
@@ -72,6 +75,17 @@ export class MarketplaceClient {
     };
     this.timer = setTimeout(beat, registered.heartbeatIntervalMs);
     return registered;
+  }
+
+  /**
+   * Signs this worker's commitment to a job's renditions (EIP-712 for StakingManager): the root of
+   * the Merkle tree of (jobId, rendition, sha256) leaves. A wrong hash under it can be slashed.
+   */
+  async commit(jobId: string, renditions: { name: string; sha256: string }[]): Promise<{ root: Hex; signature: Hex }> {
+    const info = this.market ?? (this.market = await this.info());
+    const root = buildCommitmentTree(jobId, renditions).root as Hex;
+    const signature = await this.o.account.signTypedData(commitmentTypedData(jobId, root, info.chainId, info.stakingManager as Address));
+    return { root, signature };
   }
 
   stop(): void {

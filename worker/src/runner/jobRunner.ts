@@ -22,6 +22,8 @@ export type JobRunnerOptions = {
   logger: Logger;
   /** Scratch space for sources and renditions (cleaned per job). */
   workDir?: string;
+  /** Signs the worker's commitment to a job's renditions (MarketplaceClient.commit). */
+  commit(jobId: string, renditions: { name: string; sha256: string }[]): Promise<{ root: string; signature: string }>;
   /** H.264 encoder for every rendition (default libx264, the verifiable profile). */
   encoder?: H264Encoder;
   /** Test-only: sleep this long before each segment (a slow worker, for failover tests). */
@@ -84,6 +86,7 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
         encoderFingerprint: await encoderFingerprint(opts.encoder),
         workerId,
         transcodeMs: Math.round(transcodeMs),
+        commitment: await opts.commit(data.jobId, renditions),
         ...(opts.payments ? { ticketParams: await opts.payments.offer(data.jobId) } : {}),
       };
       const uploadMs = lap();

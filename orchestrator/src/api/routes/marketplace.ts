@@ -16,6 +16,8 @@ import { errorResponses } from '../schemas.js';
 export type MarketplaceRouteOptions = {
   registry: Registry;
   chainId: number;
+  /** Verifying contract of commitments; the zero address when no chain is configured. */
+  stakingManager: `0x${string}`;
   minStake: bigint;
   maxPricePerPixel: bigint;
   heartbeatIntervalMs: number;
@@ -50,6 +52,7 @@ export function marketplaceRoutes(p: Pipeline, o: MarketplaceRouteOptions): Fast
   const info = (): MarketplaceInfo => ({
     orchestrator: p.config.publicUrl,
     chainId: o.chainId,
+    stakingManager: o.stakingManager,
     minStake: o.minStake.toString(),
     maxPricePerPixel: o.maxPricePerPixel.toString(),
     heartbeatIntervalMs: o.heartbeatIntervalMs,

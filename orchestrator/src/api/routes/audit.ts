@@ -1,0 +1,59 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { ApiError, RenditionResultSchema } from '@segmint/protocol';
+import type { ApiKeyStore } from '../../auth/apiKeys.js';
+import type { Pipeline } from '../../pipeline.js';
+import { BEARER, keyOf, requireApiKey } from '../auth.js';
+import { errorResponses } from '../schemas.js';
+
+const Hex = Type.String({ pattern: '^0x[0-9a-fA-F]*$' });
+
+export const AuditSchema = Type.Object({
+  jobId: Type.String(),
+  streamId: Type.String(),
+  session: Type.Integer(),
+  seq: Type.Integer(),
+  worker: Type.String({ description: 'address of the worker whose result was published' }),
+  encoderFingerprint: Type.String(),
+  renditions: Type.Array(RenditionResultSchema),
+  commitment: Type.Object({
+    root: Hex,
+    signature: Hex,
+    chainId: Type.Integer(),
+    stakingManager: Type.String({ description: 'EIP-712 verifying contract of the commitment' }),
+  }),
+  proofs: Type.Record(Type.String(), Type.Array(Hex), { description: 'rendition → Merkle proof of its (jobId, rendition, sha256) leaf' }),
+  spotCheck: Type.Union([Type.Null(), Type.Object({ outcome: Type.String() })]),
+  publishedAt: Type.Number(),
+});
+
+const Params = Type.Object({ id: Type.String({ maxLength: 64 }), seq: Type.String({ pattern: '^[0-9]{1,13}$' }) });
+const Query = Type.Object({ session: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'live session (default: the latest)' })) }, { additionalProperties: false });
+
+/** `GET /api/stream/:id/segments/:seq/audit`: who transcoded a published segment, and the proof. */
+export function auditRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync {
+  return async (app) => {
+    requireApiKey(app, keys);
+    app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof Query> }>(
+      '/stream/:id/segments/:seq/audit',
+      {
+        schema: {
+          tags: ['stream'],
+          security: BEARER,
+          summary: 'Audit trail of a published segment: worker, signed Merkle commitment, proofs, spot-check',
+          params: Params,
+          querystring: Query,
+          response: { 200: AuditSchema, ...errorResponses('STREAM_NOT_FOUND', 'NOT_FOUND') },
+        },
+      },
+      async (req) => {
+        const stream = await p.streams.getOwned(keyOf(req).ownerId, req.params.id);
+        if (!stream) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
+        const session = req.query.session !== undefined ? Number(req.query.session) : ((await p.live.meta(stream.id))?.session ?? 1);
+        const record = await p.audit.store.get(stream.id, session, Number(req.params.seq));
+        if (!record) throw new ApiError('NOT_FOUND', `no audit record for segment ${req.params.seq} of session ${session} (not published, or past retention)`);
+        return record;
+      },
+    );
+  };
+}

@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis';
+import type { Hex } from 'viem';
+import type { RenditionResult } from '@segmint/protocol';
+import type { CommitmentDomain } from './commitments.js';
+
+/** Who transcoded a published segment and what they committed to: the audit trail of one seq. */
+export type AuditRecord = {
+  jobId: string;
+  streamId: string;
+  session: number;
+  seq: number;
+  worker: string;
+  encoderFingerprint: string;
+  renditions: RenditionResult[];
+  commitment: { root: Hex; signature: Hex; chainId: number; stakingManager: string };
+  /** Merkle proof of each rendition's leaf `(jobId, rendition, sha256)` under the root. */
+  proofs: Record<string, Hex[]>;
+  /** Outcome of the spot-check (verification issue): null while the segment was not sampled. */
+  spotCheck: null | { outcome: string };
+  publishedAt: number;
+};
+
+/**
+ * Audit records in Redis, one per published segment, kept `retentionSec` (at least the unbonding
+ * period, so evidence outlives the stake it could slash).
+ */
+export class AuditStore {
+  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly retentionSec: number) {}
+
+  private key(streamId: string, session: number, seq: number) {
+    return `${this.prefix}:audit:{${streamId}}:${session}:${seq}`;
+  }
+
+  async put(r: AuditRecord): Promise<void> {
+    await this.redis.set(this.key(r.streamId, r.session, r.seq), JSON.stringify(r), 'EX', this.retentionSec);
+  }
+
+  async get(streamId: string, session: number, seq: number): Promise<AuditRecord | null> {
+    const raw = await this.redis.get(this.key(streamId, session, seq));
+    return raw ? (JSON.parse(raw) as AuditRecord) : null;
+  }
+}
+
+export type { CommitmentDomain };
