@@ -129,11 +129,11 @@ async function main(): Promise<void> {
       meter.sample([self]);
       const t0 = performance.now();
       const pubs = publishers(file, (i) => `rtmp://127.0.0.1:${orch.rtmp!.port}/live/${streams[i]!.streamKey}`, n);
-      const sampler = setInterval(() => meter.sample([self, ...pidsWith('ffmpeg', 'pipe:0', 'segment_list')]), 500);
+      const sampler = setInterval(() => meter.sample([self, ...segmenterPids()]), 1000);
       await Promise.all(pubs.map(exited));
       const wall = (performance.now() - t0) / 1000;
       clearInterval(sampler);
-      meter.sample([self, ...pidsWith('ffmpeg', 'pipe:0', 'segment_list')]);
+      meter.sample([self, ...segmenterPids()]);
       selfMeter.sample([self]);
       const selfPct = (selfMeter.cpuSeconds() / wall / n) * 100;
       const segmenterRss = meter.maxRssSum() - (procStat(self)?.rss ?? 0);
@@ -235,9 +235,24 @@ rtmp {
   return r;
 }
 
-function childrenOf(pid: number): number[] {
+/** This process's children that are segmenters (publishers are children too: told apart by their arguments). */
+function segmenterPids(): number[] {
+  const out: number[] = [];
+  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
+    for (const pid of childrenOf(process.pid, Number(tid))) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('segment_list')) out.push(pid);
+      } catch {
+        /* exited */
+      }
+    }
+  }
+  return out;
+}
+
+function childrenOf(pid: number, tid = pid): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
   }
