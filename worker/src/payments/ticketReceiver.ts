@@ -162,7 +162,7 @@ export class TicketReceiver {
     const record: BatchRecord = {
       t: 'batch', jobId, sender: getAddress(batch.sender), count: tickets.length,
       ev: (ticketEV(BigInt(offered.faceValue), BigInt(offered.winProb)) * BigInt(tickets.length)).toString(),
-      owed: batch.owed, credit: batch.credit, at: Date.now(),
+      owed: batch.owed, pricePerPixel: batch.pricePerPixel, pixels: batch.pixels, credit: batch.credit, at: Date.now(),
     };
     // Winners first in the same write: one fsync, and never a batch line without its winners.
     await this.o.store.append([...wins, record]);

@@ -25,6 +25,8 @@ export type BatchRecord = {
   /** Σ EV of the tickets, wei (floor per ticket). */
   ev: string;
   owed: string;
+  pricePerPixel: string;
+  pixels: string;
   credit: string;
   at: number;
 };
