@@ -14,6 +14,9 @@ import { WebhookStore } from '../webhooks/webhookStore.js';
 import { playbackRoutes } from './routes/playback.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { usageRoutes } from './routes/usage.js';
+import { assetRoutes } from './routes/assets.js';
+import { vodRoutes } from './routes/vod.js';
+import { AssetStore, type Asset } from '../assets/assetStore.js';
 import { signingKeyRoutes } from './routes/signingKeys.js';
 import { gatePlayback } from '../access/playbackGate.js';
 import { SigningKeyStore } from '../access/signingKeyStore.js';
@@ -25,6 +28,7 @@ export type IntegratorApi = {
   sessions: SessionStore;
   webhooks: WebhookStore;
   usage: UsageStore;
+  assets: AssetStore;
   deliveries: WebhookQueue;
   close(): Promise<void>;
 };
@@ -37,6 +41,7 @@ export type StartIntegratorApiParameters = {
 
 /** What a webhook says about a stream (no stream key: receivers need not hold a secret). */
 const streamPayload = (s: Stream) => ({ id: s.id, name: s.name, playbackId: s.playbackId, record: s.record, suspended: s.suspended, createdAt: s.createdAt });
+const assetPayload = (a: Asset) => ({ id: a.id, name: a.name, playbackId: a.playbackId, status: { phase: a.phase, progress: a.progress, errorMessage: a.errorMessage }, createdAt: a.createdAt });
 const sessionPayload = (s: Session) => ({ id: s.id, parentId: s.streamId, createdAt: s.createdAt, lastSeen: s.lastSeen, endedAt: s.endedAt });
 
 /**
@@ -49,6 +54,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   const webhooks = new WebhookStore(o.db);
   const usage = new UsageStore(o.db);
   const signingKeys = new SigningKeyStore(o.db);
+  const assets = new AssetStore(o.db);
   gatePlayback(app, p, signingKeys);
   const { config } = o;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
@@ -76,15 +82,30 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
 
   await app.register(sessionRoutes(p, sessions, o.apiKeys), { prefix: '/api' });
   await app.register(webhookRoutes(p, webhooks, o.apiKeys), { prefix: '/api' });
-  await app.register(playbackRoutes(p), { prefix: '/api' });
+  await app.register(playbackRoutes(p, assets), { prefix: '/api' });
   await app.register(usageRoutes(usage, o.apiKeys), { prefix: '/api' });
   await app.register(signingKeyRoutes(signingKeys, o.apiKeys), { prefix: '/api' });
-  await app.register(watchRoutes(p));
+  await app.register(watchRoutes(p, assets));
+  const notifyAsset = (event: 'asset.created' | 'asset.ready' | 'asset.failed', a: Asset) => {
+    webhooks
+      .subscribers(a.ownerId, event, null)
+      .then((hooks) => (hooks.length ? deliveries.enqueue(hooks, event, { asset: assetPayload(a), payload: { assetId: a.id } }) : null))
+      .catch((err) => p.logger.error({ err, event, assetId: a.id }, 'could not queue webhook deliveries'));
+  };
+  await app.register(
+    assetRoutes(p, assets, o.apiKeys, {
+      maxAssetBytes: config.api.maxAssetBytes,
+      on: { created: (a) => notifyAsset('asset.created', a), finished: ({ asset, phase }) => notifyAsset(phase === 'ready' ? 'asset.ready' : 'asset.failed', asset) },
+    }),
+    { prefix: '/api' },
+  );
+  await app.register(vodRoutes(p, assets));
 
   return {
     sessions,
     webhooks,
     usage,
+    assets,
     deliveries,
     async close() {
       detach();

@@ -143,4 +143,30 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX signing_keys_public_key ON signing_keys (owner_id, public_key)`,
     ],
   },
+  {
+    version: 5,
+    name: 'assets (VOD)',
+    up: [
+      `CREATE TABLE assets (
+        id uuid PRIMARY KEY,
+        owner_id uuid NOT NULL,
+        name text NOT NULL,
+        playback_id text NOT NULL UNIQUE,
+        profiles jsonb NOT NULL,
+        source jsonb NOT NULL,
+        phase text NOT NULL,
+        progress double precision NOT NULL DEFAULT 0,
+        error_message text,
+        upload_token_hash text UNIQUE,
+        size_bytes bigint,
+        duration_sec double precision,
+        stream_id uuid,
+        segments jsonb NOT NULL DEFAULT '[]',
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        deleted_at bigint
+      )`,
+      `CREATE INDEX assets_owner ON assets (owner_id, created_at DESC, id)`,
+    ],
+  },
 ];

@@ -1,6 +1,7 @@
-/** The watch page's HTML: hls.js plays the ladder and the page shows the rendition playing. */
-export function watchPage(playbackId: string): string {
+/** The watch page's HTML: hls.js plays the ladder (a live stream's, or `hlsPath`: an asset's) and shows the rendition playing. */
+export function watchPage(playbackId: string, hlsPath?: string): string {
   const id = JSON.stringify(playbackId).replace(/</g, '\\u003c');
+  const path = JSON.stringify(hlsPath ?? null).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Segmint · watch</title>
@@ -25,7 +26,7 @@ export function watchPage(playbackId: string): string {
 (function () {
   var playbackId = ${id};
   var jwt = new URLSearchParams(location.search).get('jwt'); // for streams with a jwt playback policy
-  var src = '/hls/' + encodeURIComponent(playbackId) + '/index.m3u8' + (jwt ? '?jwt=' + encodeURIComponent(jwt) : '');
+  var src = (${path} || '/hls/' + encodeURIComponent(playbackId) + '/index.m3u8') + (jwt ? '?jwt=' + encodeURIComponent(jwt) : '');
   var video = document.getElementById('video');
   var $ = function (id) { return document.getElementById(id); };
   var watch = window.segmintWatch = { state: 'loading', rendition: null, levels: [], switches: 0, errors: [] };

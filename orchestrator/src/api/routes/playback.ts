@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ApiError } from '@segmint/protocol';
+import type { AssetStore } from '../../assets/assetStore.js';
 import type { Pipeline } from '../../pipeline.js';
 import { ErrorSchema } from '../schemas.js';
 
@@ -12,7 +13,7 @@ const SourceSchema = Type.Object({
 
 /** Livepeer Studio's playback info. */
 const PlaybackInfoSchema = Type.Object({
-  type: Type.Literal('live'),
+  type: Type.Union([Type.Literal('live'), Type.Literal('vod')]),
   meta: Type.Object({
     live: Type.Union([Type.Literal(0), Type.Literal(1)], { description: '1 while a session is live' }),
     playbackPolicy: Type.Object({ type: Type.String() }),
@@ -26,7 +27,7 @@ const Params = Type.Object({ playbackId: Type.String({ maxLength: 64 }) });
  * `GET /api/playback/:playbackId`: where to play a stream, in Studio's shape. Public (a playback id
  * is what viewers have) and CORS-open, like the HLS it points at.
  */
-export function playbackRoutes(p: Pipeline): FastifyPluginAsync {
+export function playbackRoutes(p: Pipeline, assets: AssetStore): FastifyPluginAsync {
   return async (app) => {
     app.addHook('onSend', async (_req, reply) => {
       reply.header('access-control-allow-origin', '*');
@@ -41,6 +42,21 @@ export function playbackRoutes(p: Pipeline): FastifyPluginAsync {
       },
       async (req): Promise<Static<typeof PlaybackInfoSchema>> => {
         const stream = await p.streams.getByPlaybackId(req.params.playbackId);
+        const asset = stream ? null : await assets.getByPlaybackId(req.params.playbackId);
+        if (asset?.phase === 'ready') {
+          const url = `${p.config.publicUrl}/vod/${asset.playbackId}/index.m3u8`;
+          return {
+            type: 'vod',
+            meta: {
+              live: 0,
+              playbackPolicy: { type: 'public' },
+              source: [
+                { hrn: 'HLS (TS)', type: 'html5/application/vnd.apple.mpegurl', url },
+                { hrn: 'Watch page', type: 'text/html', url: `${p.config.publicUrl}/watch/${asset.playbackId}` },
+              ],
+            },
+          };
+        }
         if (!stream) throw new ApiError('PLAYBACK_NOT_FOUND', `no stream or asset with playback id ${req.params.playbackId}`);
         const meta = await p.live.meta(stream.id);
         const base = p.config.publicUrl;

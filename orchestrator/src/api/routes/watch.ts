@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ApiError } from '@segmint/protocol';
+import type { AssetStore } from '../../assets/assetStore.js';
 import type { Pipeline } from '../../pipeline.js';
 import { watchPage } from '../../watch/watchPage.js';
 
@@ -10,7 +11,7 @@ const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 const Params = Type.Object({ playbackId: Type.String({ maxLength: 64 }) });
 
 /** `GET /watch/:playbackId`: a page that plays the stream with hls.js (served from here too). */
-export function watchRoutes(p: Pipeline): FastifyPluginAsync {
+export function watchRoutes(p: Pipeline, assets: AssetStore): FastifyPluginAsync {
   return async (app) => {
     let hlsJs: Buffer | undefined;
     app.get('/watch/hls.min.js', { schema: { hide: true } }, async (_req, reply) => {
@@ -21,8 +22,13 @@ export function watchRoutes(p: Pipeline): FastifyPluginAsync {
       '/watch/:playbackId',
       { schema: { tags: ['playback'], summary: 'Watch page (HTML, hls.js)', params: Params } },
       async (req, reply) => {
-        if (!(await p.streams.getByPlaybackId(req.params.playbackId))) throw new ApiError('PLAYBACK_NOT_FOUND', `no stream with playback id ${req.params.playbackId}`);
-        return reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(watchPage(req.params.playbackId));
+        const { playbackId } = req.params;
+        let src: string | undefined;
+        if (!(await p.streams.getByPlaybackId(playbackId))) {
+          if ((await assets.getByPlaybackId(playbackId))?.phase !== 'ready') throw new ApiError('PLAYBACK_NOT_FOUND', `no stream or ready asset with playback id ${playbackId}`);
+          src = `/vod/${encodeURIComponent(playbackId)}/index.m3u8`;
+        }
+        return reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(watchPage(playbackId, src));
       },
     );
   };
