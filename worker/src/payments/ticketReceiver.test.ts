@@ -21,7 +21,7 @@ let dir: string;
 const senderKey = ANVIL_KEYS[2] as Hex;
 const poorKey = generatePrivateKey(); // a sender with nothing on the broker
 const workerAccount = privateKeyToAccount(generatePrivateKey());
-let chain: typeof foundry;
+let chain: Omit<typeof foundry, "id"> & { id: number };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'segmint-receiver-'));
