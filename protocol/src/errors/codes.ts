@@ -17,7 +17,6 @@ export const API_ERRORS = {
   API_KEY_NOT_FOUND: { status: 404, description: 'No API key with this id (for this API key\'s owner).' },
   PLAYBACK_NOT_FOUND: { status: 404, description: 'No stream or asset with this playback id.' },
   ASSET_NOT_FOUND: { status: 404, description: 'No asset with this id (for this API key\'s owner).' },
-  ASSET_NOT_FOUND: { status: 404, description: 'No asset with this id (for this API key\'s owner).' },
   SIGNING_KEY_NOT_FOUND: { status: 404, description: 'No signing key with this id (for this API key\'s owner).' },
   PLAYBACK_DENIED: { status: 401, description: 'The stream plays only with a valid playback JWT (missing, expired, for another playback id, or not signed by an enabled signing key).' },
   FORBIDDEN: { status: 403, description: 'The API key may not do this (e.g. used from an origin it is not allowed for).' },
