@@ -31,7 +31,11 @@ export async function startPayments(o: {
     throw new Error(`cannot reach CHAIN_RPC_URL ${o.chainRpcUrl}: ${err.message}`);
   });
   if (chainId !== o.chainId) throw new Error(`CHAIN_RPC_URL is chain ${chainId} but SEGMINT_CHAIN_ID is ${o.chainId}: set SEGMINT_CHAIN_ID=${chainId}`);
-  const added = await funds.topUp();
+  // A sender that cannot fund the broker still starts: it then pays nothing it cannot cover.
+  const added = await funds.topUp().catch((err: Error) => {
+    o.logger.error({ sender: funds.address, err: err.message.split('\n')[0] }, 'could not fund the TicketBroker: tickets it cannot cover will not be sent');
+    return { deposit: 0n, reserve: 0n };
+  });
   const now = await funds.funds(true);
   o.logger.info(
     { sender: funds.address, broker: config.ticketBroker, deposit: formatEther(now.deposit), reserve: formatEther(now.reserve), addedDeposit: formatEther(added.deposit), addedReserve: formatEther(added.reserve) },
