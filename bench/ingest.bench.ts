@@ -117,6 +117,14 @@ async function main(): Promise<void> {
   });
   const ours: Result[] = [];
   const theirs: Result[] = [];
+  // What the orchestrator burns with no stream at all (sweeps, queues, marketplace): shown apart,
+  // so the per-stream figure at small N is not read as the cost of a stream.
+  const idle = new CpuMeter();
+  idle.sample([process.pid]);
+  await new Promise((r) => setTimeout(r, 5000));
+  idle.sample([process.pid]);
+  const idlePct = (idle.cpuSeconds() / 5) * 100;
+  console.log(`orchestrator idle: ${idlePct.toFixed(2)}% of a core with no stream`);
   try {
     for (const n of COUNTS) {
       const streams = await Promise.all(Array.from({ length: n }, (_, i) => orch.pipeline.streams.create({ name: `bench-${n}-${i}`, profiles: [] })));
@@ -146,7 +154,7 @@ async function main(): Promise<void> {
       while (Date.now() < until && (produced = (await ingestedRtmp(orch.url)) - before) < expected) await new Promise((r) => setTimeout(r, 250));
       const r = { n, produced, expected, cpuPct: (cpu / wall / n) * 100, rssMb: rssPerStream / 2 ** 20 };
       ours.push(r);
-      console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (orchestrator ${selfPct.toFixed(2)}% + segmenters ${(r.cpuPct - selfPct).toFixed(2)}%), ${r.rssMb.toFixed(1)} MB rss/stream`);
+      console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (orchestrator ${selfPct.toFixed(2)}% + segmenters ${(r.cpuPct - selfPct).toFixed(2)}%; ${(r.cpuPct - idlePct / n).toFixed(2)}% without the idle cost), ${r.rssMb.toFixed(1)} MB rss/stream`);
       await new Promise((r) => setTimeout(r, 1500)); // reconnect windows close
     }
   } finally {
