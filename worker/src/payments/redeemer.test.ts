@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
 import { ticketBrokerAbi, TicketCodec, TicketSigner, type TicketBatch } from '@segmint/protocol';
 import { Redeemer } from './redeemer.js';
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 const client = () => createPublicClient({ transport: http(anvil.rpcUrl) });
 async function fund(deposit: bigint) {
-  const wallet = createWalletClient({ account: privateKeyToAccount(senderKey), transport: http(anvil.rpcUrl), chain: null });
+  const wallet = createWalletClient({ account: privateKeyToAccount(senderKey), transport: http(anvil.rpcUrl), chain: { ...foundry, id: d.chainId } });
   const hash = await wallet.writeContract({ address: d.contracts.TicketBroker, abi: ticketBrokerAbi, functionName: 'fundDeposit', value: deposit });
   await client().waitForTransactionReceipt({ hash });
 }
@@ -74,7 +75,7 @@ describe('Redeemer', () => {
     // someone else (anyone may) redeems one of them after a top-up; the redeemer then finds it used
     await fund(FACE * 2n);
     const [first] = store.pending();
-    const wallet = createWalletClient({ account: privateKeyToAccount(ANVIL_KEYS[4] as Hex), transport: http(anvil.rpcUrl), chain: null });
+    const wallet = createWalletClient({ account: privateKeyToAccount(ANVIL_KEYS[4] as Hex), transport: http(anvil.rpcUrl), chain: { ...foundry, id: d.chainId } });
     const t = first!.ticket;
     const hash = await wallet.writeContract({
       address: d.contracts.TicketBroker, abi: ticketBrokerAbi, functionName: 'redeemWinningTicket',
@@ -83,7 +84,7 @@ describe('Redeemer', () => {
     await client().waitForTransactionReceipt({ hash });
 
     // and the worker's key sent another transaction meanwhile (its nonce moved on)
-    const own = createWalletClient({ account, transport: http(anvil.rpcUrl), chain: null });
+    const own = createWalletClient({ account, transport: http(anvil.rpcUrl), chain: { ...foundry, id: d.chainId } });
     await own.sendTransaction({ to: account.address, value: 1n });
     const more = await redeemer(10n ** 12n).runOnce();
     expect(more.map((f) => f.fate).sort()).toEqual(['already-redeemed', 'redeemed']);
