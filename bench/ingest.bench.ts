@@ -26,6 +26,7 @@ const arg = (name: string, fallback: string) => {
 const COUNTS = arg('--streams', '1,10,50,100').split(',').map(Number);
 const SECONDS = Number(arg('--seconds', '20'));
 const SEGMENT_SEC = 2;
+const STARTUP_MS = 1000;
 const NGINX_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const PAGE = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim()) || 4096;
@@ -129,14 +130,18 @@ async function main(): Promise<void> {
     for (const n of COUNTS) {
       const streams = await Promise.all(Array.from({ length: n }, (_, i) => orch.pipeline.streams.create({ name: `bench-${n}-${i}`, profiles: [] })));
       const before = await ingestedRtmp(orch.url);
+      const rss0 = process.memoryUsage().rss;
+      const pubs = publishers(file, (i) => `rtmp://127.0.0.1:${orch.rtmp!.port}/live/${streams[i]!.streamKey}`, n);
+      // Steady state only: measuring starts once every publish has its segmenter (process
+      // spawns, ours and the publishers', are startup costs; nginx is measured the same way).
+      for (let i = 0; i < 60 && segmenterPids().length < n; i++) await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, STARTUP_MS));
       const meter = new CpuMeter();
       const selfMeter = new CpuMeter();
       const self = process.pid;
       selfMeter.sample([self]);
-      const rss0 = process.memoryUsage().rss;
-      meter.sample([self]);
+      meter.sample([self, ...segmenterPids()]);
       const t0 = performance.now();
-      const pubs = publishers(file, (i) => `rtmp://127.0.0.1:${orch.rtmp!.port}/live/${streams[i]!.streamKey}`, n);
       const sampler = setInterval(() => meter.sample([self, ...segmenterPids()]), 1000);
       await Promise.all(pubs.map(exited));
       const wall = (performance.now() - t0) / 1000;
@@ -219,9 +224,10 @@ rtmp {
   await new Promise((r) => setTimeout(r, 1000));
   const meter = new CpuMeter();
   const nginxPids = () => pidsWith('nginx', conf).concat(childrenOf(nginx.pid!));
+  const pubs = publishers(file, (i) => `rtmp://127.0.0.1:${port}/live/s${i}`, n);
+  await new Promise((r) => setTimeout(r, 2000 + STARTUP_MS)); // publishers connected: steady state
   meter.sample(nginxPids());
   const t0 = performance.now();
-  const pubs = publishers(file, (i) => `rtmp://127.0.0.1:${port}/live/s${i}`, n);
   const sampler = setInterval(() => meter.sample(nginxPids()), 500);
   await Promise.all(pubs.map(exited));
   const wall = (performance.now() - t0) / 1000;

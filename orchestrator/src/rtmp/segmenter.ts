@@ -14,8 +14,8 @@ import type { Logger } from 'pino';
 import { ffmpegPath } from '@segmint/media';
 import { flvHeader, flvTag } from './flv.js';
 
-const FLUSH_MS = 50;
-const FLUSH_BYTES = 256 * 1024;
+const FLUSH_MS = 250;
+const FLUSH_BYTES = 1024 * 1024;
 
 export type SegmenterOptions = {
   segmentSec: number;
@@ -88,8 +88,8 @@ export class Segmenter {
       this.headerSent = true;
     }
     // Tags are batched for up to FLUSH_MS: a pipe write per message (~80 a second per stream)
-    // cost more CPU than everything else in the ingest path; 50 ms more latency costs nothing
-    // against 2 s segments.
+    // cost more CPU than everything else in the ingest path, and each write wakes ffmpeg; a
+    // quarter second more latency is small against 2 s segments.
     for (const part of flvTag(type, timestamp, body)) {
       this.batch.push(part);
       this.batchBytes += part.length;
