@@ -16,6 +16,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { usageRoutes } from './routes/usage.js';
 import { assetRoutes } from './routes/assets.js';
 import { vodRoutes } from './routes/vod.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { AssetStore, type Asset } from '../assets/assetStore.js';
 import { signingKeyRoutes } from './routes/signingKeys.js';
 import { gatePlayback } from '../access/playbackGate.js';
@@ -100,6 +101,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     { prefix: '/api' },
   );
   await app.register(vodRoutes(p, assets));
+  await app.register(dashboardRoutes(p));
 
   return {
     sessions,

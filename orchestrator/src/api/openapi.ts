@@ -50,6 +50,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'api-token', description: 'API keys' },
         { name: 'playback', description: 'Playback info by playback id' },
         { name: 'usage', description: 'Minutes and pixels transcoded' },
+        { name: 'dashboard', description: 'Operator dashboard' },
         { name: 'asset', description: 'Video on demand: upload or import, transcoded by the marketplace' },
         { name: 'access-control', description: 'Signing keys for playback JWTs' },
       ],
