@@ -2,7 +2,8 @@
  * `make demo`: everything on embedded defaults. Redis (found or started), the orchestrator with
  * PGlite, one worker process, a stream, and ffmpeg's test source published to it live over RTMP;
  * prints the playback URL, the RTMP URL (point OBS at it) and a dev API key. Ctrl-C stops every child process.
- * Flags: --seconds N (stop after N seconds), --width/--height (default 1920x1080).
+ * Flags: --seconds N (stop after N seconds), --width/--height (default 1920x1080), --chain (local
+ * anvil devnet: the worker is paid in tickets and redeems them; prints the earnings command).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   const width = Number(arg('--width', '1920'));
   const height = Number(arg('--height', '1080'));
   const children: ChildProcess[] = [];
+  const onExit: (() => Promise<void>)[] = [];
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
   say('segmint demo: starting Redis, orchestrator, worker…');
@@ -32,8 +34,41 @@ async function main(): Promise<void> {
     children.push(redis.child);
     say(`  started redis-server at ${redis.url}`);
   }
-  const config = loadOrchestratorConfig(process.argv.slice(2), {
+  // --chain: a local devnet with payments. anvil (npm @foundry-rs/anvil) on a free port, the
+  // contracts deployed, a dev sender key (SENDER_PRIVATE_KEY or a fresh one) and a fresh worker
+  // key funded with devnet ETH; the worker asks for a high win probability so winners are redeemed
+  // within a minute, and `segmint worker earnings` shows them.
+  let chainEnv: Record<string, string> = {};
+  let workerChainArgs: string[] = [];
+  let earningsCommand = '';
+  if (process.argv.includes('--chain')) {
+    const { startAnvil, deploySegmint, ANVIL_KEYS } = await import('@segmint/contracts');
+    const { generatePrivateKey, privateKeyToAccount } = await import('viem/accounts');
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const anvil = await startAnvil();
+    onExit.push(() => anvil.stop());
+    const senderKey = (process.env.SENDER_PRIVATE_KEY as `0x${string}` | undefined) ?? generatePrivateKey();
+    const workerKey = generatePrivateKey();
+    const demoDir = process.env.DATA_DIR ?? join(ROOT, '.data', 'demo');
+    await mkdir(demoDir, { recursive: true });
+    const keyFile = join(demoDir, 'worker-key');
+    await writeFile(keyFile, `${workerKey}\n`, { mode: 0o600 });
+    const d = await deploySegmint({
+      rpcUrl: anvil.rpcUrl, deployerKey: ANVIL_KEYS[0],
+      fund: [{ address: privateKeyToAccount(senderKey).address, eth: 10n ** 19n, tokens: 0n }, { address: privateKeyToAccount(workerKey).address, eth: 10n ** 18n, tokens: 0n }],
+    });
+    say(`  anvil at ${anvil.rpcUrl} (chain ${d.chainId}), TicketBroker ${d.contracts.TicketBroker}`);
+    chainEnv = { CHAIN_RPC_URL: anvil.rpcUrl, SEGMINT_CHAIN_ID: String(d.chainId), SEGMINT_TICKET_BROKER: d.contracts.TicketBroker, SENDER_PRIVATE_KEY: senderKey };
+    const paymentsDir = join(demoDir, 'payments');
+    const chainFlags = ['--chain-rpc-url', anvil.rpcUrl, '--ticket-broker', d.contracts.TicketBroker, '--payments-dir', paymentsDir];
+    // 10^5 wei/pixel × ~100 M pixels per 2 s of the 1080p ladder ≈ one ticket of EV 10^13 per
+    // segment; 1 in 10 wins 10^14 wei (well above the ~4·10^13 wei of gas one redemption costs).
+    workerChainArgs = ['--key', keyFile, '--price', '100000', '--face-value', '100000000000000', '--win-prob', '1/10', '--redeem-interval-ms', '10000', ...chainFlags];
+    earningsCommand = `bin/segmint worker earnings --key ${keyFile} ${chainFlags.join(' ')}`;
+  }
+  const config = loadOrchestratorConfig(process.argv.filter((a) => a !== '--chain').slice(2), {
     ...process.env,
+    ...chainEnv,
     REDIS_URL: redis.url,
     DATA_DIR: process.env.DATA_DIR ?? join(ROOT, '.data', 'demo'),
     SEGMINT_REDIS_PREFIX: process.env.SEGMINT_REDIS_PREFIX ?? `segmint-demo-${process.pid}`,
@@ -43,7 +78,7 @@ async function main(): Promise<void> {
   say(`  orchestrator at ${orch.url} (database: ${orch.db.kind}, data: ${config.dataDir})`);
 
   // The worker registers with the orchestrator under its key (~/.segmint/worker-key, made once).
-  const worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), 'start', '--orchestrator', orch.url], {
+  const worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), 'start', '--orchestrator', orch.url, ...workerChainArgs], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -85,6 +120,7 @@ async function main(): Promise<void> {
       await Promise.race([exited(c), new Promise((r) => setTimeout(r, 5000))]);
     }
     await orch.close().catch(() => {});
+    for (const f of onExit) await f().catch(() => {});
     for (const c of children) c.kill('SIGTERM');
     process.exit(code);
   };
@@ -113,6 +149,7 @@ async function main(): Promise<void> {
     say(`rtmp: ${rtmpUrl}/${stream.streamKey}`);
     say(`stream key: ${stream.streamKey}   (OBS: server ${rtmpUrl}, this stream key; or push: PUT ${orch.url}/live/${stream.streamKey}/SEQ.ts)`);
     say(`metrics: ${orch.url}/metrics`);
+    if (earningsCommand) say(`earnings: ${earningsCommand}   (add --redeem to redeem pending winners now)`);
     say('');
     say('Open the playback URL in ffplay, VLC, Safari or an hls.js player. Ctrl-C stops everything.');
   })();
