@@ -25,7 +25,7 @@ beforeAll(async () => {
   db = database;
   segment = await readFile(files[0]!);
   // Long deadlines: the test plays each worker at its own pace.
-  orch = await startTestOrchestrator(db, { SEGMINT_MAX_SEGMENT_BYTES: String(4 * 1024 * 1024), SEGMINT_DEADLINE_FACTOR: '60' });
+  orch = await startTestOrchestrator(db, { SEGMINT_MAX_SEGMENT_BYTES: String(4 * 1024 * 1024), SEGMINT_DEADLINE_FACTOR: '60', SEGMINT_SPOTCHECK_RATE: '0' });
   cheater = await testWorker(orch, { pricePerPixel: 100n });
   honest = await testWorker(orch, { pricePerPixel: 200n });
   stream = (await api(orch, 'POST', '/api/stream', { name: 'bad input', profiles: [{ name: 'low', width: 320, height: 180, bitrate: 200_000 }] })).json;

@@ -214,7 +214,7 @@ describe('marketplace: two orchestrators on one Redis and one PostgreSQL', () =>
     dbB = await openDatabase({ url: POSTGRES_URL, schema });
     shared = { dir: await mkdtemp(join(tmpdir(), 'segmint-two-')), prefix: `segmint-e2e-two-${Date.now().toString(36)}` };
     // Same Redis prefix, job-token secret and segment storage (a shared volume): one deployment.
-    const env = { SEGMINT_REDIS_PREFIX: shared.prefix, DATA_DIR: shared.dir, SEGMINT_SECRET: 'two-orchestrators', SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_HLS_WINDOW: '10', SEGMINT_DEADLINE_FACTOR: '20' };
+    const env = { SEGMINT_REDIS_PREFIX: shared.prefix, DATA_DIR: shared.dir, SEGMINT_SECRET: 'two-orchestrators', SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_HLS_WINDOW: '10', SEGMINT_DEADLINE_FACTOR: '20', SEGMINT_SPOTCHECK_RATE: '0' };
     [a, b] = await Promise.all([startTestOrchestrator(dbA, env), startTestOrchestrator(dbB, env)]);
   }, 60_000);
   afterAll(async () => {

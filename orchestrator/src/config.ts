@@ -32,6 +32,7 @@ export const ORCHESTRATOR_KNOBS = {
   chainRpcUrl: { env: 'CHAIN_RPC_URL', flag: '--chain-rpc-url', default: '', help: 'EVM JSON-RPC URL; with SEGMINT_STAKING_MANAGER, worker stake is read on-chain (else nobody has stake)' },
   stakingManager: { env: 'SEGMINT_STAKING_MANAGER', flag: '--staking-manager', default: '', help: 'StakingManager contract address' },
   stakeCacheMs: { env: 'SEGMINT_STAKE_CACHE_MS', flag: '--stake-cache-ms', default: '10000', help: 'How long a worker\'s on-chain stake is cached' },
+  spotCheckRate: { env: 'SEGMINT_SPOTCHECK_RATE', flag: '--spotcheck-rate', default: '0.05', help: 'Fraction of accepted segments re-transcoded by a second worker with the same encoder fingerprint and compared' },
   auditRetentionSec: { env: 'SEGMINT_AUDIT_RETENTION_SEC', flag: '--audit-retention-sec', default: String(7 * 86_400), help: 'How long the audit record of a published segment is kept (at least the unbonding period)' },
   chainId: { env: 'SEGMINT_CHAIN_ID', flag: '--chain-id', default: '31337', help: 'EIP-712 chain id of registrations (and of the staking contract)' },
   ...RTMP_KNOBS,
@@ -66,6 +67,7 @@ export type OrchestratorConfig = {
   stakingManager: `0x${string}` | undefined;
   stakeCacheMs: number;
   auditRetentionSec: number;
+  spotCheckRate: number;
   rtmp: RtmpConfig;
   webhooks: WebhookConfig;
   api: ApiConfig;
@@ -146,6 +148,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     chainRpcUrl: k.chainRpcUrl || undefined,
     stakingManager: address('SEGMINT_STAKING_MANAGER', k.stakingManager),
     stakeCacheMs: int('SEGMINT_STAKE_CACHE_MS', k.stakeCacheMs, 0, 3_600_000),
+    spotCheckRate: num('SEGMINT_SPOTCHECK_RATE', k.spotCheckRate, 0, 1),
     auditRetentionSec: int('SEGMINT_AUDIT_RETENTION_SEC', k.auditRetentionSec, 60, 10 * 365 * 86_400),
     rtmp: parseRtmpKnobs(k, int, k.httpHost),
     webhooks: parseWebhookKnobs(k, int),

@@ -28,6 +28,7 @@ import { LiveState } from './live/liveState.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { publish } from './results/resultHandler.js';
+import { noVerifier } from './verification/spotCheck.js';
 import { RtmpServer } from './rtmp/rtmpServer.js';
 import { LocalDiskStorage } from './storage/segmentStorage.js';
 import { StreamStore } from './streams/streamStore.js';
@@ -112,7 +113,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
 
   const pipeline: Pipeline = {
     // publicUrl is filled in once the server listens (the port may be chosen by the OS)
-    config: { publicUrl: config.publicUrl, hlsWindow: config.hlsWindow, hlsRetain: config.hlsRetain },
+    config: { publicUrl: config.publicUrl, hlsWindow: config.hlsWindow, hlsRetain: config.hlsRetain, spotCheckRate: config.spotCheckRate },
     streams,
     live: new LiveState(redis, config.redisPrefix),
     storage: new LocalDiskStorage(join(config.dataDir, 'segments')),
@@ -135,6 +136,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     },
   };
 
+  dispatcher.onCheckGaveUp((job) => void noVerifier(pipeline, job).catch((err) => logger.warn({ err }, 'could not record a dropped spot-check')));
   // A segment whose job failed every attempt is skipped, so the ones after it still publish.
   dispatcher.onGaveUp((job, reason) => {
     const id = parseJobId(job.jobId);

@@ -19,6 +19,8 @@ export type Pipeline = {
     hlsWindow: number;
     /** Segments kept on disk beyond the window (then deleted). */
     hlsRetain: number;
+    /** Fraction of accepted segments re-transcoded by a second worker and compared. */
+    spotCheckRate: number;
   };
   streams: StreamStore;
   live: LiveState;

@@ -45,6 +45,8 @@ async function start(argv: string[]): Promise<void> {
   const priceText = flag(argv, WORKER_KNOBS.pricePerPixel);
   if (!/^[0-9]{1,40}$/.test(priceText)) fail(`--price must be a whole number of wei per pixel (got "${priceText}")`);
   const delayMs = integer(flag(argv, WORKER_KNOBS.testDelayMs), '--test-delay-ms', 0, 600_000);
+  const cheatRate = Number(flag(argv, WORKER_KNOBS.testCheatRate));
+  if (!(cheatRate >= 0 && cheatRate <= 1)) fail('--test-cheat-rate must be a number from 0 to 1');
   const found = await preferredEncoder().catch((err: Error) => fail(err.message));
   const concurrencyText = flag(argv, WORKER_KNOBS.concurrency);
   let concurrency: number;
@@ -82,6 +84,7 @@ async function start(argv: string[]): Promise<void> {
     workerId: market.address,
     workDir: flag(argv, WORKER_KNOBS.workDir) || undefined,
     delayMs,
+    cheatRate,
     ...(payments ? { payments: payments.receiver } : {}),
     encoder: found.encoder,
     commit: (jobId, renditions) => market.commit(jobId, renditions),

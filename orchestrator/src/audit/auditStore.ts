@@ -15,8 +15,8 @@ export type AuditRecord = {
   commitment: { root: Hex; signature: Hex; chainId: number; stakingManager: string };
   /** Merkle proof of each rendition's leaf `(jobId, rendition, sha256)` under the root. */
   proofs: Record<string, Hex[]>;
-  /** Outcome of the spot-check (verification issue): null while the segment was not sampled. */
-  spotCheck: null | { outcome: string };
+  /** Outcome of the spot-check: null while the segment was not sampled (or no verifier was free). */
+  spotCheck: null | { outcome: string; verifier?: string; mismatched?: string[] };
   publishedAt: number;
 };
 

@@ -25,6 +25,16 @@ export interface Dispatcher {
   claimResult(jobId: string, worker: string): Promise<boolean>;
   /** Undoes claimResult when publishing failed, so the segment can still be done by someone. */
   unclaimResult(jobId: string, worker: string): Promise<void>;
+  /**
+   * Sends an accepted segment to a second worker with the same encoder fingerprint (not `worker`)
+   * to re-transcode it for comparison: 'sent', 'queued' (sent once a slot frees), or 'none' (no
+   * other worker with that fingerprint is online).
+   */
+  enqueueCheck(job: SegmentJob, checked: { worker: string; fingerprint: string }): Promise<'sent' | 'queued' | 'none'>;
+  /** Called once per queued spot-check that found no verifier in time (it is dropped). */
+  onCheckGaveUp(handler: (job: SegmentJob) => void): void;
+  /** The spot-check a (job, worker) pair is doing, if it is one (its result is compared, never published). */
+  checkOf(jobId: string, worker: string): Promise<{ checked: string; fingerprint: string } | null>;
   /** Tells the dispatcher how a worker's attempt ended (frees its slot, scores it, fails over). */
   settle(job: SegmentJob, worker: string, settlement: Settlement): Promise<void>;
   /** Called once per job that no worker could do (the segment is then skipped). */

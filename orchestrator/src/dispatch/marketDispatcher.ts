@@ -51,6 +51,9 @@ export class MarketDispatcher implements Dispatcher {
   /** Segments no worker could take yet, oldest first. */
   private readonly waiting = new Map<string, Waiting>();
   private readonly handlers: ((job: SegmentJob, reason: string) => void)[] = [];
+  /** Spot-checks waiting for a verifier's free slot (after the segments waiting to be done). */
+  private readonly checksWaiting = new Map<string, { job: SegmentJob; checked: { worker: string; fingerprint: string }; since: number }>();
+  private readonly checkHandlers: ((job: SegmentJob) => void)[] = [];
   private snapshot: { at: number; load: Promise<Candidate[]> } | null = null;
   private readonly timer: NodeJS.Timeout;
   private pumping: Promise<void> | null = null;
@@ -64,6 +67,7 @@ export class MarketDispatcher implements Dispatcher {
   private key = {
     job: (jobId: string) => `${this.o.prefix}:mkt:job:${jobId}`,
     done: (jobId: string) => `${this.o.prefix}:mkt:done:${jobId}`,
+    check: (jobId: string, worker: string) => `${this.o.prefix}:mkt:check:${jobId}|${worker}`,
   };
 
   async enqueue(job: SegmentJob): Promise<void> {
@@ -96,7 +100,7 @@ export class MarketDispatcher implements Dispatcher {
       this.o.logger.info({ jobId: job.jobId, worker, reason: s.reason, onTime }, 'worker failed a segment');
       if (onTime && !(await this.isDone(job.jobId))) await this.dispatch(job, new Set(await this.o.registry.tried(job.jobId)), 'failed');
     }
-    if (this.waiting.size > 0) this.pump();
+    if (this.waiting.size > 0 || this.checksWaiting.size > 0) this.pump();
   }
 
   async claimResult(jobId: string, worker: string): Promise<boolean> {
@@ -106,6 +110,45 @@ export class MarketDispatcher implements Dispatcher {
 
   async unclaimResult(jobId: string, worker: string): Promise<void> {
     if ((await this.o.redis.get(this.key.done(jobId))) === worker) await this.o.redis.del(this.key.done(jobId));
+  }
+
+  async enqueueCheck(job: SegmentJob, checked: { worker: string; fingerprint: string }): Promise<'sent' | 'queued' | 'none'> {
+    const outcome = await this.sendCheck(job, checked);
+    if (outcome === 'queued') this.checksWaiting.set(job.jobId, { job, checked, since: Date.now() });
+    return outcome;
+  }
+
+  onCheckGaveUp(handler: (job: SegmentJob) => void): void {
+    this.checkHandlers.push(handler);
+  }
+
+  private async sendCheck(job: SegmentJob, checked: { worker: string; fingerprint: string }): Promise<'sent' | 'queued' | 'none'> {
+    const candidates = await this.candidates();
+    const maxHeight = Math.max(...job.profiles.map((x) => x.height));
+    const exclude = new Set([checked.worker, ...(await this.o.registry.tried(job.jobId))]);
+    const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight, fingerprint: checked.fingerprint }, { ...this.o.rules, exclude });
+    for (const bid of auction.ranked) {
+      const deadline = Date.now() + this.budgetMs(job);
+      if (!(await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId))) continue;
+      bid.candidate.inflight += 1;
+      // Marked before the add: the verifier's result must never be taken for a publishable one.
+      await this.o.redis.set(this.key.check(job.jobId, bid.worker), JSON.stringify({ checked: checked.worker, fingerprint: checked.fingerprint }), 'PX', JOB_TTL_MS);
+      const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
+      try {
+        await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
+      } catch (err) {
+        await this.o.registry.unclaim(job.jobId, bid.worker);
+        throw err;
+      }
+      this.o.logger.debug({ jobId: job.jobId, checked: checked.worker, verifier: bid.worker }, 'spot-check dispatched');
+      return 'sent';
+    }
+    return auction.ranked.length > 0 || auction.ineligible.some((i) => i.reason === 'no-free-slot') ? 'queued' : 'none';
+  }
+
+  async checkOf(jobId: string, worker: string): Promise<{ checked: string; fingerprint: string } | null> {
+    const raw = await this.o.redis.get(this.key.check(jobId, worker));
+    return raw ? (JSON.parse(raw) as { checked: string; fingerprint: string }) : null;
   }
 
   onGaveUp(handler: (job: SegmentJob, reason: string) => void): void {
@@ -189,6 +232,13 @@ export class MarketDispatcher implements Dispatcher {
             await Promise.all(batch.map((w) => this.retryWaiting(w)));
             progressed = this.waiting.size < before;
           }
+          for (const [jobId, c] of this.checksWaiting) {
+            if (this.waiting.size > 0) break; // live segments first
+            const outcome = Date.now() - c.since > this.o.waitLimitMs ? 'none' : await this.sendCheck(c.job, c.checked);
+            if (outcome === 'queued') continue;
+            this.checksWaiting.delete(jobId);
+            if (outcome === 'none') for (const h of this.checkHandlers) h(c.job);
+          }
         } catch (err) {
           this.o.logger.warn({ err }, 'dispatch loop failed; retrying');
         }
@@ -200,7 +250,10 @@ export class MarketDispatcher implements Dispatcher {
 
   private async retryWaiting(w: Waiting): Promise<void> {
     if (w.tried.size > 0 && (await this.isDone(w.job.jobId))) this.waiting.delete(w.job.jobId);
-    else if (Date.now() - w.since > this.o.waitLimitMs) await this.giveUp(w.job, `no worker free within ${this.o.waitLimitMs} ms`);
+    // A segment whose slow worker is alive and still on it is not given up: its late result counts.
+    else if (Date.now() - w.since > this.o.waitLimitMs && !(w.tried.size > 0 && (await this.o.registry.held(w.job.jobId, w.tried)))) {
+      await this.giveUp(w.job, `no worker free within ${this.o.waitLimitMs} ms`);
+    }
     else await this.dispatch(w.job, w.tried, w.tried.size > 0 ? 'missed' : 'new');
   }
 
@@ -236,7 +289,7 @@ export class MarketDispatcher implements Dispatcher {
     return (await this.o.redis.exists(this.key.done(jobId))) === 1;
   }
 
-  /** How long a worker keeps the slot of a segment past its deadline (it may still deliver). */
+  /** How often a late claim's worker is checked for life (it keeps the slot while alive). */
   private lateGraceMs(): number {
     return Math.max(this.o.deadline.minMs, Math.round(2000 * this.o.deadline.factor));
   }

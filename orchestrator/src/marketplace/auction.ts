@@ -35,8 +35,11 @@ export type Candidate = {
   perf: Performance;
 };
 
-/** What a segment needs: one of these encoders, outputs up to this height. */
-export type AuctionJob = { encoders: readonly string[]; maxHeight: number };
+/**
+ * What a segment needs: one of these encoders, outputs up to this height, and for a spot-check the
+ * same encoder fingerprint as the worker checked (equal fingerprints must give equal bytes).
+ */
+export type AuctionJob = { encoders: readonly string[]; maxHeight: number; fingerprint?: string };
 
 export type AuctionRules = {
   minStake: bigint;
@@ -65,6 +68,7 @@ export function ineligibility(c: Candidate, job: AuctionJob, rules: AuctionRules
   if (c.jailed) return 'jailed';
   if (c.stake < rules.minStake) return 'stake-below-minimum';
   if (c.pricePerPixel > rules.maxPricePerPixel) return 'price-above-max';
+  if (job.fingerprint !== undefined && c.capabilities.fingerprint !== job.fingerprint) return 'capability';
   if (!job.encoders.some((e) => c.capabilities.encoders.includes(e)) || c.capabilities.maxHeight < job.maxHeight) return 'capability';
   if (c.inflight >= c.capabilities.maxConcurrent) return 'no-free-slot';
   return null;

@@ -128,11 +128,18 @@ export class Registry {
    * `graceMs` more (the worker may still deliver) unless its late result or failure comes first.
    */
   async expired(now: number, graceMs: number, limit = 100): Promise<{ jobId: string; worker: string }[]> {
-    const members = await this.redis.segmintExpire(this.k.inflight, this.k.deadlines, this.k.late, now, limit, graceMs);
+    const members = await this.redis.segmintExpire(this.k.inflight, this.k.deadlines, this.k.late, now, limit, graceMs, this.k.heartbeat(''));
     return members.map((m) => {
       const i = m.lastIndexOf('|');
       return { jobId: m.slice(0, i), worker: m.slice(i + 1) };
     });
+  }
+
+  /** Whether one of `workers` still holds a claim on the job (on time, or late but alive). */
+  async held(jobId: string, workers: Iterable<string>): Promise<boolean> {
+    const pipe = this.redis.pipeline();
+    for (const w of workers) pipe.zscore(this.k.deadlines, `${jobId}|${w}`).zscore(this.k.late, `${jobId}|${w}`);
+    return ((await pipe.exec()) ?? []).some(([, score]) => score !== null);
   }
 
   tried(jobId: string): Promise<string[]> {

@@ -1,11 +1,13 @@
-import { isMpegTs, segmentFacts, type SegmentFacts } from '@segmint/media';
+import type { SegmentFacts } from '@segmint/media';
 import { ApiError, SOURCE_RENDITION, type SegmentJob, type TranscodeResult } from '@segmint/protocol';
 import type { SegmentEntry } from '../live/liveState.js';
 import type { Pipeline } from '../pipeline.js';
 import { parseJobId, storageKeys } from '../ingest/jobIds.js';
 import type { Hex } from 'viem';
+import type { AuditRecord } from '../audit/auditStore.js';
 import { verifyCommitment } from '../audit/commitments.js';
-import { checkRendition } from './checks.js';
+import { checkSpotCheckResult, noVerifier, sampled } from '../verification/spotCheck.js';
+import { checkUploads } from './uploads.js';
 
 /** Resolves a job id to its job, or answers 404 (unknown or finished long ago). */
 export async function jobOrThrow(p: Pipeline, jobId: string): Promise<SegmentJob> {
@@ -14,39 +16,7 @@ export async function jobOrThrow(p: Pipeline, jobId: string): Promise<SegmentJob
   return job;
 }
 
-/**
- * Facts of uploads read while their bytes were in memory, by storage key, so the result check
- * need not read the files back. Only an optimisation: a result handled by another orchestrator
- * (or after this one restarted) reads them from storage instead.
- */
-const uploadedFacts = new Map<string, { facts: SegmentFacts | null }>();
-const UPLOADED_FACTS_MAX = 10_000;
-
-/** Stores one rendition a worker uploaded for a job until its result is checked. */
-export async function acceptUpload(p: Pipeline, job: SegmentJob, worker: string, rendition: string, bytes: Buffer): Promise<void> {
-  if (!job.profiles.some((x) => x.name === rendition)) throw new ApiError('NOT_FOUND', `job ${job.jobId} has no rendition ${rendition}`);
-  if (!isMpegTs(bytes)) throw new ApiError('INVALID_SEGMENT', 'rendition is not MPEG-TS');
-  const key = storageKeys.pending(job.jobId, worker, rendition);
-  await p.storage.put(key, bytes);
-  if (uploadedFacts.size >= UPLOADED_FACTS_MAX) uploadedFacts.delete(uploadedFacts.keys().next().value!);
-  uploadedFacts.set(key, { facts: factsOrNull(bytes) });
-}
-
-function factsOrNull(bytes: Buffer | null): SegmentFacts | null {
-  try {
-    return bytes ? segmentFacts(bytes) : null;
-  } catch {
-    return null;
-  }
-}
-
-async function readAll(p: Pipeline, key: string): Promise<Buffer | null> {
-  const obj = await p.storage.read(key);
-  if (!obj) return null;
-  const chunks: Buffer[] = [];
-  for await (const c of obj.stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
+export { acceptUpload } from './uploads.js';
 
 export type HandleResultReturnType = { status: 'accepted' | 'duplicate'; published: number };
 
@@ -57,7 +27,10 @@ export type HandleResultReturnType = { status: 'accepted' | 'duplicate'; publish
  * with CHECK_FAILED and the segment goes to another worker. The dispatcher hears of every outcome.
  */
 export async function handleResult(p: Pipeline, job: SegmentJob, worker: string, result: TranscodeResult): Promise<HandleResultReturnType> {
-  const out = await checkAndPublish(p, job, worker, result).catch(async (err: unknown) => {
+  // A spot-check's result is compared with the published one, never published itself.
+  const check = await p.dispatcher.checkOf(job.jobId, worker);
+  const run = check ? checkSpotCheckResult(p, job, worker, result, check) : checkAndPublish(p, job, worker, result);
+  const out = await run.catch(async (err: unknown) => {
     if (err instanceof ApiError && (err.code === 'CHECK_FAILED' || err.code === 'COMMITMENT_INVALID')) await p.dispatcher.settle(job, worker, { outcome: 'failed', reason: err.message });
     throw err;
   });
@@ -77,26 +50,7 @@ async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, res
     throw err;
   });
 
-  const facts = new Map<string, SegmentFacts | null>();
-  await Promise.all(
-    job.profiles.map(async (profile) => {
-      const key = storageKeys.pending(job.jobId, worker, profile.name);
-      const known = uploadedFacts.get(key);
-      uploadedFacts.delete(key);
-      facts.set(profile.name, known ? known.facts : factsOrNull(await readAll(p, key)));
-    }),
-  );
-  const failures = job.profiles.flatMap((profile) => {
-    const claimed = result.renditions.find((r) => r.name === profile.name);
-    if (!claimed) return [{ rendition: profile.name, reason: 'missing' as const, message: 'not in the result' }];
-    return checkRendition(profile, job.source, claimed, facts.get(profile.name) ?? null);
-  });
-  if (failures.length > 0) {
-    for (const f of failures) p.metrics.checksFailed.inc({ reason: f.reason });
-    log.warn({ failures }, 'result failed checks');
-    await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
-    throw new ApiError('CHECK_FAILED', failures.map((f) => `${f.rendition}: ${f.message}`).join('; '));
-  }
+  const facts = await checkUploads(p, job, worker, result);
 
   // First valid result wins: a slower worker's equally valid one must not overwrite its files.
   if (!(await p.dispatcher.claimResult(job.jobId, worker))) return { status: 'duplicate', published: 0 };
@@ -108,21 +62,29 @@ async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, res
     throw err;
   }
   if (published < 0) return { status: 'duplicate', published: 0 };
-  await p.audit.store
-    .put({
-      jobId: job.jobId,
-      streamId: job.streamId,
-      session,
-      seq: job.seq,
-      worker,
-      encoderFingerprint: result.encoderFingerprint,
-      renditions: result.renditions,
-      commitment: { ...(result.commitment as { root: Hex; signature: Hex }), chainId: p.audit.domain.chainId, stakingManager: p.audit.domain.stakingManager },
-      proofs: Object.fromEntries(result.renditions.map((r, i) => [r.name, tree.getProof(i) as Hex[]])),
-      spotCheck: null,
-      publishedAt: Date.now(),
-    })
-    .catch((err) => log.error({ err }, 'could not store the audit record'));
+  const sample = sampled(p.config.spotCheckRate);
+  const record: AuditRecord = {
+    jobId: job.jobId,
+    streamId: job.streamId,
+    session,
+    seq: job.seq,
+    worker,
+    encoderFingerprint: result.encoderFingerprint,
+    renditions: result.renditions,
+    commitment: { ...(result.commitment as { root: Hex; signature: Hex }), chainId: p.audit.domain.chainId, stakingManager: p.audit.domain.stakingManager },
+    proofs: Object.fromEntries(result.renditions.map((r, i) => [r.name, tree.getProof(i) as Hex[]])),
+    spotCheck: sample ? { outcome: 'pending' } : null,
+    publishedAt: Date.now(),
+  };
+  try {
+    await p.audit.store.put(record);
+    // Sampled after the commitment arrived (the worker could not know), sent to another worker.
+    if (sample && (await p.dispatcher.enqueueCheck(job, { worker, fingerprint: result.encoderFingerprint })) === 'none') {
+      await noVerifier(p, job);
+    }
+  } catch (err) {
+    log.error({ err }, 'could not store the audit record or start the spot-check');
+  }
   const sinceIngest = (Date.now() - job.ingestedAt) / 1000;
   p.metrics.transcodeSeconds.observe(result.transcodeMs / 1000);
   p.metrics.dispatchSeconds.observe(Math.max(0, sinceIngest - result.transcodeMs / 1000));

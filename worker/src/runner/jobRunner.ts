@@ -26,11 +26,19 @@ export type JobRunnerOptions = {
   commit(jobId: string, renditions: { name: string; sha256: string }[]): Promise<{ root: string; signature: string }>;
   /** H.264 encoder for every rendition (default libx264, the verifiable profile). */
   encoder?: H264Encoder;
+  /** Test-only: fraction of segments whose first rendition is cheated (70 % of its bitrate). */
+  cheatRate?: number;
   /** Test-only: sleep this long before each segment (a slow worker, for failover tests). */
   delayMs?: number;
   /** Asks to be paid in tickets with each result, and checks and stores them before the job completes. */
   payments?: Pick<TicketReceiver, 'offer' | 'receive'>;
 };
+
+/** Test only: a cheater saves work on the first rendition; every check but a re-transcode passes. */
+function cheated(profiles: TranscodeJob['profiles'], rate = 0): TranscodeJob['profiles'] {
+  if (rate <= 0 || Math.random() >= rate) return profiles;
+  return profiles.map((x, i) => (i === 0 ? { ...x, bitrate: Math.round(x.bitrate * 0.7) } : x));
+}
 
 /**
  * The worker's job loop: take a segment job it won, fetch the source, run the ladder in one ffmpeg
@@ -70,7 +78,7 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
       if (!src.body) throw new OrchestratorUnavailableError('source response has no body');
       const fetchMs = lap();
       const input = Readable.fromWeb(src.body as import('node:stream/web').ReadableStream);
-      const { renditions, transcodeMs } = await transcodeSegment({ input, source: data.source, profiles: data.profiles, outDir: dir, encoder: opts.encoder });
+      const { renditions, transcodeMs } = await transcodeSegment({ input, source: data.source, profiles: cheated(data.profiles, opts.cheatRate), outDir: dir, encoder: opts.encoder });
       const transcodeAndFactsMs = lap();
       await Promise.all(
         renditions.map((r) =>

@@ -23,7 +23,14 @@ export const AuditSchema = Type.Object({
     stakingManager: Type.String({ description: 'EIP-712 verifying contract of the commitment' }),
   }),
   proofs: Type.Record(Type.String(), Type.Array(Hex), { description: 'rendition → Merkle proof of its (jobId, rendition, sha256) leaf' }),
-  spotCheck: Type.Union([Type.Null(), Type.Object({ outcome: Type.String() })]),
+  spotCheck: Type.Union([
+    Type.Null(),
+    Type.Object({
+      outcome: Type.String({ description: 'pending (re-transcoding), agree, mismatch, no-verifier' }),
+      verifier: Type.Optional(Type.String()),
+      mismatched: Type.Optional(Type.Array(Type.String(), { description: 'renditions whose hashes differ' })),
+    }),
+  ]),
   publishedAt: Type.Number(),
 });
 

@@ -1,0 +1,85 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import HLS from 'hls-parser';
+import { generateSegments } from '@segmint/media';
+import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
+import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
+
+// Spot-checks between real worker processes, every segment sampled (SEGMINT_SPOTCHECK_RATE=1).
+const PROFILES = [{ name: 'low', width: 320, height: 180, bitrate: 200_000 }, { name: 'mid', width: 480, height: 270, bitrate: 400_000 }];
+const SEGMENTS = 4;
+
+let db: Database;
+let mediaDir: string;
+let segments: Buffer[];
+let orch: TestOrchestrator;
+let children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  mediaDir = await mkdtemp(join(tmpdir(), 'segmint-verify-'));
+  const [database, files] = await Promise.all([openDatabase(), generateSegments({ dir: mediaDir, count: SEGMENTS, width: 640, height: 360 })]);
+  db = database;
+  segments = await Promise.all(files.map((f) => readFile(f)));
+}, 120_000);
+afterAll(async () => {
+  await db?.close();
+  await rm(mediaDir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  orch = await startTestOrchestrator(db, { SEGMINT_SPOTCHECK_RATE: '1', SEGMINT_DEADLINE_FACTOR: '20', SEGMINT_IDLE_TIMEOUT: '600' });
+});
+afterEach(async () => {
+  await Promise.all(children.map((c) => stopProcess(c)));
+  children = [];
+  await orch?.stop();
+});
+
+async function run(workers: { price: string; args?: string[] }[]) {
+  children = workers.map((w) => spawnWorker(orch, ['--concurrency', '2', '--price', w.price, ...(w.args ?? [])]));
+  const online = await waitFor(`${workers.length} workers online`, async () => {
+    const ws = (await (await fetch(`${orch.url}/marketplace/workers`)).json()) as { address: string; pricePerPixel: string; online: boolean }[];
+    return ws.filter((w) => w.online).length === workers.length ? ws : null;
+  }, 60_000);
+  const stream = (await api(orch, 'POST', '/api/stream', { name: 'verified', profiles: PROFILES })).json;
+  for (let seq = 0; seq < SEGMENTS; seq++) {
+    const res = await fetch(`${orch.url}/live/${stream.streamKey}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(segments[seq]!) });
+    expect(res.status).toBe(200);
+  }
+  await waitFor('every segment published', async () => {
+    const res = await fetch(`${orch.url}/hls/${stream.playbackId}/low/index.m3u8`);
+    return res.status === 200 && (HLS.parse(await res.text()) as HLS.types.MediaPlaylist).segments.length === SEGMENTS;
+  }, 90_000);
+  // Every spot-check has an outcome.
+  const audits = await waitFor('every spot-check done', async () => {
+    const all = await Promise.all(Array.from({ length: SEGMENTS }, (_, seq) => api(orch, 'GET', `/api/stream/${stream.id}/segments/${seq}/audit`)));
+    return all.every((a) => a.status === 200 && a.json.spotCheck && a.json.spotCheck.outcome !== 'pending') ? all.map((a) => a.json) : null;
+  }, 90_000);
+  return { online, audits };
+}
+
+const metric = async (name: string) => Number(new RegExp(`${name} (\\d+)`).exec(await (await fetch(`${orch.url}/metrics`)).text())?.[1] ?? 0);
+
+describe('spot-checks: a second worker with the same encoder fingerprint re-transcodes and hashes are compared', () => {
+  it('two honest worker processes agree bit for bit on every segment', async () => {
+    const { audits } = await run([{ price: '100' }, { price: '200' }]);
+    for (const a of audits) {
+      expect(a.spotCheck).toMatchObject({ outcome: 'agree', mismatched: [] });
+      expect(a.spotCheck.verifier).not.toBe(a.worker);
+    }
+    expect(await metric('segmint_spotchecks_total\\{outcome="agree"\\}')).toBe(SEGMENTS);
+    expect(await metric('segmint_spotchecks_total\\{outcome="mismatch"\\}')).toBe(0);
+  }, 180_000);
+
+  it('a cheating worker (first rendition at 70 % bitrate) is caught: its published segments mismatch exactly on that rendition', async () => {
+    const { online, audits } = await run([{ price: '100', args: ['--test-cheat-rate', '1'] }, { price: '200' }]);
+    const cheater = online.find((w) => w.pricePerPixel === '100')!.address;
+    const byCheater = audits.filter((a) => a.worker === cheater);
+    expect(byCheater.length).toBeGreaterThan(0);
+    for (const a of byCheater) expect(a.spotCheck).toMatchObject({ outcome: 'mismatch', mismatched: ['low'] });
+    // Checked by the cheater, the honest worker's segments mismatch too: who is wrong takes a third worker.
+    expect(audits.every((a) => a.spotCheck.outcome === 'mismatch')).toBe(true);
+    expect(await metric('segmint_spotchecks_total\\{outcome="mismatch"\\}')).toBe(SEGMENTS);
+  }, 180_000);
+});
