@@ -137,6 +137,28 @@ describe('webhooks and sessions', () => {
     await api(orch, 'DELETE', `/api/webhook/${hook.id}`);
   }, 180_000);
 
+  it('keeps a recorded session: recording.ready, then a VOD playlist of every segment', async () => {
+    const rx = await startReceiver();
+    const { json: hook } = await api(orch, 'POST', '/api/webhook', { name: 'rec', url: rx.url, events: ['recording.ready'] });
+    const { json: stream } = await api(orch, 'POST', '/api/stream', { name: 'recorded', profiles: low, record: true });
+    for (const seq of [0, 1]) expect((await push(stream.streamKey, seq)).status).toBe(200);
+    const [ready] = await waitFor('recording.ready', async () => (rx.delivered('recording.ready').length ? rx.delivered('recording.ready') : null), 90_000);
+    expect(ready!.json).toMatchObject({ event: 'recording.ready', stream: { id: stream.id }, session: { record: true } });
+    const session = (await api(orch, 'GET', `/api/session/${ready!.json.payload.sessionId}`)).json;
+    expect(session).toMatchObject({ recordingStatus: 'ready', recordingUrl: expect.stringMatching(/\/recording\/[0-9a-f-]+\/index\.m3u8$/) });
+    const master = await (await fetch(session.recordingUrl)).text();
+    expect(master).toContain('low/index.m3u8');
+    const media = await (await fetch(session.recordingUrl.replace('index.m3u8', 'low/index.m3u8'))).text();
+    expect(media).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
+    expect(media).toContain('#EXT-X-ENDLIST');
+    expect(media.split('\n').filter((l) => l.endsWith('.ts'))).toEqual(['0.ts', '1.ts']);
+    const seg = await fetch(session.recordingUrl.replace('index.m3u8', 'low/1.ts'));
+    expect(seg.status).toBe(200);
+    expect((await seg.arrayBuffer()).byteLength).toBeGreaterThan(188);
+    await api(orch, 'DELETE', `/api/webhook/${hook.id}`);
+    await rx.close();
+  }, 120_000);
+
   it('retries a failing receiver with growing delays and logs every attempt', async () => {
     const rx = await startReceiver();
     rx.state.fail = 2;

@@ -43,7 +43,7 @@ export type StartIntegratorApiParameters = {
 /** What a webhook says about a stream (no stream key: receivers need not hold a secret). */
 const streamPayload = (s: Stream) => ({ id: s.id, name: s.name, playbackId: s.playbackId, record: s.record, suspended: s.suspended, createdAt: s.createdAt });
 const assetPayload = (a: Asset) => ({ id: a.id, name: a.name, playbackId: a.playbackId, status: { phase: a.phase, progress: a.progress, errorMessage: a.errorMessage }, createdAt: a.createdAt });
-const sessionPayload = (s: Session) => ({ id: s.id, parentId: s.streamId, createdAt: s.createdAt, lastSeen: s.lastSeen, endedAt: s.endedAt });
+const sessionPayload = (s: Session) => ({ id: s.id, parentId: s.streamId, createdAt: s.createdAt, lastSeen: s.lastSeen, endedAt: s.endedAt, record: s.record });
 
 /**
  * The integrator side that is not streams and keys: sessions (from pipeline events), webhooks
@@ -79,6 +79,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   const detach = recordSessions(p, sessions, usage, {
     started: (stream, session) => notify('stream.started', stream, session),
     ended: (stream, session) => notify('stream.idle', stream, session),
+    recordingReady: (stream, session) => notify('recording.ready', stream, session),
   });
 
   await app.register(sessionRoutes(p, sessions, o.apiKeys), { prefix: '/api' });
@@ -100,7 +101,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     }),
     { prefix: '/api' },
   );
-  await app.register(vodRoutes(p, assets));
+  await app.register(vodRoutes(p, assets, sessions));
   await app.register(dashboardRoutes(p));
 
   return {

@@ -169,4 +169,9 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX assets_owner ON assets (owner_id, created_at DESC, id)`,
     ],
   },
+  {
+    version: 6,
+    name: 'session recordings',
+    up: [`ALTER TABLE sessions ADD COLUMN recording_segments jsonb NOT NULL DEFAULT '[]'`],
+  },
 ];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RenditionProfile } from '@segmint/protocol';
+import type { AssetSegment } from '../assets/assetStore.js';
 import type { Database } from '../db/database.js';
 import type { Stream, StreamCounters } from '../streams/streamStore.js';
 import { isUuid } from '../streams/streamStore.js';
@@ -17,6 +18,8 @@ export type Session = {
   createdAt: number;
   lastSeen: number;
   endedAt: number | null;
+  /** Segments kept for the recording (record: true), in publish order. */
+  recordingSegments: AssetSegment[];
 } & StreamCounters;
 
 type Row = {
@@ -24,11 +27,12 @@ type Row = {
   profiles: RenditionProfile[] | string; created_at: string | number; last_seen: string | number; ended_at: string | number | null;
   source_segments: string | number; transcoded_segments: string | number; source_segments_duration: string | number;
   transcoded_segments_duration: string | number; source_bytes: string | number; transcoded_bytes: string | number;
+  recording_segments: AssetSegment[] | string;
 };
 
 const COLUMNS =
   'id, stream_id, owner_id, session_number, name, record, profiles, created_at, last_seen, ended_at, source_segments, transcoded_segments, ' +
-  'source_segments_duration, transcoded_segments_duration, source_bytes, transcoded_bytes';
+  'source_segments_duration, transcoded_segments_duration, source_bytes, transcoded_bytes, recording_segments';
 
 const fromRow = (r: Row): Session => ({
   id: r.id,
@@ -47,6 +51,7 @@ const fromRow = (r: Row): Session => ({
   transcodedSegmentsDuration: Number(r.transcoded_segments_duration),
   sourceBytes: Number(r.source_bytes),
   transcodedBytes: Number(r.transcoded_bytes),
+  recordingSegments: typeof r.recording_segments === 'string' ? JSON.parse(r.recording_segments) : r.recording_segments,
 });
 
 const LAST = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
@@ -80,6 +85,23 @@ export class SessionStore {
        WHERE stream_id = $1 AND session_number = $2`,
       [streamId, sessionNumber, c.sourceSegments, c.transcodedSegments, c.sourceSegmentsDuration, c.transcodedSegmentsDuration, c.sourceBytes, c.transcodedBytes, lastSeen],
     );
+  }
+
+  /** The session a live session number of a stream is (null when not recorded yet). */
+  async byNumber(streamId: string, sessionNumber: number): Promise<Session | null> {
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM sessions WHERE stream_id = $1 AND session_number = $2`, [streamId, sessionNumber]);
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /** Any session by id (recordings are public by their unguessable session id, like Studio's). */
+  async getAny(id: string): Promise<Session | null> {
+    if (!isUuid(id)) return null;
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM sessions WHERE id = $1`, [id]);
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  async addRecordingSegments(id: string, segments: AssetSegment[]): Promise<void> {
+    await this.db.query(`UPDATE sessions SET recording_segments = recording_segments || $2::jsonb WHERE id = $1`, [id, JSON.stringify(segments)]);
   }
 
   async get(ownerId: string, id: string): Promise<Session | null> {

@@ -10,8 +10,3 @@ export const WEBHOOK_EVENTS = [
 
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
-/**
- * Which events are sent today: stream ones. Recording and asset events are declared (a webhook may
- * subscribe to them) but nothing emits them until recordings and assets exist.
- */
-export const EMITTED_EVENTS: readonly WebhookEvent[] = ['stream.started', 'stream.idle'];

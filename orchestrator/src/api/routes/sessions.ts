@@ -16,9 +16,10 @@ const SessionSchema = Type.Object({
   name: Type.String(),
   playbackId: Type.String({ description: "the stream's playback id (its HLS shows the live session)" }),
   record: Type.Boolean(),
-  recordingStatus: Type.Union([Type.Literal('none'), Type.Literal('waiting'), Type.Literal('failed')], {
-    description: 'none when record is false; recordings are not kept yet, so a recorded session ends as failed',
+  recordingStatus: Type.Union([Type.Literal('none'), Type.Literal('waiting'), Type.Literal('ready'), Type.Literal('failed')], {
+    description: 'none when record is false; waiting while live; ready once ended (failed: ended with no segment)',
   }),
+  recordingUrl: Type.Union([Type.String(), Type.Null()], { description: 'HLS (VOD) of the recording once ready' }),
   profiles: ProfilesSchema,
   isActive: Type.Boolean(),
   createdAt: Type.Number(),
@@ -49,14 +50,16 @@ export function sessionRoutes(p: Pipeline, sessions: SessionStore, keys: ApiKeyS
         playbackId = (await p.streams.get(s.streamId))?.playbackId ?? '';
         playbackIds.set(s.streamId, playbackId);
       }
-      const { streamId, ownerId: _o, sessionNumber: _n, ...rest } = s;
+      const { streamId, ownerId: _o, sessionNumber: _n, recordingSegments, ...rest } = s;
+      const recordingStatus = !s.record ? 'none' : s.endedAt === null ? 'waiting' : recordingSegments.length > 0 ? 'ready' : 'failed';
       return {
         ...rest,
         kind: 'session',
         parentId: streamId,
         playbackId,
         isActive: s.endedAt === null,
-        recordingStatus: !s.record ? 'none' : s.endedAt === null ? 'waiting' : 'failed',
+        recordingStatus,
+        recordingUrl: recordingStatus === 'ready' ? `${p.config.publicUrl}/recording/${s.id}/index.m3u8` : null,
       };
     };
     const recordOf = (v: string | undefined) => (v === undefined ? undefined : v === '1' || v === 'true');
