@@ -54,7 +54,8 @@ async function run(workers: { price: string; args?: string[] }[]) {
   // Every spot-check has an outcome.
   const audits = await waitFor('every spot-check done', async () => {
     const all = await Promise.all(Array.from({ length: SEGMENTS }, (_, seq) => api(orch, 'GET', `/api/stream/${stream.id}/segments/${seq}/audit`)));
-    return all.every((a) => a.status === 200 && a.json.spotCheck && a.json.spotCheck.outcome !== 'pending') ? all.map((a) => a.json) : null;
+    const settled = (o: string) => o !== 'pending' && o !== 'mismatch'; // mismatch: the tie-break is running
+    return all.every((a) => a.status === 200 && a.json.spotCheck && settled(a.json.spotCheck.outcome)) ? all.map((a) => a.json) : null;
   }, 90_000);
   return { online, audits };
 }
@@ -72,14 +73,28 @@ describe('spot-checks: a second worker with the same encoder fingerprint re-tran
     expect(await metric('segmint_spotchecks_total\\{outcome="mismatch"\\}')).toBe(0);
   }, 180_000);
 
-  it('a cheating worker (first rendition at 70 % bitrate) is caught: its published segments mismatch exactly on that rendition', async () => {
+  it('with two workers a cheater (first rendition at 70 % bitrate) shows as a mismatch on exactly that rendition, unresolved without a third', async () => {
     const { online, audits } = await run([{ price: '100', args: ['--test-cheat-rate', '1'] }, { price: '200' }]);
     const cheater = online.find((w) => w.pricePerPixel === '100')!.address;
-    const byCheater = audits.filter((a) => a.worker === cheater);
-    expect(byCheater.length).toBeGreaterThan(0);
-    for (const a of byCheater) expect(a.spotCheck).toMatchObject({ outcome: 'mismatch', mismatched: ['low'] });
+    expect(audits.filter((a) => a.worker === cheater).length).toBeGreaterThan(0);
     // Checked by the cheater, the honest worker's segments mismatch too: who is wrong takes a third worker.
-    expect(audits.every((a) => a.spotCheck.outcome === 'mismatch')).toBe(true);
+    for (const a of audits) expect(a.spotCheck).toMatchObject({ outcome: 'unresolved', mismatched: ['low'] });
     expect(await metric('segmint_spotchecks_total\\{outcome="mismatch"\\}')).toBe(SEGMENTS);
   }, 180_000);
+
+  it('with three workers the tie-break names the cheater, whether it published or verified; its faults are counted', async () => {
+    const { online, audits } = await run([{ price: '100', args: ['--test-cheat-rate', '1'] }, { price: '200' }, { price: '300' }]);
+    const cheater = online.find((w) => w.pricePerPixel === '100')!.address;
+    for (const a of audits) {
+      if (a.worker === cheater) expect(a.spotCheck).toMatchObject({ outcome: 'caught', faulty: cheater, mismatched: ['low'] });
+      else if (a.spotCheck.verifier === cheater) expect(a.spotCheck).toMatchObject({ outcome: 'verifier-faulty', faulty: cheater });
+      else expect(a.spotCheck.outcome).toBe('agree');
+    }
+    expect(audits.some((a) => a.spotCheck.faulty === cheater)).toBe(true);
+    const perf = ((await (await fetch(`${orch.url}/marketplace/workers/${cheater}`)).json()) as { performance: { faults: number; successRate: number } }).performance;
+    expect(perf.faults).toBe(audits.filter((a) => a.spotCheck.faulty === cheater).length);
+    expect(perf.successRate).toBeLessThan(1);
+    // Nobody honest was blamed.
+    expect(audits.every((a) => a.spotCheck.faulty === undefined || a.spotCheck.faulty === cheater)).toBe(true);
+  }, 240_000);
 });

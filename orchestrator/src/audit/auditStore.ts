@@ -16,7 +16,17 @@ export type AuditRecord = {
   /** Merkle proof of each rendition's leaf `(jobId, rendition, sha256)` under the root. */
   proofs: Record<string, Hex[]>;
   /** Outcome of the spot-check: null while the segment was not sampled (or no verifier was free). */
-  spotCheck: null | { outcome: string; verifier?: string; mismatched?: string[] };
+  spotCheck: null | {
+    /** pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier */
+    outcome: string;
+    verifier?: string;
+    tieBreaker?: string;
+    /** The worker proven wrong (2 of 3 agree against it). */
+    faulty?: string;
+    /** Renditions whose hashes differ between the published result and the first verifier's. */
+    mismatched?: string[];
+    verifierRenditions?: RenditionResult[];
+  };
   publishedAt: number;
 };
 

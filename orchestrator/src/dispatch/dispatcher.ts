@@ -1,5 +1,8 @@
 import type { SegmentJob } from '@segmint/protocol';
 
+/** A spot-check job: which worker's published result it checks, and (tie-break) the first verifier. */
+export type SpotCheck = { checked: string; fingerprint: string; tieBreakOf?: string };
+
 /** How a worker's attempt at a job ended, as the result handler saw it. */
 export type Settlement =
   /** Its result passed the checks and was published (or resolved the seq). */
@@ -30,11 +33,13 @@ export interface Dispatcher {
    * to re-transcode it for comparison: 'sent', 'queued' (sent once a slot frees), or 'none' (no
    * other worker with that fingerprint is online).
    */
-  enqueueCheck(job: SegmentJob, checked: { worker: string; fingerprint: string }): Promise<'sent' | 'queued' | 'none'>;
+  enqueueCheck(job: SegmentJob, check: SpotCheck): Promise<'sent' | 'queued' | 'none'>;
   /** Called once per queued spot-check that found no verifier in time (it is dropped). */
   onCheckGaveUp(handler: (job: SegmentJob) => void): void;
   /** The spot-check a (job, worker) pair is doing, if it is one (its result is compared, never published). */
-  checkOf(jobId: string, worker: string): Promise<{ checked: string; fingerprint: string } | null>;
+  checkOf(jobId: string, worker: string): Promise<SpotCheck | null>;
+  /** A worker proven wrong by a spot-check: its score falls as for a failure, and the fault is counted. */
+  penalize(worker: string): Promise<void>;
   /** Tells the dispatcher how a worker's attempt ended (frees its slot, scores it, fails over). */
   settle(job: SegmentJob, worker: string, settlement: Settlement): Promise<void>;
   /** Called once per job that no worker could do (the segment is then skipped). */

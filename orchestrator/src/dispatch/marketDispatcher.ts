@@ -5,7 +5,7 @@ import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/pr
 import { runAuction, type AuctionRules, type Candidate } from '../marketplace/auction.js';
 import type { Registry } from '../marketplace/registry.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Dispatcher, Settlement } from './dispatcher.js';
+import type { Dispatcher, Settlement, SpotCheck } from './dispatcher.js';
 
 /** H.264 encoders a worker may use for a segment (results are checked, not the encoder). */
 const H264_ENCODERS = ['libx264', 'h264_nvenc'] as const;
@@ -52,7 +52,7 @@ export class MarketDispatcher implements Dispatcher {
   private readonly waiting = new Map<string, Waiting>();
   private readonly handlers: ((job: SegmentJob, reason: string) => void)[] = [];
   /** Spot-checks waiting for a verifier's free slot (after the segments waiting to be done). */
-  private readonly checksWaiting = new Map<string, { job: SegmentJob; checked: { worker: string; fingerprint: string }; since: number }>();
+  private readonly checksWaiting = new Map<string, { job: SegmentJob; checked: SpotCheck; since: number }>();
   private readonly checkHandlers: ((job: SegmentJob) => void)[] = [];
   private snapshot: { at: number; load: Promise<Candidate[]> } | null = null;
   private readonly timer: NodeJS.Timeout;
@@ -112,7 +112,7 @@ export class MarketDispatcher implements Dispatcher {
     if ((await this.o.redis.get(this.key.done(jobId))) === worker) await this.o.redis.del(this.key.done(jobId));
   }
 
-  async enqueueCheck(job: SegmentJob, checked: { worker: string; fingerprint: string }): Promise<'sent' | 'queued' | 'none'> {
+  async enqueueCheck(job: SegmentJob, checked: SpotCheck): Promise<'sent' | 'queued' | 'none'> {
     const outcome = await this.sendCheck(job, checked);
     if (outcome === 'queued') this.checksWaiting.set(job.jobId, { job, checked, since: Date.now() });
     return outcome;
@@ -122,17 +122,18 @@ export class MarketDispatcher implements Dispatcher {
     this.checkHandlers.push(handler);
   }
 
-  private async sendCheck(job: SegmentJob, checked: { worker: string; fingerprint: string }): Promise<'sent' | 'queued' | 'none'> {
+  private async sendCheck(job: SegmentJob, checked: SpotCheck): Promise<'sent' | 'queued' | 'none'> {
     const candidates = await this.candidates();
     const maxHeight = Math.max(...job.profiles.map((x) => x.height));
-    const exclude = new Set([checked.worker, ...(await this.o.registry.tried(job.jobId))]);
+    // Never the checked worker, nor anyone who already did this segment (a tie-break's first verifier).
+    const exclude = new Set([checked.checked, ...(checked.tieBreakOf ? [checked.tieBreakOf] : []), ...(await this.o.registry.tried(job.jobId))]);
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight, fingerprint: checked.fingerprint }, { ...this.o.rules, exclude });
     for (const bid of auction.ranked) {
       const deadline = Date.now() + this.budgetMs(job);
       if (!(await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId))) continue;
       bid.candidate.inflight += 1;
       // Marked before the add: the verifier's result must never be taken for a publishable one.
-      await this.o.redis.set(this.key.check(job.jobId, bid.worker), JSON.stringify({ checked: checked.worker, fingerprint: checked.fingerprint }), 'PX', JOB_TTL_MS);
+      await this.o.redis.set(this.key.check(job.jobId, bid.worker), JSON.stringify(checked), 'PX', JOB_TTL_MS);
       const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
       try {
         await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
@@ -140,15 +141,21 @@ export class MarketDispatcher implements Dispatcher {
         await this.o.registry.unclaim(job.jobId, bid.worker);
         throw err;
       }
-      this.o.logger.debug({ jobId: job.jobId, checked: checked.worker, verifier: bid.worker }, 'spot-check dispatched');
+      this.o.logger.debug({ jobId: job.jobId, ...checked, verifier: bid.worker }, 'spot-check dispatched');
       return 'sent';
     }
     return auction.ranked.length > 0 || auction.ineligible.some((i) => i.reason === 'no-free-slot') ? 'queued' : 'none';
   }
 
-  async checkOf(jobId: string, worker: string): Promise<{ checked: string; fingerprint: string } | null> {
+  async checkOf(jobId: string, worker: string): Promise<SpotCheck | null> {
     const raw = await this.o.redis.get(this.key.check(jobId, worker));
-    return raw ? (JSON.parse(raw) as { checked: string; fingerprint: string }) : null;
+    return raw ? (JSON.parse(raw) as SpotCheck) : null;
+  }
+
+  async penalize(worker: string): Promise<void> {
+    await this.o.registry.recordOutcome(worker, false);
+    await this.o.registry.recordFault(worker);
+    this.snapshot = null;
   }
 
   onGaveUp(handler: (job: SegmentJob, reason: string) => void): void {

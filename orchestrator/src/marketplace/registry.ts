@@ -150,9 +150,20 @@ export class Registry {
     await this.redis.segmintPerf(this.k.perf(worker), ok ? 1 : 0, latencyRatio === undefined ? '' : latencyRatio.toFixed(4), ALPHA);
   }
 
-  async perf(worker: string): Promise<{ latencyRatio: number; successRate: number; jobs: number; failures: number }> {
+  /** A spot-check proved this worker's output wrong. */
+  async recordFault(worker: string): Promise<void> {
+    await this.redis.hincrby(this.k.perf(worker.toLowerCase()), 'faults', 1);
+  }
+
+  async perf(worker: string): Promise<{ latencyRatio: number; successRate: number; jobs: number; failures: number; faults: number }> {
     const p = await this.redis.hgetall(this.k.perf(worker.toLowerCase()));
-    return { latencyRatio: Number(p.latency ?? 0.5), successRate: Number(p.success ?? 1), jobs: Number(p.jobs ?? 0), failures: Number(p.failures ?? 0) };
+    return {
+      latencyRatio: Number(p.latency ?? 0.5),
+      successRate: Number(p.success ?? 1),
+      jobs: Number(p.jobs ?? 0),
+      failures: Number(p.failures ?? 0),
+      faults: Number(p.faults ?? 0),
+    };
   }
 }
 

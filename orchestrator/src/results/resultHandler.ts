@@ -79,7 +79,7 @@ async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, res
   try {
     await p.audit.store.put(record);
     // Sampled after the commitment arrived (the worker could not know), sent to another worker.
-    if (sample && (await p.dispatcher.enqueueCheck(job, { worker, fingerprint: result.encoderFingerprint })) === 'none') {
+    if (sample && (await p.dispatcher.enqueueCheck(job, { checked: worker, fingerprint: result.encoderFingerprint })) === 'none') {
       await noVerifier(p, job);
     }
   } catch (err) {

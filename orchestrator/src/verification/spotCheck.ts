@@ -2,6 +2,8 @@ import { randomInt } from 'node:crypto';
 import type { SegmentJob, TranscodeResult } from '@segmint/protocol';
 import { verifyCommitment } from '../audit/commitments.js';
 import { parseJobId, storageKeys } from '../ingest/jobIds.js';
+import type { AuditRecord } from '../audit/auditStore.js';
+import type { SpotCheck } from '../dispatch/dispatcher.js';
 import type { Pipeline } from '../pipeline.js';
 import { checkUploads } from '../results/uploads.js';
 
@@ -14,13 +16,18 @@ export function sampled(rate: number): boolean {
   return rate > 0 && randomInt(1_000_000) < Math.round(rate * 1_000_000);
 }
 
+/** Renditions whose hashes differ between two results. */
+const differing = (a: { name: string; sha256: string }[], b: { name: string; sha256: string }[]) =>
+  a.filter((r) => b.find((x) => x.name === r.name)?.sha256 !== r.sha256).map((r) => r.name);
+
 /**
  * Checks a verifier's result like any other (commitment, uploads), then compares its hashes with
  * the published result's, rendition by rendition, and records the outcome in the audit trail and
- * metrics. Nothing is published. A mismatch alone does not say who is wrong (a tie-break by a third
- * worker does: next step), so it is recorded and logged, and nobody is penalised yet.
+ * metrics. Nothing is published. A mismatch alone does not say who is wrong, so a third worker
+ * with the same fingerprint breaks the tie: the odd one out is faulty (its score falls and the
+ * fault is counted; on-chain slashing with the audit evidence is the next step).
  */
-export async function checkSpotCheckResult(p: Pipeline, job: SegmentJob, worker: string, result: TranscodeResult, check: { checked: string }) {
+export async function checkSpotCheckResult(p: Pipeline, job: SegmentJob, worker: string, result: TranscodeResult, check: SpotCheck) {
   const { session } = parseJobId(job.jobId)!;
   try {
     await verifyCommitment(job.jobId, worker, result, p.audit.domain);
@@ -31,21 +38,46 @@ export async function checkSpotCheckResult(p: Pipeline, job: SegmentJob, worker:
   } finally {
     await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
   }
+  const done = { status: 'accepted' as const, published: 0 };
   const audit = await p.audit.store.get(job.streamId, session, job.seq);
   if (!audit) {
     p.metrics.spotChecks.inc({ outcome: 'no-record' });
-    return { status: 'accepted' as const, published: 0 };
+    return done;
   }
-  const mismatched = audit.renditions
-    .filter((r) => result.renditions.find((x) => x.name === r.name)?.sha256 !== r.sha256)
-    .map((r) => r.name);
-  const outcome = mismatched.length === 0 ? 'agree' : 'mismatch';
-  p.metrics.spotChecks.inc({ outcome });
-  await p.audit.store.put({ ...audit, spotCheck: { outcome, verifier: worker, mismatched } });
   const log = p.logger.child({ jobId: job.jobId, checked: check.checked, verifier: worker });
-  if (outcome === 'mismatch') log.warn({ mismatched }, 'spot-check mismatch');
-  else log.debug('spot-check agrees');
-  return { status: 'accepted' as const, published: 0 };
+  const record = (spotCheck: NonNullable<AuditRecord['spotCheck']>) => p.audit.store.put({ ...audit, spotCheck });
+
+  if (!check.tieBreakOf) {
+    const mismatched = differing(audit.renditions, result.renditions);
+    if (mismatched.length === 0) {
+      p.metrics.spotChecks.inc({ outcome: 'agree' });
+      await record({ outcome: 'agree', verifier: worker, mismatched });
+      return done;
+    }
+    p.metrics.spotChecks.inc({ outcome: 'mismatch' });
+    log.warn({ mismatched }, 'spot-check mismatch; asking a third worker');
+    await record({ outcome: 'mismatch', verifier: worker, mismatched, verifierRenditions: result.renditions });
+    const sent = await p.dispatcher.enqueueCheck(job, { ...check, tieBreakOf: worker });
+    if (sent === 'none') await record({ outcome: 'unresolved', verifier: worker, mismatched, verifierRenditions: result.renditions });
+    return done;
+  }
+
+  // Tie-break: the third worker's hashes side with the published result or with the first verifier.
+  const first = audit.spotCheck?.verifierRenditions ?? [];
+  const withPublished = differing(audit.renditions, result.renditions).length === 0;
+  const withVerifier = first.length > 0 && differing(first, result.renditions).length === 0;
+  const faulty = withVerifier && !withPublished ? check.checked : withPublished && !withVerifier ? check.tieBreakOf : null;
+  const base = { verifier: check.tieBreakOf, tieBreaker: worker, mismatched: audit.spotCheck?.mismatched ?? [], verifierRenditions: first };
+  if (!faulty) {
+    p.metrics.spotChecks.inc({ outcome: 'unresolved' });
+    await record({ outcome: 'unresolved', ...base });
+    return done;
+  }
+  p.metrics.spotChecks.inc({ outcome: faulty === check.checked ? 'caught' : 'verifier-faulty' });
+  await p.dispatcher.penalize(faulty);
+  await record({ outcome: faulty === check.checked ? 'caught' : 'verifier-faulty', faulty, ...base });
+  log.warn({ faulty }, faulty === check.checked ? 'spot-check: published result proven wrong' : 'spot-check: the first verifier was wrong');
+  return done;
 }
 
 /** A sampled segment nobody could re-transcode (no other worker with the same fingerprint). */

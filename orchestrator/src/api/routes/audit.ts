@@ -26,9 +26,12 @@ export const AuditSchema = Type.Object({
   spotCheck: Type.Union([
     Type.Null(),
     Type.Object({
-      outcome: Type.String({ description: 'pending (re-transcoding), agree, mismatch, no-verifier' }),
+      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier' }),
       verifier: Type.Optional(Type.String()),
+      tieBreaker: Type.Optional(Type.String()),
+      faulty: Type.Optional(Type.String({ description: 'the worker two of three proved wrong' })),
       mismatched: Type.Optional(Type.Array(Type.String(), { description: 'renditions whose hashes differ' })),
+      verifierRenditions: Type.Optional(Type.Array(RenditionResultSchema)),
     }),
   ]),
   publishedAt: Type.Number(),

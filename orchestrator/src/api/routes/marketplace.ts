@@ -40,6 +40,7 @@ const WorkerSchema = Type.Object({
     successRate: Type.Number({ description: 'EWMA of results valid and on time' }),
     jobs: Type.Integer(),
     failures: Type.Integer(),
+    faults: Type.Integer({ description: 'outputs proven wrong by spot-checks' }),
   }),
 });
 
