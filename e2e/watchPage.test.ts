@@ -32,7 +32,7 @@ beforeAll(async () => {
   [db, segments, liveSegments, browser] = await Promise.all([
     openDatabase(),
     generateSegments({ dir, count: 8, width: 640, height: 360 }),
-    generateSegments({ dir: join(dir, 'live'), count: 30, width: 640, height: 360 }),
+    generateSegments({ dir: join(dir, 'live'), count: 16, width: 640, height: 360 }),
     chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] }),
   ]);
   orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_HLS_WINDOW: '20' });

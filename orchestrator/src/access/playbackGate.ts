@@ -4,6 +4,7 @@ import type { Pipeline } from '../pipeline.js';
 import type { Stream } from '../streams/streamStore.js';
 import { peekClaims, PlaybackJwtError, verifyPlaybackJwt } from './playbackJwt.js';
 import type { SigningKeyStore } from './signingKeyStore.js';
+import type { TokenGate } from './tokenGate.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,11 +26,12 @@ function tokenOf(req: FastifyRequest): string | undefined {
 /**
  * Playback access control on every `/hls/:playbackId/…` request (master, media playlists and each
  * segment): a stream whose playbackPolicy is `jwt` plays only with a JWT signed by an enabled
- * signing key of the stream's owner, for this playback id, not expired. Playlists served to a
+ * signing key of the stream's owner, for this playback id, not expired; a `token` stream only with
+ * a playback token from a wallet sign-in (tokenGate.ts). Playlists served to a
  * token holder carry the token on every URI, so players need it only on the first URL.
  * Registered on the root instance before the HLS routes; checks are cached for 5 s.
  */
-export function gatePlayback(app: FastifyInstance, p: Pipeline, signingKeys: SigningKeyStore): void {
+export function gatePlayback(app: FastifyInstance, p: Pipeline, signingKeys: SigningKeyStore, tokenGate: TokenGate): void {
   const streams = new Map<string, { stream: Stream | null; until: number }>();
   const tokens = new Map<string, number>(); // token+playbackId → checked until
   const streamOf = async (playbackId: string) => {
@@ -46,9 +48,14 @@ export function gatePlayback(app: FastifyInstance, p: Pipeline, signingKeys: Sig
     if (!req.routeOptions.url?.startsWith('/hls/:playbackId')) return;
     const playbackId = (req.params as { playbackId: string }).playbackId;
     const stream = await streamOf(playbackId);
-    if (!stream || stream.playbackPolicy.type !== 'jwt') return;
+    if (!stream || stream.playbackPolicy.type === 'public') return;
     const token = tokenOf(req);
     if (!token) throw new ApiError('PLAYBACK_DENIED', 'this stream plays only with a playback JWT: add ?jwt=TOKEN or a Livepeer-Jwt header');
+    if (stream.playbackPolicy.type === 'token') {
+      if (!tokenGate.check(token, playbackId)) throw new ApiError('PLAYBACK_DENIED', 'this stream is token-gated: sign in with a wallet at /api/playback/PLAYBACK_ID/siwe for a playback token');
+      req.playbackJwt = token;
+      return;
+    }
     const cacheKey = `${playbackId} ${token}`;
     if ((tokens.get(cacheKey) ?? 0) < Date.now()) {
       try {

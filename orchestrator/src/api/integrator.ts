@@ -21,6 +21,8 @@ import { AssetStore, type Asset } from '../assets/assetStore.js';
 import { signingKeyRoutes } from './routes/signingKeys.js';
 import { gatePlayback } from '../access/playbackGate.js';
 import { SigningKeyStore } from '../access/signingKeyStore.js';
+import { TokenGate } from '../access/tokenGate.js';
+import { tokenGateRoutes } from './routes/tokenGate.js';
 import { watchRoutes } from './routes/watch.js';
 import { UsageStore } from '../usage/usageStore.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -37,7 +39,7 @@ export type IntegratorApi = {
 export type StartIntegratorApiParameters = {
   db: Database;
   apiKeys: ApiKeyStore;
-  config: Pick<OrchestratorConfig, 'redisUrl' | 'redisPrefix' | 'webhooks' | 'api'>;
+  config: Pick<OrchestratorConfig, 'redisUrl' | 'redisPrefix' | 'webhooks' | 'api' | 'secret' | 'chainRpcUrl' | 'chainId'>;
 };
 
 /** What a webhook says about a stream (no stream key: receivers need not hold a secret). */
@@ -56,10 +58,11 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   const usage = new UsageStore(o.db);
   const signingKeys = new SigningKeyStore(o.db);
   const assets = new AssetStore(o.db);
-  gatePlayback(app, p, signingKeys);
   const { config } = o;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
+  const tokenGate = new TokenGate({ redis, prefix: config.redisPrefix, secret: config.secret, rpcUrl: config.chainRpcUrl, chainId: config.chainId });
+  gatePlayback(app, p, signingKeys, tokenGate);
   o.apiKeys.rateLimiter = new RateLimiter(redis, config.redisPrefix, config.api.rateLimitPerMinute);
   const deliveries = new WebhookQueue(webhooks, {
     connection: { url: config.redisUrl },
@@ -86,6 +89,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   await app.register(webhookRoutes(p, webhooks, o.apiKeys), { prefix: '/api' });
   await app.register(playbackRoutes(p, assets), { prefix: '/api' });
   await app.register(usageRoutes(usage, o.apiKeys), { prefix: '/api' });
+  await app.register(tokenGateRoutes(p, tokenGate, config.chainId), { prefix: '/api' });
   await app.register(signingKeyRoutes(signingKeys, o.apiKeys), { prefix: '/api' });
   await app.register(watchRoutes(p, assets));
   const notifyAsset = (event: 'asset.created' | 'asset.ready' | 'asset.failed', a: Asset) => {

@@ -22,8 +22,14 @@ export type Stream = {
   createdByKey: string | null;
 } & StreamCounters;
 
-/** Who may play: anyone with the playback id (`public`; `jwt` is reserved for signed playback). */
-export type PlaybackPolicy = { type: 'public' | 'jwt' };
+/**
+ * Who may play: anyone with the playback id (`public`), holders of a JWT signed by one of the
+ * owner's signing keys (`jwt`), or wallets holding at least `minBalance` of an ERC-20 / ERC-721
+ * on the configured chain, proven by Sign-In with Ethereum (`token`, Segmint's addition).
+ */
+export type PlaybackPolicy =
+  | { type: 'public' | 'jwt' }
+  | { type: 'token'; token: { standard: 'erc20' | 'erc721'; contract: string; minBalance: string } };
 
 /** Studio's stream counters, summed over every published segment (all sessions). */
 export type StreamCounters = {

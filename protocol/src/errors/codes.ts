@@ -19,6 +19,7 @@ export const API_ERRORS = {
   ASSET_NOT_FOUND: { status: 404, description: 'No asset with this id (for this API key\'s owner).' },
   SIGNING_KEY_NOT_FOUND: { status: 404, description: 'No signing key with this id (for this API key\'s owner).' },
   PLAYBACK_DENIED: { status: 401, description: 'The stream plays only with a valid playback JWT (missing, expired, for another playback id, or not signed by an enabled signing key).' },
+  INSUFFICIENT_TOKENS: { status: 403, description: 'The signed-in wallet holds less of the gating token than the stream requires.' },
   FORBIDDEN: { status: 403, description: 'The API key may not do this (e.g. used from an origin it is not allowed for).' },
   WORKER_NOT_REGISTERED: { status: 404, description: 'The worker is not registered (or its registration expired): register again.' },
   REGISTRATION_REPLAYED: { status: 409, description: 'A worker registration reuses a nonce (replay): sign a new one with a higher nonce.' },

@@ -8,7 +8,23 @@ import { BEARER, keyOf, requireApiKey } from '../auth.js';
 import { PageQuery, pageOf, setNextLink } from '../pagination.js';
 import { errorResponses, IdParams, NoContent } from '../schemas.js';
 
-const PlaybackPolicySchema = Type.Object({ type: Type.Union([Type.Literal('public'), Type.Literal('jwt')]) }, { additionalProperties: false });
+const PlaybackPolicySchema = Type.Union([
+  Type.Object({ type: Type.Union([Type.Literal('public'), Type.Literal('jwt')]) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      type: Type.Literal('token'),
+      token: Type.Object(
+        {
+          standard: Type.Union([Type.Literal('erc20'), Type.Literal('erc721')]),
+          contract: Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' }),
+          minBalance: Type.String({ pattern: '^[0-9]{1,78}$', description: 'smallest balance (token units, wei for ERC-20) that may play' }),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false, description: 'Segmint: wallets holding ≥ minBalance, proven by Sign-In with Ethereum' },
+  ),
+]);
 
 /** A stream as the API shows it (Livepeer Studio's fields). */
 const IngestHealthSchema = Type.Object({
