@@ -2,16 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { createPublicClient, createWalletClient, http, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { generateSegments } from '@segmint/media';
-import { ticketBrokerAbi, ticketEV, winProbability } from '@segmint/protocol';
+import { generateSegments, segmentFacts } from '@segmint/media';
+import { batchTickets, recipientRandHash, ticketBrokerAbi, ticketEV, TicketCodec, TicketVerifier, winProbability, type ResultResponse } from '@segmint/protocol';
+import { transcodeSegment } from '../worker/src/transcoder/transcode.js';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { TicketStore } from '../worker/src/payments/ticketStore.js';
 import { ticketBookPath } from '../worker/src/payments/workerPayments.js';
-import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
+import { api, onlineWorkers, spawnWorker, startTestOrchestrator, stopProcess, testWorker, waitFor, type TestOrchestrator } from './helpers.js';
 
 // Payments on a real anvil with the real contracts, real Redis, real ffmpeg: a worker transcodes a
 // 20 s stream, is paid in tickets worth price × pixels, and redeems its winners on-chain.
@@ -144,12 +146,72 @@ describe('ticket payments', () => {
     }
   }, 300_000);
 
+  it('pays only an accepted result, over HTTP: a refused one gets nothing, a retried POST gets the very same tickets', async () => {
+    const cheater = await testWorker(orch, { pricePerPixel: PRICE / 2n }); // cheaper: wins first
+    const honest = await testWorker(orch, { pricePerPixel: PRICE });
+    try {
+      // only these two bid (the worker process of the test before has stopped heartbeating)
+      await waitFor('only the two test workers online', async () => (await onlineWorkers(orch)).length === 2, 30_000, 200);
+      const stream = (await api(orch, 'POST', '/api/stream', { name: 'http-pay', profiles: [{ name: 'low', width: 320, height: 180, bitrate: 200_000 }] })).json;
+      await push(stream.streamKey, 0, 1);
+      const jobId = `${stream.id}.1.0`;
+      const job = await cheater.job(jobId);
+      const auth = { authorization: `Bearer ${job.token}` };
+      const post = (body: unknown) => fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const params = (recipient: string) => ({ recipient, faceValue: FACE.toString(), winProb: winProbability(1n, 2n).toString(), recipientRandHash: recipientRandHash(99n), expiry: Math.floor(Date.now() / 1000) + 3600 });
+
+      // The source uploaded as the 320x180 rendition.
+      const facts = segmentFacts(segments[0]!);
+      const bogus = { name: 'low', sha256: facts.videoSha256, width: 320, height: 180, frames: facts.frames, durationSec: facts.durationSec, bytes: segments[0]!.length };
+      await fetch(`${job.resultUrl}/low.ts`, { method: 'PUT', headers: { ...auth, 'content-type': 'video/mp2t' }, body: new Uint8Array(segments[0]!) });
+      const bogusResult = { renditions: [bogus], encoderFingerprint: 'test', workerId: 'cheat', transcodeMs: 1, commitment: await cheater.client.commit(jobId, [bogus]) };
+      // Parameters the sender will not sign (tickets for someone else): 422 TICKET_PARAMS_INVALID.
+      const wrongRecipient = await post({ ...bogusResult, ticketParams: params(honest.address) });
+      expect(((await wrongRecipient.json()) as { error: { code: string } }).error.code).toBe('TICKET_PARAMS_INVALID');
+      // A result that fails the checks: 422 CHECK_FAILED and no payment.
+      const refused = await post({ ...bogusResult, ticketParams: params(cheater.address) });
+      expect(refused.status).toBe(422);
+      const refusedBody = JSON.stringify(await refused.json());
+      expect(refusedBody).toContain('CHECK_FAILED');
+      expect(refusedBody).not.toContain('signatures');
+
+      // The segment goes to the honest worker; its transcode is accepted and paid.
+      const again = await honest.job(jobId);
+      const auth2 = { authorization: `Bearer ${again.token}` };
+      const src = join(dir, 'http-src.ts');
+      await writeFile(src, segments[0]!);
+      const out = await transcodeSegment({ input: src, source: facts, profiles: again.profiles, outDir: join(dir) });
+      const { path: _p, data, ...low } = out.renditions[0]!;
+      await fetch(`${again.resultUrl}/low.ts`, { method: 'PUT', headers: { ...auth2, 'content-type': 'video/mp2t' }, body: new Uint8Array(data) });
+      const result = { renditions: [low], encoderFingerprint: 'test', workerId: 'honest', transcodeMs: 1, commitment: await honest.client.commit(jobId, [low]), ticketParams: params(honest.address) };
+      const postAgain = () => fetch(again.resultUrl, { method: 'POST', headers: { ...auth2, 'content-type': 'application/json' }, body: JSON.stringify(result) });
+      const accepted = (await (await postAgain()).json()) as ResultResponse;
+      expect(accepted.status).toBe('accepted');
+      const payment = accepted.payment!;
+      expect(BigInt(payment.owed)).toBe(PRICE * 320n * 180n * BigInt(low.frames));
+      const verifier = new TicketVerifier(payment.sender, new TicketCodec(deployment.chainId, deployment.contracts.TicketBroker));
+      for (const { ticket, signature } of batchTickets(payment)) expect(verifier.verify(ticket, signature)).toBe(true);
+      expect(BigInt(payment.credit) + BigInt(payment.nonces.length) * ticketEV(FACE, winProbability(1n, 2n))).toBe(BigInt(payment.owed));
+      // The answer was lost; the worker retries: the same tickets, nothing new.
+      const retried = (await (await postAgain()).json()) as ResultResponse;
+      expect(retried.status).toBe('duplicate');
+      expect(retried.payment).toEqual(payment);
+    } finally {
+      await cheater.stop();
+      await honest.stop();
+    }
+  }, 120_000);
+
   it('kill -9 after a winning ticket was acknowledged: redeemed after restart; and before the sender\'s unlock period ends', async () => {
     const before = await book();
     const wonBefore = before.wins.size;
     // Gas "too high" (max 0): winners wait, as they would on a busy chain.
     let w = startWorker(['--max-gas-price', '0']);
     try {
+      await waitFor('only this worker online', async () => {
+        const online = await onlineWorkers(orch);
+        return online.length === 1 && online[0]!.address.toLowerCase() === worker.toLowerCase();
+      }, 60_000, 200);
       const stream = (await api(orch, 'POST', '/api/stream', { name: 'crash', profiles: [{ name: 'low', width: 320, height: 180, bitrate: 200_000 }] })).json;
       await push(stream.streamKey, 0, 10);
       await waitFor('a new winning ticket on disk', async () => (await book()).wins.size > wonBefore, 180_000, 200);
