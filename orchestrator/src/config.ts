@@ -31,6 +31,7 @@ export const ORCHESTRATOR_KNOBS = {
   heartbeatTtlMs: { env: 'SEGMINT_HEARTBEAT_TTL_MS', flag: '--heartbeat-ttl-ms', default: '3000', help: 'A worker without a heartbeat for this long wins nothing (workers beat at a third of it)' },
   chainRpcUrl: { env: 'CHAIN_RPC_URL', flag: '--chain-rpc-url', default: '', help: 'EVM JSON-RPC URL; with SEGMINT_STAKING_MANAGER, worker stake is read on-chain (else nobody has stake)' },
   stakingManager: { env: 'SEGMINT_STAKING_MANAGER', flag: '--staking-manager', default: '', help: 'StakingManager contract address' },
+  verifierKey: { env: 'SEGMINT_VERIFIER_KEY', flag: '--verifier-key', default: '', help: 'Private key holding VERIFIER_ROLE on StakingManager: workers proven wrong by spot-checks are slashed on-chain (else only penalised)' },
   stakeCacheMs: { env: 'SEGMINT_STAKE_CACHE_MS', flag: '--stake-cache-ms', default: '10000', help: 'How long a worker\'s on-chain stake is cached' },
   spotCheckRate: { env: 'SEGMINT_SPOTCHECK_RATE', flag: '--spotcheck-rate', default: '0.05', help: 'Fraction of accepted segments re-transcoded by a second worker with the same encoder fingerprint and compared' },
   auditRetentionSec: { env: 'SEGMINT_AUDIT_RETENTION_SEC', flag: '--audit-retention-sec', default: String(7 * 86_400), help: 'How long the audit record of a published segment is kept (at least the unbonding period)' },
@@ -66,6 +67,7 @@ export type OrchestratorConfig = {
   chainRpcUrl: string | undefined;
   stakingManager: `0x${string}` | undefined;
   stakeCacheMs: number;
+  verifierKey: `0x${string}` | undefined;
   auditRetentionSec: number;
   spotCheckRate: number;
   rtmp: RtmpConfig;
@@ -121,6 +123,12 @@ const address = (name: string, v: string) => {
   return v as `0x${string}`;
 };
 
+const privateKey = (name: string, v: string) => {
+  if (v === '') return undefined;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(v)) throw new ConfigError(`${name} must be a 0x-prefixed 32-byte private key`);
+  return v as `0x${string}`;
+};
+
 export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
   const k = readKnobs(ORCHESTRATOR_KNOBS, argv, env);
   const httpPort = int('SEGMINT_HTTP_PORT', k.httpPort, 0, 65535);
@@ -148,6 +156,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     chainRpcUrl: k.chainRpcUrl || undefined,
     stakingManager: address('SEGMINT_STAKING_MANAGER', k.stakingManager),
     stakeCacheMs: int('SEGMINT_STAKE_CACHE_MS', k.stakeCacheMs, 0, 3_600_000),
+    verifierKey: privateKey('SEGMINT_VERIFIER_KEY', k.verifierKey),
     spotCheckRate: num('SEGMINT_SPOTCHECK_RATE', k.spotCheckRate, 0, 1),
     auditRetentionSec: int('SEGMINT_AUDIT_RETENTION_SEC', k.auditRetentionSec, 60, 10 * 365 * 86_400),
     rtmp: parseRtmpKnobs(k, int, k.httpHost),

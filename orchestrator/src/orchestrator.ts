@@ -28,6 +28,7 @@ import { LiveState } from './live/liveState.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { publish } from './results/resultHandler.js';
+import { Slasher } from './verification/slasher.js';
 import { noVerifier } from './verification/spotCheck.js';
 import { RtmpServer } from './rtmp/rtmpServer.js';
 import { LocalDiskStorage } from './storage/segmentStorage.js';
@@ -122,6 +123,10 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     audit: {
       store: new AuditStore(redis, config.redisPrefix, config.auditRetentionSec),
       domain: { chainId: config.chainId, stakingManager: config.stakingManager ?? zeroAddress },
+      slasher:
+        config.chainRpcUrl && config.stakingManager && config.verifierKey
+          ? new Slasher(config.chainRpcUrl, config.chainId, config.stakingManager, config.verifierKey)
+          : undefined,
     },
     metrics,
     logger,

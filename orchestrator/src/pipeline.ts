@@ -7,6 +7,7 @@ import type { SegmentStorage } from './storage/segmentStorage.js';
 import type { Stream, StreamStore } from './streams/streamStore.js';
 import type { JobTokens } from './auth/jobTokens.js';
 import type { AuditStore, CommitmentDomain } from './audit/auditStore.js';
+import type { Slasher } from './verification/slasher.js';
 import type { IngestHealth } from './rtmp/ingestHealth.js';
 import type { TicketSender } from './payments/ticketSender.js';
 
@@ -28,7 +29,7 @@ export type Pipeline = {
   dispatcher: Dispatcher;
   tokens: JobTokens;
   /** Result commitments: their EIP-712 domain, and the audit trail of published segments. */
-  audit: { store: AuditStore; domain: CommitmentDomain };
+  audit: { store: AuditStore; domain: CommitmentDomain; slasher?: Slasher };
   metrics: Metrics;
   logger: Logger;
   onSessionStart(stream: Stream, session: number): void;

@@ -26,6 +26,10 @@ export type AuditRecord = {
     /** Renditions whose hashes differ between the published result and the first verifier's. */
     mismatched?: string[];
     verifierRenditions?: RenditionResult[];
+    /** The first verifier's signed commitment (evidence if the tie-break proves it wrong). */
+    verifierCommitment?: { root: Hex; signature: Hex };
+    /** StakingManager.slash of the faulty worker: its transaction, or why it failed. */
+    slash?: { tx: Hex; blockNumber: string } | { error: string };
   };
   publishedAt: number;
 };

@@ -20,6 +20,7 @@ export function createMetrics() {
     deadlinesMissed: new Counter({ name: 'segmint_deadlines_missed_total', help: 'Segments a worker did not finish by its deadline (re-auctioned)', registers: [registry] }),
     workerFailures: new Counter({ name: 'segmint_worker_failures_total', help: 'Segments a worker reported failed or whose result failed the checks', registers: [registry] }),
     spotChecks: new Counter({ name: 'segmint_spotchecks_total', help: 'Spot-checks by outcome: agree, mismatch, no-verifier (nobody with the same fingerprint free), verifier-failed, no-record', labelNames: ['outcome'], registers: [registry] }),
+    slashes: new Counter({ name: 'segmint_slashes_total', help: 'Slash transactions for workers proven wrong: sent (mined) or failed', labelNames: ['outcome'], registers: [registry] }),
     activeStreams: new Gauge({ name: 'segmint_active_streams', help: 'Streams with a live session', registers: [registry] }),
   };
 }

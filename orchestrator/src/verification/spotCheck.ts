@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
-import type { SegmentJob, TranscodeResult } from '@segmint/protocol';
+import type { Hex } from 'viem';
+import { buildCommitmentTree, slashEvidence, type SegmentJob, type TranscodeResult } from '@segmint/protocol';
 import { verifyCommitment } from '../audit/commitments.js';
 import { parseJobId, storageKeys } from '../ingest/jobIds.js';
 import type { AuditRecord } from '../audit/auditStore.js';
@@ -56,9 +57,10 @@ export async function checkSpotCheckResult(p: Pipeline, job: SegmentJob, worker:
     }
     p.metrics.spotChecks.inc({ outcome: 'mismatch' });
     log.warn({ mismatched }, 'spot-check mismatch; asking a third worker');
-    await record({ outcome: 'mismatch', verifier: worker, mismatched, verifierRenditions: result.renditions });
+    const first = { verifier: worker, mismatched, verifierRenditions: result.renditions, verifierCommitment: result.commitment as { root: Hex; signature: Hex } };
+    await record({ outcome: 'mismatch', ...first });
     const sent = await p.dispatcher.enqueueCheck(job, { ...check, tieBreakOf: worker });
-    if (sent === 'none') await record({ outcome: 'unresolved', verifier: worker, mismatched, verifierRenditions: result.renditions });
+    if (sent === 'none') await record({ outcome: 'unresolved', ...first });
     return done;
   }
 
@@ -67,16 +69,36 @@ export async function checkSpotCheckResult(p: Pipeline, job: SegmentJob, worker:
   const withPublished = differing(audit.renditions, result.renditions).length === 0;
   const withVerifier = first.length > 0 && differing(first, result.renditions).length === 0;
   const faulty = withVerifier && !withPublished ? check.checked : withPublished && !withVerifier ? check.tieBreakOf : null;
-  const base = { verifier: check.tieBreakOf, tieBreaker: worker, mismatched: audit.spotCheck?.mismatched ?? [], verifierRenditions: first };
+  const base = { ...audit.spotCheck, verifier: check.tieBreakOf, tieBreaker: worker, mismatched: audit.spotCheck?.mismatched ?? [], verifierRenditions: first };
   if (!faulty) {
     p.metrics.spotChecks.inc({ outcome: 'unresolved' });
     await record({ outcome: 'unresolved', ...base });
     return done;
   }
-  p.metrics.spotChecks.inc({ outcome: faulty === check.checked ? 'caught' : 'verifier-faulty' });
+  const outcome = faulty === check.checked ? 'caught' : 'verifier-faulty';
+  p.metrics.spotChecks.inc({ outcome });
   await p.dispatcher.penalize(faulty);
-  await record({ outcome: faulty === check.checked ? 'caught' : 'verifier-faulty', faulty, ...base });
+  await record({ ...base, outcome, faulty });
   log.warn({ faulty }, faulty === check.checked ? 'spot-check: published result proven wrong' : 'spot-check: the first verifier was wrong');
+  if (p.audit.slasher) {
+    // The faulty worker's own signed commitment, the disputed leaf and the hash two workers agree on.
+    const theirs = faulty === check.checked ? { renditions: audit.renditions, signature: audit.commitment.signature } : { renditions: first, signature: audit.spotCheck!.verifierCommitment!.signature };
+    const rendition = base.mismatched[0]!;
+    const evidence = slashEvidence({
+      tree: buildCommitmentTree(job.jobId, theirs.renditions),
+      signature: theirs.signature,
+      rendition,
+      correctSha256: result.renditions.find((r) => r.name === rendition)!.sha256,
+    });
+    const slash = await p.audit.slasher.slash(faulty, evidence).then(
+      ({ tx, blockNumber }) => ({ tx, blockNumber: blockNumber.toString() }),
+      (err: Error) => ({ error: err.message.split('\n')[0]! }),
+    );
+    p.metrics.slashes.inc({ outcome: 'tx' in slash ? 'sent' : 'failed' });
+    if ('error' in slash) log.error({ faulty, error: slash.error }, 'slash failed');
+    else log.warn({ faulty, tx: slash.tx }, 'worker slashed on-chain');
+    await record({ ...base, outcome, faulty, slash });
+  }
   return done;
 }
 

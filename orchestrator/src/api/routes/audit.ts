@@ -32,6 +32,8 @@ export const AuditSchema = Type.Object({
       faulty: Type.Optional(Type.String({ description: 'the worker two of three proved wrong' })),
       mismatched: Type.Optional(Type.Array(Type.String(), { description: 'renditions whose hashes differ' })),
       verifierRenditions: Type.Optional(Type.Array(RenditionResultSchema)),
+      verifierCommitment: Type.Optional(Type.Object({ root: Hex, signature: Hex })),
+      slash: Type.Optional(Type.Union([Type.Object({ tx: Hex, blockNumber: Type.String() }), Type.Object({ error: Type.String() })])),
     }),
   ]),
   publishedAt: Type.Number(),

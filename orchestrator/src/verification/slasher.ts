@@ -1,0 +1,41 @@
+import { createPublicClient, createWalletClient, http, type Address, type Chain, type Hash, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { stakingManagerAbi, type SlashEvidence } from '@segmint/protocol';
+
+/**
+ * Submits spot-check evidence to StakingManager.slash with an account holding VERIFIER_ROLE. The
+ * contract checks everything itself (the worker's signature over the committed root, the leaf's
+ * proof, that the hashes differ, that this offence was not slashed before); the challenger's
+ * reward goes to this account.
+ */
+export class Slasher {
+  private readonly account;
+  private readonly pub;
+  private readonly wallet;
+
+  constructor(rpcUrl: string, chainId: number, private readonly stakingManager: Address, verifierKey: Hex) {
+    this.account = privateKeyToAccount(verifierKey);
+    const chain = { id: chainId, name: `chain-${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } } as const satisfies Chain;
+    this.pub = createPublicClient({ chain, transport: http(rpcUrl) });
+    this.wallet = createWalletClient({ account: this.account, chain, transport: http(rpcUrl) });
+  }
+
+  get address(): Address {
+    return this.account.address;
+  }
+
+  /** Simulates first (a revert names its reason without spending gas), then sends and waits. */
+  async slash(worker: string, evidence: SlashEvidence): Promise<{ tx: Hash; blockNumber: bigint }> {
+    const { request } = await this.pub.simulateContract({
+      account: this.account,
+      address: this.stakingManager,
+      abi: stakingManagerAbi,
+      functionName: 'slash',
+      args: [worker as Address, evidence],
+    });
+    const tx = await this.wallet.writeContract(request);
+    const receipt = await this.pub.waitForTransactionReceipt({ hash: tx });
+    if (receipt.status !== 'success') throw new Error(`slash transaction ${tx} reverted`);
+    return { tx, blockNumber: receipt.blockNumber };
+  }
+}
