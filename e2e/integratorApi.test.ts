@@ -141,14 +141,27 @@ describe('API keys', () => {
     expect((await api(orch, 'DELETE', `/api/api-token/${created.json.id}`)).json.error.code).toBe('API_KEY_NOT_FOUND');
   });
 
-  it('a key restricted to CORS origins works from those origins only and cannot manage keys', async () => {
+  it('a key restricted to CORS origins uploads from those origins only, and does nothing else', async () => {
     const { json } = await api(orch, 'POST', '/api/api-token', { name: 'browser', access: { cors: { allowedOrigins: ['https://app.example'] } } });
-    const get = (origin: string) => fetch(`${orch.url}/api/stream`, { headers: { authorization: `Bearer ${json.key}`, origin } });
-    expect((await get('https://app.example')).status).toBe(200);
-    const refused = await get('https://evil.example');
+    const upload = (origin: string) =>
+      fetch(`${orch.url}/api/asset/request-upload`, { method: 'POST', headers: { authorization: `Bearer ${json.key}`, origin, 'content-type': 'application/json' }, body: '{"name":"from the browser"}' });
+    const ok = await upload('https://app.example');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    const asset = ((await ok.json()) as any).asset;
+    const poll = await fetch(`${orch.url}/api/asset/${asset.id}`, { headers: { authorization: `Bearer ${json.key}`, origin: 'https://app.example' } });
+    expect(poll.status).toBe(200);
+    await poll.arrayBuffer();
+    const refused = await upload('https://evil.example');
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as any).error.code).toBe('FORBIDDEN');
-    expect((await api(as(json.key), 'POST', '/api/api-token', { name: 'escalate' })).json.error.code).toBe('FORBIDDEN');
+    for (const [method, path, body] of [['GET', '/api/stream'], ['POST', '/api/stream', { name: 'x' }], ['POST', '/api/api-token', { name: 'escalate' }], ['GET', '/api/webhook']] as const) {
+      expect((await api(as(json.key), method, path, body)).json.error.code).toBe('FORBIDDEN');
+    }
+    // the browser's preflight
+    const pre = await fetch(`${orch.url}/api/asset/request-upload`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
   });
 
   it('one owner never reads or changes another owner\'s objects', async () => {

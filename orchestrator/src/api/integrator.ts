@@ -85,6 +85,15 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     recordingReady: (stream, session) => notify('recording.ready', stream, session),
   });
 
+  // CORS preflight for browser apps (the answers' CORS headers are set by requireApiKey)
+  app.options('/api/*', { schema: { hide: true } }, async (_req, reply) =>
+    reply
+      .status(204)
+      .header('access-control-allow-origin', '*')
+      .header('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE')
+      .header('access-control-allow-headers', 'authorization, content-type, livepeer-jwt')
+      .header('access-control-max-age', '600')
+      .send());
   await app.register(sessionRoutes(p, sessions, o.apiKeys), { prefix: '/api' });
   await app.register(webhookRoutes(p, webhooks, o.apiKeys), { prefix: '/api' });
   await app.register(playbackRoutes(p, assets), { prefix: '/api' });

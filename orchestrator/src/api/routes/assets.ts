@@ -148,6 +148,7 @@ export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, 
       api.post<{ Body: Static<typeof RequestUploadBody> }>(
         '/asset/request-upload',
         {
+          config: { browserKey: true },
           schema: {
             tags, security, summary: 'Create an asset and a one-time URL to PUT its file to', body: RequestUploadBody,
             response: { 200: Type.Object({ url: Type.String(), tusEndpoint: Type.Null(), asset: AssetSchema, task: TaskSchema }), ...errorResponses('INVALID_PROFILES') },
@@ -189,7 +190,7 @@ export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, 
 
       api.get<{ Params: Static<typeof IdParams> }>(
         '/asset/:id',
-        { schema: { tags, security, summary: 'Get an asset (status.phase, status.progress)', params: IdParams, response: { 200: AssetSchema, ...errorResponses('ASSET_NOT_FOUND') } } },
+        { config: { browserKey: true }, schema: { tags, security, summary: 'Get an asset (status.phase, status.progress)', params: IdParams, response: { 200: AssetSchema, ...errorResponses('ASSET_NOT_FOUND') } } },
         async (req) => {
           const a = await assets.get(req.params.id, keyOf(req).ownerId);
           if (!a) throw new ApiError('ASSET_NOT_FOUND', `no asset ${req.params.id}`);
