@@ -196,6 +196,7 @@ describe('ticket payments', () => {
       const retried = (await (await postAgain()).json()) as ResultResponse;
       expect(retried.status).toBe('duplicate');
       expect(retried.payment).toEqual(payment);
+      expect(await (await fetch(`${orch.url}/metrics`)).text()).toMatch(/^segmint_tickets_sent_total [1-9]/m);
     } finally {
       await cheater.stop();
       await honest.stop();

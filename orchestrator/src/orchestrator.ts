@@ -101,6 +101,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
       return r ? BigInt(r.pricePerPixel) : null;
     },
     logger: logger.child({ component: 'payments' }),
+    registry: metrics.registry,
   });
 
   const app = Fastify({

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
 import type { Address } from 'viem';
 import {
   ApiError, resultPixels, ticketEV, TicketCodec, TicketSigner,
@@ -17,6 +18,7 @@ export type TicketSenderOptions = {
   minTicketValiditySec: number;
   maxTicketsPerResult: number;
   logger: Logger;
+  metrics?: { ticketsSent: Counter; evSentWei: Counter; unpaid: Counter };
 };
 
 /**
@@ -90,7 +92,13 @@ export class TicketSender {
       ev,
       { maxTickets: this.o.maxTicketsPerResult, canPay: !unpaid },
     );
-    if (unpaid) this.o.logger.warn({ jobId: job.jobId, worker, credit: booked.credit }, `no tickets sent: ${unpaid}`);
+    if (unpaid) {
+      this.o.logger.warn({ jobId: job.jobId, worker, credit: booked.credit }, `no tickets sent: ${unpaid}`);
+      this.o.metrics?.unpaid.inc();
+    } else if (booked.jobId === job.jobId && booked.count > 0) {
+      this.o.metrics?.ticketsSent.inc(booked.count);
+      this.o.metrics?.evSentWei.inc(Number(ev * BigInt(booked.count)));
+    }
     return this.batch(booked, params.recipient as Address);
   }
 
