@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createPublicClient, http, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { generateSegments } from '@segmint/media';
+import { generateSegments, segmentFacts } from '@segmint/media';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
 import { buildCommitmentTree, slashEvidence, stakingManagerAbi } from '@segmint/protocol';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
@@ -80,6 +80,12 @@ describe('slashing a worker caught by spot-checks', () => {
     }, 120_000);
     expect(audit.worker).toBe(cheater);
     expect(audit.spotCheck).toMatchObject({ outcome: 'caught', faulty: cheater, mismatched: ['low'], slash: { tx: expect.stringMatching(/^0x/) } });
+
+    // Viewers now get the output the two honest workers agree on.
+    expect(audit.spotCheck.replaced).toBe(true);
+    const served = Buffer.from(await (await fetch(`${orch.url}/hls/${stream.playbackId}/low/1_0.ts`)).arrayBuffer());
+    expect(segmentFacts(served).videoSha256).toBe(audit.spotCheck.verifierRenditions[0].sha256);
+    expect(segmentFacts(served).videoSha256).not.toBe(audit.renditions[0].sha256);
 
     const pub = createPublicClient({ transport: http(anvil.rpcUrl) });
     const stake = await pub.readContract({ address: deployment.contracts.StakingManager, abi: stakingManagerAbi, functionName: 'getStake', args: [cheater] });

@@ -30,15 +30,24 @@ const differing = (a: { name: string; sha256: string }[], b: { name: string; sha
  */
 export async function checkSpotCheckResult(p: Pipeline, job: SegmentJob, worker: string, result: TranscodeResult, check: SpotCheck) {
   const { session } = parseJobId(job.jobId)!;
+  const pending = storageKeys.pendingDir(job.jobId, worker);
   try {
     await verifyCommitment(job.jobId, worker, result, p.audit.domain);
     await checkUploads(p, job, worker, result);
   } catch (err) {
     p.metrics.spotChecks.inc({ outcome: 'verifier-failed' });
+    await p.storage.deletePrefix(pending);
     throw err;
-  } finally {
-    await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
   }
+  try {
+    return await compare(p, job, worker, result, check, session);
+  } finally {
+    // A tie-breaker's uploads may have replaced a caught segment's files by now; the rest go.
+    await p.storage.deletePrefix(pending);
+  }
+}
+
+async function compare(p: Pipeline, job: SegmentJob, worker: string, result: TranscodeResult, check: SpotCheck, session: number) {
   const done = { status: 'accepted' as const, published: 0 };
   const audit = await p.audit.store.get(job.streamId, session, job.seq);
   if (!audit) {
@@ -80,6 +89,13 @@ export async function checkSpotCheckResult(p: Pipeline, job: SegmentJob, worker:
   await p.dispatcher.penalize(faulty);
   await record({ ...base, outcome, faulty });
   log.warn({ faulty }, faulty === check.checked ? 'spot-check: published result proven wrong' : 'spot-check: the first verifier was wrong');
+  if (faulty === check.checked) {
+    // Viewers get the output two workers agree on: the tie-breaker's files replace the published
+    // ones in place (same names, so the playlists need no change), unless retention removed them.
+    const replaced = await replacePublished(p, job, worker, session);
+    base.replaced = replaced;
+    await record({ ...base, outcome, faulty });
+  }
   if (p.audit.slasher) {
     // The faulty worker's own signed commitment, the disputed leaf and the hash two workers agree on.
     const theirs = faulty === check.checked ? { renditions: audit.renditions, signature: audit.commitment.signature } : { renditions: first, signature: audit.spotCheck!.verifierCommitment!.signature };
@@ -100,6 +116,17 @@ export async function checkSpotCheckResult(p: Pipeline, job: SegmentJob, worker:
     await record({ ...base, outcome, faulty, slash });
   }
   return done;
+}
+
+async function replacePublished(p: Pipeline, job: SegmentJob, worker: string, session: number): Promise<boolean> {
+  const targets = job.profiles.map((x) => ({ from: storageKeys.pending(job.jobId, worker, x.name), to: storageKeys.rendition(job.streamId, x.name, session, job.seq) }));
+  for (const t of targets) {
+    const still = await p.storage.read(t.to);
+    still?.stream.destroy();
+    if (!still) return false;
+  }
+  await Promise.all(targets.map((t) => p.storage.move(t.from, t.to)));
+  return true;
 }
 
 /** A sampled segment nobody could re-transcode (no other worker with the same fingerprint). */
