@@ -42,7 +42,7 @@ async function fund(deposit: bigint) {
 
 /** Receives `count` always-winning tickets for a job into `store` (the sender must be able to pay one when received). */
 async function winners(store: TicketStore, jobId: string, count: number, nonceBase: number) {
-  const r = new TicketReceiver({ account, store, rpcUrl: anvil.rpcUrl, chainId: d.chainId, broker: d.contracts.TicketBroker, faceValue: FACE, winProb: ALWAYS, validitySec: 3600, fundsCacheMs: 0 });
+  const r = new TicketReceiver({ account, store, rpcUrl: anvil.rpcUrl, chainId: d.chainId, broker: d.contracts.TicketBroker, faceValue: FACE, winProb: ALWAYS, validitySec: 7200, fundsCacheMs: 0 });
   const p = await r.offer(jobId);
   const signer = new TicketSigner(senderKey, new TicketCodec(d.chainId, d.contracts.TicketBroker));
   const nonces = Array.from({ length: count }, (_, i) => BigInt(nonceBase + i));
@@ -93,10 +93,10 @@ describe('Redeemer', () => {
     // a winner that expired before redemption is marked without a transaction
     await fund(FACE);
     await winners(store, 'job-2', 1, 100);
-    await client().request({ method: 'evm_increaseTime' as never, params: [7200] as never });
+    await client().request({ method: 'evm_increaseTime' as never, params: [10_000] as never });
     await client().request({ method: 'evm_mine' as never, params: [] as never });
     const realNow = Date.now;
-    Date.now = () => realNow() + 7200_000;
+    Date.now = () => realNow() + 10_000_000;
     try {
       const late = await redeemer(10n ** 12n).runOnce();
       expect(late.map((f) => f.fate)).toEqual(['expired']);
