@@ -11,6 +11,8 @@ export type AuditRecord = {
   seq: number;
   worker: string;
   encoderFingerprint: string;
+  /** ffmpeg time the worker reported (spot-check cost is measured against it). */
+  transcodeMs?: number;
   renditions: RenditionResult[];
   commitment: { root: Hex; signature: Hex; chainId: number; stakingManager: string };
   /** Merkle proof of each rendition's leaf `(jobId, rendition, sha256)` under the root. */
@@ -20,6 +22,8 @@ export type AuditRecord = {
     /** pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier */
     outcome: string;
     verifier?: string;
+    /** ffmpeg time the verifier reported: the extra transcode cost of this check. */
+    verifierTranscodeMs?: number;
     tieBreaker?: string;
     /** The worker proven wrong (2 of 3 agree against it). */
     faulty?: string;

@@ -70,6 +70,7 @@ async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, res
     seq: job.seq,
     worker,
     encoderFingerprint: result.encoderFingerprint,
+    transcodeMs: result.transcodeMs,
     renditions: result.renditions,
     commitment: { ...(result.commitment as { root: Hex; signature: Hex }), chainId: p.audit.domain.chainId, stakingManager: p.audit.domain.stakingManager },
     proofs: Object.fromEntries(result.renditions.map((r, i) => [r.name, tree.getProof(i) as Hex[]])),

@@ -61,12 +61,12 @@ async function compare(p: Pipeline, job: SegmentJob, worker: string, result: Tra
     const mismatched = differing(audit.renditions, result.renditions);
     if (mismatched.length === 0) {
       p.metrics.spotChecks.inc({ outcome: 'agree' });
-      await record({ outcome: 'agree', verifier: worker, mismatched });
+      await record({ outcome: 'agree', verifier: worker, verifierTranscodeMs: result.transcodeMs, mismatched });
       return done;
     }
     p.metrics.spotChecks.inc({ outcome: 'mismatch' });
     log.warn({ mismatched }, 'spot-check mismatch; asking a third worker');
-    const first = { verifier: worker, mismatched, verifierRenditions: result.renditions, verifierCommitment: result.commitment as { root: Hex; signature: Hex } };
+    const first = { verifier: worker, verifierTranscodeMs: result.transcodeMs, mismatched, verifierRenditions: result.renditions, verifierCommitment: result.commitment as { root: Hex; signature: Hex } };
     await record({ outcome: 'mismatch', ...first });
     const sent = await p.dispatcher.enqueueCheck(job, { ...check, tieBreakOf: worker });
     if (sent === 'none') await record({ outcome: 'unresolved', ...first });

@@ -15,6 +15,7 @@ export const AuditSchema = Type.Object({
   seq: Type.Integer(),
   worker: Type.String({ description: 'address of the worker whose result was published' }),
   encoderFingerprint: Type.String(),
+  transcodeMs: Type.Optional(Type.Number()),
   renditions: Type.Array(RenditionResultSchema),
   commitment: Type.Object({
     root: Hex,
@@ -28,6 +29,7 @@ export const AuditSchema = Type.Object({
     Type.Object({
       outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier' }),
       verifier: Type.Optional(Type.String()),
+      verifierTranscodeMs: Type.Optional(Type.Number()),
       tieBreaker: Type.Optional(Type.String()),
       faulty: Type.Optional(Type.String({ description: 'the worker two of three proved wrong' })),
       mismatched: Type.Optional(Type.Array(Type.String(), { description: 'renditions whose hashes differ' })),
