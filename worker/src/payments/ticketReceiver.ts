@@ -90,6 +90,8 @@ export class TicketReceiver {
       recipientRandHash: recipientRandHash(rand),
       expiry: Math.floor(Date.now() / 1000) + this.o.validitySec,
     };
+    // Offers whose result never came back (the job failed) are forgotten oldest first.
+    if (this.offered.size >= 10_000) this.offered.delete(this.offered.keys().next().value!);
     this.offered.set(jobId, { ...params, rand });
     return params;
   }
