@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/protocol';
-import { runAuction, type AuctionRules, type Candidate } from '../marketplace/auction.js';
+import { runAuction, type AuctionRules, type Candidate, type RankedBid } from '../marketplace/auction.js';
 import type { Registry } from '../marketplace/registry.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Dispatcher, Settlement, SpotCheck } from './dispatcher.js';
@@ -45,6 +45,10 @@ type Round = 'new' | 'failed' | 'missed';
  *
  * A dead worker (kill -9) is noticed by its deadline, not by BullMQ's stalled-job check, and its
  * heartbeat lapses so it wins nothing more.
+ *
+ * Spot-checks go the same way (auction, claim, queue) to a worker with the same encoder
+ * fingerprint that has not done the segment; they are marked so their results are compared,
+ * never published, and they wait behind live segments for a free slot.
  */
 export class MarketDispatcher implements Dispatcher {
   private readonly queues = new Map<string, Queue<TranscodeJob>>();
@@ -64,7 +68,7 @@ export class MarketDispatcher implements Dispatcher {
     this.timer = setInterval(() => this.pump(), TICK_MS);
   }
 
-  private key = {
+  private readonly key = {
     job: (jobId: string) => `${this.o.prefix}:mkt:job:${jobId}`,
     done: (jobId: string) => `${this.o.prefix}:mkt:done:${jobId}`,
     check: (jobId: string, worker: string) => `${this.o.prefix}:mkt:check:${jobId}|${worker}`,
@@ -129,18 +133,9 @@ export class MarketDispatcher implements Dispatcher {
     const exclude = new Set([checked.checked, ...(checked.tieBreakOf ? [checked.tieBreakOf] : []), ...(await this.o.registry.tried(job.jobId))]);
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight, fingerprint: checked.fingerprint }, { ...this.o.rules, exclude });
     for (const bid of auction.ranked) {
-      const deadline = Date.now() + this.budgetMs(job);
-      if (!(await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId))) continue;
-      bid.candidate.inflight += 1;
       // Marked before the add: the verifier's result must never be taken for a publishable one.
-      await this.o.redis.set(this.key.check(job.jobId, bid.worker), JSON.stringify(checked), 'PX', JOB_TTL_MS);
-      const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
-      try {
-        await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
-      } catch (err) {
-        await this.o.registry.unclaim(job.jobId, bid.worker);
-        throw err;
-      }
+      const mark = () => this.o.redis.set(this.key.check(job.jobId, bid.worker), JSON.stringify(checked), 'PX', JOB_TTL_MS).then(() => {});
+      if (!(await this.handTo(job, bid, mark))) continue;
       this.o.logger.debug({ jobId: job.jobId, ...checked, verifier: bid.worker }, 'spot-check dispatched');
       return 'sent';
     }
@@ -169,6 +164,28 @@ export class MarketDispatcher implements Dispatcher {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 
+  /**
+   * Claims one of the bidder's slots (atomically: other orchestrators claim too) with a deadline,
+   * then puts the job on its queue; false when it turned out to be full. `beforeAdd` runs between.
+   */
+  private async handTo(job: SegmentJob, bid: RankedBid, beforeAdd?: () => Promise<void>): Promise<boolean> {
+    const deadline = Date.now() + this.budgetMs(job);
+    if (!(await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId))) {
+      bid.candidate.inflight = bid.candidate.capabilities.maxConcurrent; // full: skip it until the next snapshot
+      return false;
+    }
+    bid.candidate.inflight += 1;
+    const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
+    try {
+      await beforeAdd?.();
+      await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
+    } catch (err) {
+      await this.o.registry.unclaim(job.jobId, bid.worker);
+      throw err;
+    }
+    return true;
+  }
+
   /** Runs the auction for a segment and hands it to the best worker with a free slot. */
   private async dispatch(job: SegmentJob, tried: ReadonlySet<string>, round: Round): Promise<void> {
     if (tried.size >= this.o.attempts) return this.giveUp(job, `${tried.size} workers tried it`);
@@ -176,20 +193,7 @@ export class MarketDispatcher implements Dispatcher {
     const maxHeight = Math.max(...job.profiles.map((x) => x.height));
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight }, { ...this.o.rules, exclude: tried });
     for (const bid of auction.ranked) {
-      const deadline = Date.now() + this.budgetMs(job);
-      const claimed = await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId);
-      if (!claimed) {
-        bid.candidate.inflight = bid.candidate.capabilities.maxConcurrent; // full: skip it until the next snapshot
-        continue;
-      }
-      bid.candidate.inflight += 1;
-      const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
-      try {
-        await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
-      } catch (err) {
-        await this.o.registry.unclaim(job.jobId, bid.worker);
-        throw err;
-      }
+      if (!(await this.handTo(job, bid))) continue;
       this.waiting.delete(job.jobId);
       this.o.metrics.auctions.inc({ outcome: tried.size === 0 ? 'won' : 'reauctioned' });
       this.o.logger.debug(
@@ -279,7 +283,14 @@ export class MarketDispatcher implements Dispatcher {
     // late result still counts if it is the first valid one).
     const queued = await this.queue(worker).getJob(jobId);
     if (queued && (await queued.remove().then(() => true, () => false))) await this.o.registry.settle(jobId, worker, false, 0, 1);
-    if (!job || (await this.isDone(jobId))) return;
+    if (!job) return;
+    const check = await this.checkOf(jobId, worker);
+    if (check) {
+      // A verifier that went quiet: ask another one (its late answer still counts if it comes).
+      if ((await this.enqueueCheck(job, check)) === 'none') for (const h of this.checkHandlers) h(job);
+      return;
+    }
+    if (await this.isDone(jobId)) return;
     this.o.logger.info({ jobId, worker }, 'deadline missed; re-auctioning the segment');
     await this.dispatch(job, new Set(await this.o.registry.tried(jobId)), 'missed');
   }
