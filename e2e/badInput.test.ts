@@ -166,9 +166,12 @@ describe('the orchestrator checks every result before it publishes', () => {
     expect(await accepted.json()).toEqual({ status: 'accepted', published: 1 });
     const after = HLS.parse(await (await fetch(`${orch.url}/hls/${stream.playbackId}/low/index.m3u8`)).text()) as HLS.types.MediaPlaylist;
     expect(after.segments.map((s) => s.uri)).toEqual(['1_0.ts']);
-    // A late repeat of the same result is dropped idempotently.
-    const late = await fetch(retry.resultUrl, { method: 'POST', headers: { ...honestAuth, 'content-type': 'application/json' }, body: JSON.stringify(honestResult) });
-    expect(await late.json()).toEqual({ status: 'duplicate', published: 0 });
+    // The accepted worker posting again (its answer lost) is acknowledged again, never published twice.
+    const again = await fetch(retry.resultUrl, { method: 'POST', headers: { ...honestAuth, 'content-type': 'application/json' }, body: JSON.stringify(honestResult) });
+    expect(await again.json()).toEqual({ status: 'accepted', published: 0 });
+    const still = HLS.parse(await (await fetch(`${orch.url}/hls/${stream.playbackId}/low/index.m3u8`)).text()) as HLS.types.MediaPlaylist;
+    expect(still.segments.map((s) => s.uri)).toEqual(['1_0.ts']);
+    expect(await (await fetch(`${orch.url}/metrics`)).text()).toMatch(/segmint_segments_published_total 1/);
     expect(await (await fetch(`${orch.url}/metrics`)).text()).toMatch(/segmint_auctions_total\{outcome="reauctioned"\} 1/);
 
     // The audit trail names the honest worker; its proof verifies, its commitment recovers to it.

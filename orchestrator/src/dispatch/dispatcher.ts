@@ -26,6 +26,8 @@ export interface Dispatcher {
    * valid result of the job (it publishes), false for any later one (dropped as a duplicate).
    */
   claimResult(jobId: string, worker: string): Promise<boolean>;
+  /** The worker whose result was accepted for the job, while remembered (null: none, or skipped). */
+  acceptedBy(jobId: string): Promise<string | null>;
   /** Undoes claimResult when publishing failed, so the segment can still be done by someone. */
   unclaimResult(jobId: string, worker: string): Promise<void>;
   /**

@@ -112,6 +112,11 @@ export class MarketDispatcher implements Dispatcher {
     return (await this.o.redis.set(this.key.done(jobId), worker, 'PX', JOB_TTL_MS, 'NX')) === 'OK';
   }
 
+  async acceptedBy(jobId: string): Promise<string | null> {
+    const by = await this.o.redis.get(this.key.done(jobId));
+    return by === null || by === 'gave-up' ? null : by;
+  }
+
   async unclaimResult(jobId: string, worker: string): Promise<void> {
     if ((await this.o.redis.get(this.key.done(jobId))) === worker) await this.o.redis.del(this.key.done(jobId));
   }

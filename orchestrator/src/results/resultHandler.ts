@@ -30,10 +30,13 @@ export async function handleResult(p: Pipeline, job: SegmentJob, worker: string,
   // A spot-check's result is compared with the published one, never published itself.
   const check = await p.dispatcher.checkOf(job.jobId, worker);
   const run = check ? checkSpotCheckResult(p, job, worker, result, check) : checkAndPublish(p, job, worker, result);
-  const out = await run.catch(async (err: unknown) => {
+  let out = await run.catch(async (err: unknown) => {
     if (err instanceof ApiError && (err.code === 'CHECK_FAILED' || err.code === 'COMMITMENT_INVALID')) await p.dispatcher.settle(job, worker, { outcome: 'failed', reason: err.message });
     throw err;
   });
+  // The accepted worker posting again (its answer was lost, e.g. the orchestrator restarted before
+  // paying): still 'accepted', so it gets the same tickets; publishing happened once.
+  if (out.status === 'duplicate' && (await p.dispatcher.acceptedBy(job.jobId)) === worker) out = { status: 'accepted', published: 0 };
   await p.dispatcher.settle(job, worker, { outcome: out.status });
   if (out.status === 'duplicate') await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
   return out;
