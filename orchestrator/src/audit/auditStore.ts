@@ -32,6 +32,8 @@ export type AuditRecord = {
     verifierRenditions?: RenditionResult[];
     /** The first verifier's signed commitment (evidence if the tie-break proves it wrong). */
     verifierCommitment?: { root: Hex; signature: Hex };
+    /** What the faulty worker was credited for this job was taken back from its credit. */
+    clawedBack?: boolean;
     /** The caught segment's files were replaced by the tie-breaker's (false: already deleted). */
     replaced?: boolean;
     /** StakingManager.slash of the faulty worker: its transaction, or why it failed. */

@@ -91,4 +91,19 @@ describe('CreditLedger', () => {
     expect(nonce).toBe(BigInt(nonces.length));
     expect(balance).toBeLessThan(1000n);
   });
+
+  it('claws back a job proven wrong once: credit goes below zero and later results pay it off before any ticket', async () => {
+    const worker = `0x${'c1'.repeat(20)}`;
+    const ev = 1000n;
+    await ledger.book(base(worker, 'bad-job', 2500n), ev, { maxTickets: 100, canPay: true }); // 2 tickets, 500 credit
+    expect((await ledger.credit(worker)).balance).toBe(500n);
+    expect(await ledger.clawBack('bad-job', worker)).toBe(true);
+    expect((await ledger.credit(worker)).balance).toBe(-2000n);
+    expect(await ledger.clawBack('bad-job', worker)).toBe(false); // once per job
+    expect(await ledger.clawBack('never-paid', worker)).toBe(false);
+    const next = await ledger.book(base(worker, 'good-1', 1500n), ev, { maxTickets: 100, canPay: true });
+    expect(next).toMatchObject({ count: 0, credit: '-500' });
+    const after = await ledger.book(base(worker, 'good-2', 2600n), ev, { maxTickets: 100, canPay: true });
+    expect(after).toMatchObject({ count: 2, credit: '100' });
+  });
 });

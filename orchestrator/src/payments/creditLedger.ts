@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
-const SCRIPTS = { segmintPay: { numberOfKeys: 2, lua: readFileSync(new URL('./lua/pay-2.lua', import.meta.url), 'utf8') } };
-type Commands = { segmintPay(...a: (string | number)[]): Promise<[string, string, string?]> };
+const SCRIPTS = {
+  segmintPay: { numberOfKeys: 2, lua: readFileSync(new URL('./lua/pay-2.lua', import.meta.url), 'utf8') },
+  segmintClawBack: { numberOfKeys: 2, lua: readFileSync(new URL('./lua/clawback-2.lua', import.meta.url), 'utf8') },
+};
+type Commands = {
+  segmintPay(...a: (string | number)[]): Promise<[string, string, string?]>;
+  segmintClawBack(...a: (string | number)[]): Promise<[string, string?]>;
+};
 
 /** What one accepted result was paid with: enough to rebuild (and re-sign) the same tickets. */
 export type PaymentPlan = {
@@ -54,6 +60,25 @@ export class CreditLedger {
   }
 
   /**
+   * Takes a job's `owed` back from the worker's credit: its result was proven wrong after it was
+   * paid (tickets cannot be recalled, so the next payments make up for it). Once per job; false
+   * when already done or the job was never paid.
+   */
+  async clawBack(jobId: string, worker: string): Promise<boolean> {
+    const plan = await this.booked(jobId, worker);
+    if (!plan) return false;
+    let read = (await this.credit(worker)).balance;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const [status, balance] = await this.redis.segmintClawBack(
+        this.creditKey(worker), this.planKey(jobId, worker), read.toString(), (read - BigInt(plan.owed)).toString(),
+      );
+      if (status !== 'retry') return status === 'clawed';
+      read = BigInt(balance!);
+    }
+    throw new Error(`credit of ${worker} kept moving: could not claw back job ${jobId}`);
+  }
+
+  /**
    * Adds `owed` to the worker's credit and takes out as many tickets of `ev` as it covers (at most
    * `maxTickets`; none when `canPay` is false). Returns the booking, or the earlier one for the job.
    */
@@ -66,7 +91,8 @@ export class CreditLedger {
     let read = (await this.credit(base.worker)).balance;
     for (let attempt = 0; attempt < 100; attempt++) {
       const total = read + BigInt(base.owed);
-      let count = opts.canPay ? total / ev : 0n;
+      // Credit below zero (a clawed-back result) is paid off before any new ticket.
+      let count = opts.canPay && total > 0n ? total / ev : 0n;
       if (count > BigInt(opts.maxTickets)) count = BigInt(opts.maxTickets);
       const credit = total - count * ev;
       const plan: PaymentPlan = { ...base, count: Number(count), credit: credit.toString() };

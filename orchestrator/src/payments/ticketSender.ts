@@ -55,6 +55,11 @@ export class TicketSender {
    * Pays a result the handler accepted; for a duplicate, returns what the same (job, worker) was
    * already paid, if anything (a retried POST), never anything new.
    */
+  /** A paid result proven wrong by a spot-check: what it was credited is taken back (once). */
+  clawBack(jobId: string, worker: string): Promise<boolean> {
+    return this.o.ledger.clawBack(jobId, worker);
+  }
+
   async pay(job: SegmentJob, worker: string, result: TranscodeResult, status: 'accepted' | 'duplicate'): Promise<TicketBatch | undefined> {
     const params = result.ticketParams;
     if (!params) return undefined;

@@ -87,6 +87,8 @@ async function compare(p: Pipeline, job: SegmentJob, worker: string, result: Tra
   const outcome = faulty === check.checked ? 'caught' : 'verifier-faulty';
   p.metrics.spotChecks.inc({ outcome });
   await p.dispatcher.penalize(faulty);
+  // Paid nothing for it: tickets cannot be recalled, so its credit drops by what the job was worth.
+  if (await p.payments?.clawBack(job.jobId, faulty).catch((err: Error) => log.error({ err }, 'claw-back failed'))) base.clawedBack = true;
   await record({ ...base, outcome, faulty });
   log.warn({ faulty }, faulty === check.checked ? 'spot-check: published result proven wrong' : 'spot-check: the first verifier was wrong');
   if (faulty === check.checked) {

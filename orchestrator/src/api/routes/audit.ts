@@ -35,6 +35,7 @@ export const AuditSchema = Type.Object({
       mismatched: Type.Optional(Type.Array(Type.String(), { description: 'renditions whose hashes differ' })),
       verifierRenditions: Type.Optional(Type.Array(RenditionResultSchema)),
       verifierCommitment: Type.Optional(Type.Object({ root: Hex, signature: Hex })),
+      clawedBack: Type.Optional(Type.Boolean({ description: 'the faulty worker\'s credit for this job was taken back' })),
       replaced: Type.Optional(Type.Boolean({ description: 'the caught segment now serves the agreeing output' })),
       slash: Type.Optional(Type.Union([Type.Object({ tx: Hex, blockNumber: Type.String() }), Type.Object({ error: Type.String() })])),
     }),
