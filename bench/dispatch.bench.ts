@@ -5,13 +5,14 @@
  * segmint: MarketDispatcher.enqueue → the winning worker's processor is called (4 registered
  *          workers, each a Worker on its own queue; each job is settled as accepted, which frees
  *          its slot, as the result handler does).
- * Latency: jobs offered at a steady RATE (below saturation), add → processor called.
+ * Latency: jobs offered at a steady RATE (below saturation), add → processor called, in ROUNDS
+ * rounds alternating raw and Segmint; the median of the per-round p50/p99 is reported.
  * Throughput: CLIENTS producers offer jobs as fast as they are accepted (closed loop). Under
  * saturation Segmint holds jobs back until a worker has a free slot (a worker's queue never holds
  * more than its slots: a live segment must not wait behind a backlog), raw BullMQ piles them up.
  * Prints p50/p99 and segments/s for both; last line `dispatch p99 vs raw bullmq: X.XXx, N seg/s`
  * (p99 from the latency run, seg/s from the throughput run).
- * Usage: npm run bench:dispatch [-- --jobs 5000 --clients 32 --rate 1000]
+ * Usage: npm run bench:dispatch [-- --jobs 5000 --clients 32 --rate 1000 --rounds 5]
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
@@ -30,6 +31,7 @@ const arg = (name: string, fallback: number) => {
 const JOBS = arg('--jobs', 5000);
 const CLIENTS = arg('--clients', 32);
 const RATE = arg('--rate', 1000);
+const ROUNDS = arg('--rounds', 5);
 const WORKERS = 4;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -162,11 +164,20 @@ async function main() {
   await rawBullmq(prefix(), 500, { kind: 'closed', clients: CLIENTS });
   await segmintDispatch(prefix(), 500, { kind: 'closed', clients: CLIENTS });
 
-  console.log(`latency: ${JOBS} no-op jobs at ${RATE}/s to ${WORKERS} workers (add → processor called)`);
-  const rawLatency = await rawBullmq(prefix(), JOBS, { kind: 'open', perSecond: RATE });
-  const ourLatency = await segmintDispatch(prefix(), JOBS, { kind: 'open', perSecond: RATE });
-  row('raw bullmq', rawLatency);
-  row('segmint dispatch', ourLatency);
+  // Latency rounds alternate raw and Segmint so both see the same machine noise; per-round p99s,
+  // median over rounds.
+  console.log(`latency: ${ROUNDS} alternating rounds of ${Math.round(JOBS / ROUNDS)} no-op jobs at ${RATE}/s to ${WORKERS} workers (add → processor called)`);
+  const rawRounds: RunReturnType[] = [];
+  const ourRounds: RunReturnType[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    rawRounds.push(await rawBullmq(prefix(), Math.round(JOBS / ROUNDS), { kind: 'open', perSecond: RATE }));
+    ourRounds.push(await segmintDispatch(prefix(), Math.round(JOBS / ROUNDS), { kind: 'open', perSecond: RATE }));
+  }
+  const medianOf = (rs: RunReturnType[], p: number) => [...rs.map((r) => pct(r.latencies, p))].sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
+  const latencyRow = (name: string, rs: RunReturnType[]) =>
+    console.log(`  ${name.padEnd(16)} p50 ${medianOf(rs, 50).toFixed(2)} ms   p99 ${medianOf(rs, 99).toFixed(2)} ms   (p99 per round: ${rs.map((r) => pct(r.latencies, 99).toFixed(1)).join(', ')})`);
+  latencyRow('raw bullmq', rawRounds);
+  latencyRow('segmint dispatch', ourRounds);
 
   console.log(`throughput: ${JOBS} no-op jobs from ${CLIENTS} producers as fast as they go`);
   const rawMax = await rawBullmq(prefix(), JOBS, { kind: 'closed', clients: CLIENTS });
@@ -178,7 +189,7 @@ async function main() {
   const keys = await redis.keys(`${base}-*`);
   for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   redis.disconnect();
-  const ratio = pct(ourLatency.latencies, 99) / pct(rawLatency.latencies, 99);
+  const ratio = medianOf(ourRounds, 99) / medianOf(rawRounds, 99);
   console.log(`dispatch p99 vs raw bullmq: ${ratio.toFixed(2)}x, ${Math.round(ourMax.perSecond)} seg/s`);
 }
 

@@ -59,6 +59,7 @@ export class MarketDispatcher implements Dispatcher {
   private readonly checksWaiting = new Map<string, { job: SegmentJob; checked: SpotCheck; since: number }>();
   private readonly checkHandlers: ((job: SegmentJob) => void)[] = [];
   private snapshot: { at: number; load: Promise<Candidate[]> } | null = null;
+  private reloading = false;
   private readonly timer: NodeJS.Timeout;
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
@@ -321,16 +322,35 @@ export class MarketDispatcher implements Dispatcher {
     return Math.max(this.o.deadline.minMs, Math.round(job.source.durationSec * 1000 * this.o.deadline.factor));
   }
 
+  /**
+   * The registry as of at most ~SNAPSHOT_MS ago. A stale snapshot is still served while a fresh one
+   * loads in the background, so no auction waits on the reload (claims keep slots exact anyway).
+   */
   private candidates(): Promise<Candidate[]> {
     const now = Date.now();
-    if (!this.snapshot || now - this.snapshot.at > SNAPSHOT_MS) {
-      const load = this.o.registry.candidates();
-      this.snapshot = { at: now, load };
-      load.catch(() => {
-        if (this.snapshot?.load === load) this.snapshot = null;
-      });
+    if (!this.snapshot) return this.reload(now);
+    if (now - this.snapshot.at > SNAPSHOT_MS && !this.reloading) {
+      this.reloading = true;
+      void this.reload(now)
+        .catch(() => {})
+        .finally(() => (this.reloading = false));
     }
     return this.snapshot.load;
+  }
+
+  private reload(now: number): Promise<Candidate[]> {
+    const load = this.o.registry.candidates();
+    load.then(
+      () => {
+        // Swap in only once loaded, so callers never wait on a reload in flight.
+        if (!this.snapshot || this.snapshot.at <= now) this.snapshot = { at: now, load };
+      },
+      () => {
+        if (this.snapshot?.load === load) this.snapshot = null; // never serve a failed load
+      },
+    );
+    if (!this.snapshot) this.snapshot = { at: now, load };
+    return load;
   }
 
   private freeSlotInSnapshot(worker: string): void {
