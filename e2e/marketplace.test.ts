@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 async function workerProcesses(orch: TestOrchestrator, specs: { price: string; args?: string[] }[]) {
-  const children = specs.map((s) => spawnWorker(orch, ['--concurrency', '2', '--price', s.price, ...(s.args ?? [])]));
+  const children = specs.map((s) => spawnWorker(orch, [...(s.args ?? []), '--concurrency', '2', '--price', s.price])); // the first of a repeated flag wins
   const workers = await waitFor(`${specs.length} workers online`, async () => {
     const online = await onlineWorkers(orch);
     return online.length === specs.length ? online : null;
@@ -58,13 +58,40 @@ describe('marketplace: deadlines and failover between real worker processes', ()
   let children: ChildProcess[] = [];
 
   beforeEach(async () => {
-    orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_HLS_WINDOW: '10' });
+    orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_HLS_WINDOW: '10', SEGMINT_SPOTCHECK_RATE: '0' });
   });
   afterEach(async () => {
     await Promise.all(children.map((c) => stopProcess(c)));
     children = [];
     await orch?.stop();
   });
+
+  it('the cheapest eligible worker wins; one whose capability does not fit, or whose ask is above the stream\'s max price, never gets that stream', async () => {
+    const spawned = await workerProcesses(orch, [
+      { price: '100', args: ['--max-height', '144', '--concurrency', '4'] },
+      { price: '200', args: ['--concurrency', '4'] },
+      { price: '5000', args: ['--concurrency', '4'] },
+    ]);
+    children = spawned.children;
+    const by = (price: string) => (spawned.workers as unknown as { address: string; pricePerPixel: string }[]).find((w) => w.pricePerPixel === price)!.address;
+    // Fits everyone: the cheapest wins. Taller than the cheap worker takes, and capped below the dear one's ask.
+    const small = (await api(orch, 'POST', '/api/stream', { name: 'tiny', profiles: [{ name: 'tiny', width: 256, height: 144, bitrate: 150_000 }] })).json;
+    const capped = (await api(orch, 'POST', '/api/stream', { name: 'capped', profiles: PROFILES, maxPricePerPixel: '300' })).json;
+    expect(capped.maxPricePerPixel).toBe('300');
+    for (const s of [small, capped]) {
+      for (let seq = 0; seq < 3; seq++) {
+        const res = await fetch(`${orch.url}/live/${s.streamKey}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(segments[seq]!) });
+        expect(res.status).toBe(200);
+      }
+    }
+    const workersOf = async (s: { id: string }) =>
+      waitFor(`3 segments of ${s.id} published`, async () => {
+        const all = await Promise.all([0, 1, 2].map((seq) => api(orch, 'GET', `/api/stream/${s.id}/segments/${seq}/audit`)));
+        return all.every((a) => a.status === 200) ? all.map((a) => a.json.worker as string) : null;
+      }, 90_000);
+    expect(await workersOf(small)).toEqual([by('100'), by('100'), by('100')]);
+    expect(await workersOf(capped)).toEqual([by('200'), by('200'), by('200')]);
+  }, 180_000);
 
   it('re-runs a slow worker\'s segments elsewhere: every seq published once, in order; the slow worker\'s score falls and it wins less', async () => {
     // The slow worker is the cheapest, so it wins first; it takes 4 s per segment (deadline: 3 s).

@@ -58,7 +58,9 @@ async function start(argv: string[]): Promise<void> {
   }
 
   const { account, source } = await loadWorkerKey(flag(argv, WORKER_KNOBS.key) || undefined);
-  const capabilities = await probeCapabilities(concurrency, found);
+  const probed = await probeCapabilities(concurrency, found);
+  const maxHeightText = flag(argv, WORKER_KNOBS.maxHeight);
+  const capabilities = maxHeightText ? { ...probed, maxHeight: Math.min(probed.maxHeight, integer(maxHeightText, '--max-height', 144, 4320)) } : probed;
   const orchestratorUrl = flag(argv, WORKER_KNOBS.orchestratorUrl).replace(/\/$/, '');
   const market = new MarketplaceClient({ orchestratorUrl, account, pricePerPixel: BigInt(priceText), capabilities, logger });
   try {

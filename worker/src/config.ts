@@ -17,6 +17,7 @@ export const WORKER_KNOBS = {
   maxGasPrice: { env: 'MAX_GAS_PRICE', flag: '--max-gas-price', default: '50000000000', help: 'Redeem winning tickets only while gas is at most this (wei/gas), unless one would expire or the sender is unlocking' },
   redeemIntervalMs: { env: 'SEGMINT_REDEEM_INTERVAL_MS', flag: '--redeem-interval-ms', default: '60000', help: 'How often pending winning tickets are redeemed' },
   paymentsDir: { env: 'SEGMINT_PAYMENTS_DIR', flag: '--payments-dir', default: '', help: 'Where the ticket book lives (default ~/.segmint/payments; one file per worker address)' },
+  maxHeight: { env: 'SEGMINT_WORKER_MAX_HEIGHT', flag: '--max-height', default: '', help: 'Tallest output this worker takes (default: what its encoders allow, 2160)' },
   testCheatRate: { env: 'SEGMINT_WORKER_TEST_CHEAT_RATE', flag: '--test-cheat-rate', default: '0', help: 'Test only: fraction of segments whose first rendition is encoded at 70 % of its bitrate (a cheater spot-checks must catch)' },
   testDelayMs: { env: 'SEGMINT_WORKER_TEST_DELAY_MS', flag: '--test-delay-ms', default: '0', help: 'Test only: sleep before each segment (a slow worker)' },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: '--ffmpeg', default: '', help: 'ffmpeg binary (default: the static build from @ffmpeg-installer/ffmpeg)' },

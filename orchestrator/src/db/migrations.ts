@@ -174,4 +174,10 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'session recordings',
     up: [`ALTER TABLE sessions ADD COLUMN recording_segments jsonb NOT NULL DEFAULT '[]'`],
   },
+  {
+    version: 7,
+    name: 'per-stream max price',
+    // wei per pixel as a decimal string (money never passes through a float); null: orchestrator default
+    up: [`ALTER TABLE streams ADD COLUMN max_price_per_pixel text`],
+  },
 ];

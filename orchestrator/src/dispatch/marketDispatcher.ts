@@ -137,7 +137,7 @@ export class MarketDispatcher implements Dispatcher {
     const maxHeight = Math.max(...job.profiles.map((x) => x.height));
     // Never the checked worker, nor anyone who already did this segment (a tie-break's first verifier).
     const exclude = new Set([checked.checked, ...(checked.tieBreakOf ? [checked.tieBreakOf] : []), ...(await this.o.registry.tried(job.jobId))]);
-    const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight, fingerprint: checked.fingerprint }, { ...this.o.rules, exclude });
+    const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight, fingerprint: checked.fingerprint }, { ...this.rulesFor(job), exclude });
     for (const bid of auction.ranked) {
       // Marked before the add: the verifier's result must never be taken for a publishable one.
       const mark = () => this.o.redis.set(this.key.check(job.jobId, bid.worker), JSON.stringify(checked), 'PX', JOB_TTL_MS).then(() => {});
@@ -197,7 +197,7 @@ export class MarketDispatcher implements Dispatcher {
     if (tried.size >= this.o.attempts) return this.giveUp(job, `${tried.size} workers tried it`);
     const candidates = await this.candidates();
     const maxHeight = Math.max(...job.profiles.map((x) => x.height));
-    const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight }, { ...this.o.rules, exclude: tried });
+    const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight }, { ...this.rulesFor(job), exclude: tried });
     for (const bid of auction.ranked) {
       if (!(await this.handTo(job, bid))) continue;
       this.waiting.delete(job.jobId);
@@ -316,6 +316,13 @@ export class MarketDispatcher implements Dispatcher {
   /** How often a late claim's worker is checked for life (it keeps the slot while alive). */
   private lateGraceMs(): number {
     return Math.max(this.o.deadline.minMs, Math.round(2000 * this.o.deadline.factor));
+  }
+
+  /** The orchestrator's rules, with the stream's own price cap when it is lower. */
+  private rulesFor(job: SegmentJob): MarketDispatcherOptions['rules'] {
+    if (job.maxPricePerPixel === undefined) return this.o.rules;
+    const cap = BigInt(job.maxPricePerPixel);
+    return { ...this.o.rules, maxPricePerPixel: cap < this.o.rules.maxPricePerPixel ? cap : this.o.rules.maxPricePerPixel };
   }
 
   private budgetMs(job: SegmentJob): number {

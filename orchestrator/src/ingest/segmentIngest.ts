@@ -50,6 +50,7 @@ export async function ingestSegment(
       seq,
       source: facts,
       profiles: capProfiles(stream.profiles, facts),
+      ...(stream.maxPricePerPixel ? { maxPricePerPixel: stream.maxPricePerPixel } : {}),
       ingestedAt: Date.now(),
     };
     await p.dispatcher.enqueue(job);

@@ -20,6 +20,8 @@ export type Stream = {
   lastTerminatedAt: number | null;
   /** The API key the stream was created with (usage per key). */
   createdByKey: string | null;
+  /** Highest ask (wei per pixel, decimal) its segments may be auctioned at; null: the orchestrator's. */
+  maxPricePerPixel: string | null;
 } & StreamCounters;
 
 /**
@@ -56,6 +58,7 @@ type Row = {
   playback_policy: PlaybackPolicy | string;
   last_terminated_at: string | number | null;
   created_by_key: string | null;
+  max_price_per_pixel: string | null;
   source_segments: string | number;
   transcoded_segments: string | number;
   source_segments_duration: string | number;
@@ -82,6 +85,7 @@ const fromRow = (r: Row): Stream => ({
   playbackPolicy: json(r.playback_policy),
   lastTerminatedAt: numOrNull(r.last_terminated_at),
   createdByKey: r.created_by_key,
+  maxPricePerPixel: r.max_price_per_pixel,
   sourceSegments: Number(r.source_segments),
   transcodedSegments: Number(r.transcoded_segments),
   sourceSegmentsDuration: Number(r.source_segments_duration),
@@ -102,17 +106,18 @@ function newStreamKey(): string {
 const newPlaybackId = () => randomBytes(8).toString('hex');
 
 const COLUMNS =
-  'id, name, stream_key, playback_id, profiles, record, suspended, is_active, last_seen, created_at, owner_id, playback_policy, last_terminated_at, created_by_key, ' +
+  'id, name, stream_key, playback_id, profiles, record, suspended, is_active, last_seen, created_at, owner_id, playback_policy, last_terminated_at, created_by_key, max_price_per_pixel, ' +
   'source_segments, transcoded_segments, source_segments_duration, transcoded_segments_duration, source_bytes, transcoded_bytes';
 
 /** Filters of a stream list (Studio's `filters` query parameter, decoded). */
 export type StreamFilters = { name?: string; isActive?: boolean; record?: boolean; suspended?: boolean; playbackId?: string; id?: string };
 
 /** Fields a PATCH may change. */
-export type StreamUpdate = Partial<Pick<Stream, 'name' | 'profiles' | 'record' | 'suspended' | 'playbackPolicy'>>;
+export type StreamUpdate = Partial<Pick<Stream, 'name' | 'profiles' | 'record' | 'suspended' | 'playbackPolicy' | 'maxPricePerPixel'>>;
 
 const UPDATE_COLUMNS: Record<keyof StreamUpdate, string> = {
   name: 'name', profiles: 'profiles', record: 'record', suspended: 'suspended', playbackPolicy: 'playback_policy',
+  maxPricePerPixel: 'max_price_per_pixel',
 };
 
 /** Durable stream records in PostgreSQL. Live state (segments, playlists) is in Redis. */
@@ -126,13 +131,14 @@ export class StreamStore {
     ownerId?: string;
     playbackPolicy?: PlaybackPolicy;
     createdByKey?: string;
+    maxPricePerPixel?: string | null;
   }): Promise<Stream> {
     const rows = await this.db.query<Row>(
-      `INSERT INTO streams (id, name, stream_key, playback_id, profiles, record, created_at, owner_id, playback_policy, created_by_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+      `INSERT INTO streams (id, name, stream_key, playback_id, profiles, record, created_at, owner_id, playback_policy, created_by_key, max_price_per_pixel)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
       [
         randomUUID(), p.name, newStreamKey(), newPlaybackId(), JSON.stringify(p.profiles), p.record ?? false, Date.now(),
-        p.ownerId ?? null, JSON.stringify(p.playbackPolicy ?? { type: 'public' }), p.createdByKey ?? null,
+        p.ownerId ?? null, JSON.stringify(p.playbackPolicy ?? { type: 'public' }), p.createdByKey ?? null, p.maxPricePerPixel ?? null,
       ],
     );
     return fromRow(rows[0]!);
@@ -217,7 +223,7 @@ export class StreamStore {
     for (const [field, column] of Object.entries(UPDATE_COLUMNS) as [keyof StreamUpdate, string][]) {
       const v = u[field];
       if (v === undefined) continue;
-      params.push(typeof v === 'object' ? JSON.stringify(v) : v);
+      params.push(v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
       sets.push(`${column} = $${params.length}`);
     }
     if (sets.length === 0) return this.getOwned(ownerId, id);

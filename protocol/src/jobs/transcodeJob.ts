@@ -29,6 +29,8 @@ export type SegmentJob = {
   profiles: Static<typeof RenditionProfileSchema>[];
   /** Unix ms when the segment was ingested (for dispatch latency). */
   ingestedAt: number;
+  /** The stream's cap on the auction's ask (wei per pixel, decimal); absent: the orchestrator's. */
+  maxPricePerPixel?: string;
 };
 
 /** What one worker is asked to do for one segment: BullMQ job data on the worker's own queue. */

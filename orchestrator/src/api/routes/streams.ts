@@ -45,6 +45,7 @@ export const StreamSchema = Type.Object({
   streamKey: Type.String(),
   playbackId: Type.String(),
   playbackPolicy: PlaybackPolicySchema,
+  maxPricePerPixel: Type.Union([Type.String({ pattern: '^[0-9]{1,40}$' }), Type.Null()], { description: "Segmint: highest ask (wei per pixel, decimal string) this stream's segments may be auctioned at; null: the orchestrator's SEGMINT_MAX_PRICE_PER_PIXEL" }),
   profiles: ProfilesSchema,
   record: Type.Boolean(),
   suspended: Type.Boolean(),
@@ -69,6 +70,7 @@ const CreateStreamBody = Type.Object(
     profiles: Type.Optional(ProfilesSchema),
     record: Type.Optional(Type.Boolean()),
     playbackPolicy: Type.Optional(PlaybackPolicySchema),
+    maxPricePerPixel: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{1,40}$' }), Type.Null()], { description: "Segmint: highest ask (wei per pixel, decimal string) this stream's segments may be auctioned at; null: the orchestrator's SEGMINT_MAX_PRICE_PER_PIXEL" })),
   },
   { additionalProperties: false },
 );
@@ -80,6 +82,7 @@ const UpdateStreamBody = Type.Object(
     record: Type.Optional(Type.Boolean()),
     suspended: Type.Optional(Type.Boolean()),
     playbackPolicy: Type.Optional(PlaybackPolicySchema),
+    maxPricePerPixel: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{1,40}$' }), Type.Null()], { description: "Segmint: highest ask (wei per pixel, decimal string) this stream's segments may be auctioned at; null: the orchestrator's SEGMINT_MAX_PRICE_PER_PIXEL" })),
   },
   { additionalProperties: false, minProperties: 1 },
 );
