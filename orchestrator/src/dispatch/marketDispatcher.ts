@@ -13,6 +13,8 @@ const H264_ENCODERS = ['libx264', 'h264_nvenc'] as const;
 const JOB_TTL_MS = 3600_000;
 /** Candidates are re-read this often; the claim script is what keeps slots exact. */
 const SNAPSHOT_MS = 100;
+/** A snapshot older than this is never served (the tick keeps it fresher while running). */
+const STALE_MAX_MS = 1000;
 const TICK_MS = 100;
 
 export type MarketDispatcherOptions = {
@@ -66,7 +68,10 @@ export class MarketDispatcher implements Dispatcher {
   private closed = false;
 
   constructor(private readonly o: MarketDispatcherOptions) {
-    this.timer = setInterval(() => this.pump(), TICK_MS);
+    this.timer = setInterval(() => {
+      this.pump();
+      void this.candidates().catch(() => {}); // keeps the snapshot fresh off the hot path
+    }, TICK_MS);
   }
 
   private readonly key = {
@@ -335,7 +340,8 @@ export class MarketDispatcher implements Dispatcher {
    */
   private candidates(): Promise<Candidate[]> {
     const now = Date.now();
-    if (!this.snapshot) return this.reload(now);
+    // Too old to trust (idle for a while: workers came and went): wait for a fresh one.
+    if (!this.snapshot || now - this.snapshot.at > STALE_MAX_MS) return this.reload(now);
     if (now - this.snapshot.at > SNAPSHOT_MS && !this.reloading) {
       this.reloading = true;
       void this.reload(now)
@@ -356,7 +362,7 @@ export class MarketDispatcher implements Dispatcher {
         if (this.snapshot?.load === load) this.snapshot = null; // never serve a failed load
       },
     );
-    if (!this.snapshot) this.snapshot = { at: now, load };
+    if (!this.snapshot || now - this.snapshot.at > STALE_MAX_MS) this.snapshot = { at: now, load };
     return load;
   }
 

@@ -24,8 +24,19 @@ export class Slasher {
     return this.account.address;
   }
 
-  /** Simulates first (a revert names its reason without spending gas), then sends and waits. */
-  async slash(worker: string, evidence: SlashEvidence): Promise<{ tx: Hash; blockNumber: bigint }> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Simulates first (a revert names its reason without spending gas), then sends and waits. One
+   * at a time: concurrent slashes from one account would race for the same nonce.
+   */
+  slash(worker: string, evidence: SlashEvidence): Promise<{ tx: Hash; blockNumber: bigint }> {
+    const run = this.queue.then(() => this.send(worker, evidence));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async send(worker: string, evidence: SlashEvidence): Promise<{ tx: Hash; blockNumber: bigint }> {
     const { request } = await this.pub.simulateContract({
       account: this.account,
       address: this.stakingManager,
