@@ -13,7 +13,7 @@ const H264_ENCODERS = ['libx264', 'h264_nvenc'] as const;
 const JOB_TTL_MS = 3600_000;
 /** Candidates are re-read this often; the claim script is what keeps slots exact. */
 const SNAPSHOT_MS = 100;
-/** A snapshot older than this is never served (the tick keeps it fresher while running). */
+/** A snapshot older than this is never served: after an idle spell the next auction waits for a fresh one. */
 const STALE_MAX_MS = 1000;
 const TICK_MS = 100;
 
@@ -68,10 +68,7 @@ export class MarketDispatcher implements Dispatcher {
   private closed = false;
 
   constructor(private readonly o: MarketDispatcherOptions) {
-    this.timer = setInterval(() => {
-      this.pump();
-      void this.candidates().catch(() => {}); // keeps the snapshot fresh off the hot path
-    }, TICK_MS);
+    this.timer = setInterval(() => this.pump(), TICK_MS);
   }
 
   private readonly key = {
