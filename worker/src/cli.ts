@@ -69,6 +69,7 @@ async function start(argv: string[]): Promise<void> {
     const e = err as { code?: string; message: string };
     fail(`could not register with ${orchestratorUrl}: ${e.code ? `${e.code}: ` : ''}${e.message} (is the orchestrator running? set --orchestrator)`);
   }
+  await warnIfUnstaked(market, orchestratorUrl, logger);
 
   let runner: ReturnType<typeof startJobRunner> | undefined;
   const payments = await paymentsFrom(argv, account, logger, (err) => {
@@ -113,6 +114,20 @@ function chainFlags(argv: string[]): { rpcUrl: string; stakingManager: Address }
   if (!rpcUrl || !stakingManager) return null;
   if (!isAddress(stakingManager)) fail(`--staking-manager must be a contract address (got "${stakingManager}")`);
   return { rpcUrl, stakingManager };
+}
+
+/** Registered but not eligible for lack of stake: say so now rather than idle silently. */
+async function warnIfUnstaked(market: MarketplaceClient, orchestratorUrl: string, logger: { warn(o: object, msg: string): void }): Promise<void> {
+  try {
+    const info = await market.info();
+    const me = (await (await call(`${orchestratorUrl}/marketplace/workers/${market.address}`)).json()) as { stake: string; jailed: boolean };
+    if (BigInt(me.stake) < BigInt(info.minStake)) {
+      logger.warn({ stake: me.stake, minStake: info.minStake }, 'stake below the orchestrator\'s minimum: this worker wins nothing until you run `segmint worker stake AMOUNT`');
+    }
+    if (me.jailed) logger.warn({}, 'this worker is jailed on StakingManager (slashed): it wins nothing until the jail period ends');
+  } catch {
+    /* informational only */
+  }
 }
 
 async function status(argv: string[]): Promise<void> {
