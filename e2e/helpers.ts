@@ -92,6 +92,17 @@ export async function onlineWorkers(orch: TestOrchestrator): Promise<{ address: 
   return ((await res.json()) as { address: string; online: boolean; performance: { jobs: number; failures: number; latencyRatio: number; successRate: number } }[]).filter((w) => w.online);
 }
 
+/** `segmint worker …` as a process (e.g. `stake`, `status`, `earnings`); its exit code and output. */
+export function workerCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => done({ code, out }));
+  });
+}
+
 export async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));

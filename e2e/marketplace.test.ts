@@ -48,6 +48,13 @@ async function pushLive(orch: TestOrchestrator, streamKey: string, count: number
   }
 }
 
+/** The `low` media playlist once it lists `count` segments. */
+const published = (orch: TestOrchestrator, playbackId: string, count: number) =>
+  waitFor(`${count} segments published`, async () => {
+    const p = await mediaPlaylist(orch, playbackId);
+    return p && p.segments.length === count ? p : null;
+  }, 90_000);
+
 async function mediaPlaylist(orch: TestOrchestrator, playbackId: string) {
   const res = await fetch(`${orch.url}/hls/${playbackId}/low/index.m3u8`);
   return res.status === 200 ? (HLS.parse(await res.text()) as HLS.types.MediaPlaylist) : null;
@@ -101,10 +108,7 @@ describe('marketplace: deadlines and failover between real worker processes', ()
     const stream = (await api(orch, 'POST', '/api/stream', { name: 'slow worker', profiles: PROFILES })).json;
 
     await pushLive(orch, stream.streamKey, 8, 700);
-    const playlist = await waitFor('8 segments published', async () => {
-      const p = await mediaPlaylist(orch, stream.playbackId);
-      return p && p.segments.length === 8 ? p : null;
-    }, 90_000);
+    const playlist = await published(orch, stream.playbackId, 8);
     expect(playlist.segments.map((s) => s.uri)).toEqual(Array.from({ length: 8 }, (_, i) => `1_${i}.ts`));
     expect(playlist.segments.some((s) => s.discontinuity)).toBe(false);
 
@@ -133,10 +137,7 @@ describe('marketplace: deadlines and failover between real worker processes', ()
       void onlineWorkers(orch).then((ws) => (maxInflight = Math.max(maxInflight, ...ws.map((w) => (w as unknown as { inflight: number }).inflight))), () => {});
     }, 100).unref();
     await pushLive(orch, stream.streamKey, 4, 700);
-    const playlist = await waitFor('4 segments published', async () => {
-      const p = await mediaPlaylist(orch, stream.playbackId);
-      return p && p.segments.length === 4 ? p : null;
-    }, 90_000);
+    const playlist = await published(orch, stream.playbackId, 4);
     expect(playlist.segments.map((s) => s.uri)).toEqual(Array.from({ length: 4 }, (_, i) => `1_${i}.ts`));
     expect(playlist.segments.some((s) => s.discontinuity)).toBe(false);
     const metrics = await (await fetch(`${orch.url}/metrics`)).text();
@@ -159,10 +160,7 @@ describe('marketplace: deadlines and failover between real worker processes', ()
       // Right after seq 3 is pushed (the cheap worker has it in hand), kill it without warning.
       if (seq === 3) cheapChild.kill('SIGKILL');
     });
-    const playlist = await waitFor('8 segments published', async () => {
-      const p = await mediaPlaylist(orch, stream.playbackId);
-      return p && p.segments.length === 8 ? p : null;
-    }, 90_000);
+    const playlist = await published(orch, stream.playbackId, 8);
     expect(playlist.segments.map((s) => s.uri)).toEqual(Array.from({ length: 8 }, (_, i) => `1_${i}.ts`));
     expect(playlist.segments.some((s) => s.discontinuity)).toBe(false);
     // The dead worker's heartbeat lapsed: it is no longer offered work.
@@ -261,10 +259,7 @@ describe('marketplace: two orchestrators on one Redis and one PostgreSQL', () =>
     await Promise.all([pushLive(a, s1.streamKey, 6, 300), pushLive(b, s2.streamKey, 6, 300)]);
 
     for (const [orch, s] of [[a, s1], [b, s2]] as const) {
-      const playlist = await waitFor(`6 segments of ${s.name}`, async () => {
-        const p = await mediaPlaylist(orch, s.playbackId);
-        return p && p.segments.length === 6 ? p : null;
-      }, 90_000);
+      const playlist = await published(orch, s.playbackId, 6);
       expect(playlist.segments.map((x) => x.uri)).toEqual(Array.from({ length: 6 }, (_, i) => `1_${i}.ts`));
       expect(playlist.segments.some((x) => x.discontinuity)).toBe(false);
       expect(Number(/segmint_segments_published_total (\d+)/.exec(await (await fetch(`${orch.url}/metrics`)).text())?.[1])).toBe(6);

@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { createPublicClient, createWalletClient, http, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -13,11 +13,10 @@ import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } fr
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { TicketStore } from '../worker/src/payments/ticketStore.js';
 import { ticketBookPath } from '../worker/src/payments/workerPayments.js';
-import { api, onlineWorkers, spawnWorker, startTestOrchestrator, stopProcess, testWorker, waitFor, type TestOrchestrator } from './helpers.js';
+import { api, onlineWorkers, spawnWorker, startTestOrchestrator, stopProcess, testWorker, waitFor, workerCli, type TestOrchestrator } from './helpers.js';
 
 // Payments on a real anvil with the real contracts, real Redis, real ffmpeg: a worker transcodes a
 // 20 s stream, is paid in tickets worth price × pixels, and redeems its winners on-chain.
-const ROOT = resolve(import.meta.dirname, '..');
 const E18 = 10n ** 18n;
 const FACE = 10n ** 15n; // 0.001 ETH
 const WIN = '9/10'; // high, so a 10-segment stream surely has winners
@@ -72,16 +71,6 @@ async function book(): Promise<TicketStore> {
   const s = await TicketStore.open(ticketBookPath(join(dir, 'book'), worker));
   await s.close();
   return s;
-}
-
-function workerCli(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('close', (code) => done({ code, out }));
-  });
 }
 
 async function push(streamKey: string, from: number, to: number): Promise<void> {

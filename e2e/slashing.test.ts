@@ -1,18 +1,16 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createPublicClient, http, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { generateSegments, segmentFacts } from '@segmint/media';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
 import { buildCommitmentTree, slashEvidence, stakingManagerAbi } from '@segmint/protocol';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
-import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
+import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, workerCli, type TestOrchestrator } from './helpers.js';
 
 // A cheater caught by spot-checks is slashed on a real anvil with evidence the contract checks.
-const ROOT = resolve(import.meta.dirname, '..');
 const E18 = 10n ** 18n;
 const PROFILES = [{ name: 'low', width: 320, height: 180, bitrate: 200_000 }];
 
@@ -26,13 +24,6 @@ let children: ChildProcess[] = [];
 const cheaterKey = generatePrivateKey();
 const cheater = privateKeyToAccount(cheaterKey).address.toLowerCase() as Address;
 
-function workerCli(args: string[]): Promise<number | null> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), ...args], { cwd: ROOT, stdio: 'ignore' });
-    child.on('close', done);
-  });
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'segmint-slash-'));
   anvil = await startAnvil();
@@ -40,7 +31,7 @@ beforeAll(async () => {
   const [database, files] = await Promise.all([openDatabase(), generateSegments({ dir, count: 6, width: 640, height: 360 })]);
   db = database;
   segments = await Promise.all(files.map((f) => readFile(f)));
-  expect(await workerCli(['stake', '50', '--key', cheaterKey, '--chain-rpc-url', anvil.rpcUrl, '--staking-manager', deployment.contracts.StakingManager])).toBe(0);
+  expect((await workerCli(['stake', '50', '--key', cheaterKey, '--chain-rpc-url', anvil.rpcUrl, '--staking-manager', deployment.contracts.StakingManager])).code).toBe(0);
   orch = await startTestOrchestrator(db, {
     CHAIN_RPC_URL: anvil.rpcUrl,
     SEGMINT_CHAIN_ID: String(deployment.chainId),

@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { generateSegments } from '@segmint/media';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
-import { api, startTestOrchestrator, testWorker, waitFor, type TestOrchestrator } from './helpers.js';
+import { api, startTestOrchestrator, testWorker, waitFor, workerCli, type TestOrchestrator } from './helpers.js';
 
 // Stake on a real anvil with the real contracts: only a worker with enough bonded stake wins.
-const ROOT = resolve(import.meta.dirname, '..');
 const E18 = 10n ** 18n;
 
 let anvil: Anvil;
@@ -20,17 +18,6 @@ let dir: string;
 let segment: Buffer;
 const stakerKey = generatePrivateKey();
 const staker = privateKeyToAccount(stakerKey).address;
-
-/** `segmint worker …` as a process; resolves with its exit code and output. */
-function workerCli(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('close', (code) => done({ code, out }));
-  });
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'segmint-stake-'));

@@ -16,7 +16,7 @@ import {
   type Transport,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { segmintTokenAbi, stakingManagerAbi, ticketBrokerAbi } from '@segmint/protocol';
+import { chainAt, segmintTokenAbi, stakingManagerAbi, ticketBrokerAbi } from '@segmint/protocol';
 import { segmintTokenBytecode, stakingManagerBytecode, ticketBrokerBytecode } from './bytecode.generated.js';
 
 export type StakingParams = {
@@ -95,7 +95,7 @@ export async function deploySegmint(params: DeploySegmintParameters): Promise<De
   const account = privateKeyToAccount(params.deployerKey);
   const pub = createPublicClient({ transport: http(params.rpcUrl) });
   const chainId = await pub.getChainId();
-  const chain = { id: chainId, name: `chain-${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [params.rpcUrl] } } } as const satisfies Chain;
+  const chain = chainAt(chainId, params.rpcUrl);
   const wallet = createWalletClient({ account, chain, transport: http(params.rpcUrl) });
   const c: Clients = { wallet, pub: pub as PublicClient };
   const staking: StakingParams = { ...DEFAULT_STAKING_PARAMS, ...params.staking };

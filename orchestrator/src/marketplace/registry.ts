@@ -67,11 +67,6 @@ export class Registry {
     return raw ? (JSON.parse(raw) as WorkerRecord) : null;
   }
 
-  async unregister(worker: string): Promise<void> {
-    await this.redis.hdel(this.k.workers, worker.toLowerCase());
-    await this.redis.del(this.k.heartbeat(worker.toLowerCase()));
-  }
-
   /** Every registered worker with what the auction needs (a few round trips, pipelined). */
   async candidates(): Promise<Candidate[]> {
     const all = await this.redis.hgetall(this.k.workers);

@@ -1,6 +1,6 @@
-import { createPublicClient, createWalletClient, http, type Address, type Chain, type PublicClient, type WalletClient } from 'viem';
+import { createPublicClient, createWalletClient, http, type Address, type PublicClient, type WalletClient } from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
-import { ticketBrokerAbi } from '@segmint/protocol';
+import { chainAt, ticketBrokerAbi } from '@segmint/protocol';
 
 export type Funds = { deposit: bigint; reserve: bigint; unlocking: boolean };
 
@@ -20,7 +20,7 @@ export class SenderFunds {
     private readonly o: { rpcUrl: string; chainId: number; broker: Address; key: `0x${string}`; deposit: bigint; reserve: bigint; cacheMs?: number },
   ) {
     this.account = privateKeyToAccount(o.key);
-    const chain = { id: o.chainId, name: `chain-${o.chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [o.rpcUrl] } } } as const satisfies Chain;
+    const chain = chainAt(o.chainId, o.rpcUrl);
     this.client = createPublicClient({ chain, transport: http(o.rpcUrl, { timeout: 10_000, retryCount: 1 }) });
     this.wallet = createWalletClient({ chain, account: this.account, transport: http(o.rpcUrl, { timeout: 10_000, retryCount: 1 }) });
   }

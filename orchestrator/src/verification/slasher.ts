@@ -1,6 +1,6 @@
-import { createPublicClient, createWalletClient, http, type Address, type Chain, type Hash, type Hex } from 'viem';
+import { createPublicClient, createWalletClient, http, type Address, type Hash, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { stakingManagerAbi, type SlashEvidence } from '@segmint/protocol';
+import { chainAt, stakingManagerAbi, type SlashEvidence } from '@segmint/protocol';
 
 /**
  * Submits spot-check evidence to StakingManager.slash with an account holding VERIFIER_ROLE. The
@@ -15,7 +15,7 @@ export class Slasher {
 
   constructor(rpcUrl: string, chainId: number, private readonly stakingManager: Address, verifierKey: Hex) {
     this.account = privateKeyToAccount(verifierKey);
-    const chain = { id: chainId, name: `chain-${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } } as const satisfies Chain;
+    const chain = chainAt(chainId, rpcUrl);
     this.pub = createPublicClient({ chain, transport: http(rpcUrl) });
     this.wallet = createWalletClient({ account: this.account, chain, transport: http(rpcUrl) });
   }

@@ -1,6 +1,6 @@
-import { createPublicClient, createWalletClient, erc20Abi, formatUnits, http, type Address, type Chain, type Hash } from 'viem';
+import { createPublicClient, createWalletClient, erc20Abi, formatUnits, http, type Address, type Hash } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
-import { stakingManagerAbi } from '@segmint/protocol';
+import { chainAt, stakingManagerAbi } from '@segmint/protocol';
 
 export type StakeParameters = {
   rpcUrl: string;
@@ -26,7 +26,7 @@ async function clients(rpcUrl: string, account?: PrivateKeyAccount) {
   } catch (err) {
     throw new StakeError(`cannot reach the chain at ${rpcUrl} (${(err as Error).message.split('\n')[0]}): check CHAIN_RPC_URL`);
   }
-  const chain = { id: chainId, name: `chain-${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } } as const satisfies Chain;
+  const chain = chainAt(chainId, rpcUrl);
   return { pub, wallet: account ? createWalletClient({ account, chain, transport: http(rpcUrl) }) : undefined };
 }
 

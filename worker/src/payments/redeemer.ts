@@ -1,10 +1,10 @@
 import {
   createPublicClient, createWalletClient, decodeErrorResult, decodeEventLog, http,
-  type Address, type Chain, type Hex, type PublicClient, type WalletClient,
+  type Address, type Hex, type PublicClient, type WalletClient,
 } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import type { Logger } from 'pino';
-import { ticketBrokerAbi } from '@segmint/protocol';
+import { chainAt, ticketBrokerAbi } from '@segmint/protocol';
 import type { Fate, FateRecord, TicketStore, WinRecord } from './ticketStore.js';
 
 export type RedeemerOptions = {
@@ -44,7 +44,7 @@ export class Redeemer {
   private running: Promise<unknown> | null = null;
 
   constructor(private readonly o: RedeemerOptions) {
-    const chain = { id: o.chainId, name: `chain-${o.chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [o.rpcUrl] } } } as const satisfies Chain;
+    const chain = chainAt(o.chainId, o.rpcUrl);
     this.client = createPublicClient({ chain, transport: http(o.rpcUrl, { timeout: 15_000, retryCount: 1 }) });
     this.wallet = createWalletClient({ chain, account: o.account, transport: http(o.rpcUrl, { timeout: 15_000, retryCount: 1 }) });
   }
