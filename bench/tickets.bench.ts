@@ -9,6 +9,7 @@ import { recoverTypedDataAddress, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { recipientRandHash, ticketTypedData, winProbability, type Ticket } from '../protocol/src/contracts/ticket.js';
 import { TicketCodec, TicketSigner, TicketVerifier } from '../protocol/src/payments/fastTicket.js';
+import { secp256k1Backend } from '../protocol/src/payments/secp256k1Backend.js';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 4;
 const key = generatePrivateKey();
@@ -64,7 +65,7 @@ const sigs: Hex[] = await Promise.all(tickets.map((t) => account.signTypedData(t
 for (let i = 0; i < N; i++) if (signer.sign(tickets[i]!) !== sigs[i]) throw new Error('fast signature differs from viem');
 const verifier = new TicketVerifier(account.address, codec);
 
-console.log(`tickets per second, one core (node ${process.version}; ${seconds} s per pair, interleaved 250 ms rounds, median)`);
+console.log(`tickets per second, one core (node ${process.version}, curve ${secp256k1Backend.name}; ${seconds} s per pair, interleaved 250 ms rounds, median)`);
 const [viemSign, fastSign] = await compare(
   'sign  ',
   ['viem signTypedData', (i) => account.signTypedData(ticketTypedData(tickets[i % N]!, chainId, broker))],

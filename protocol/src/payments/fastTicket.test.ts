@@ -2,6 +2,7 @@ import { keccak256, recoverTypedDataAddress, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { isWinningTicket, recipientRandHash, ticketHash, ticketTypedData, winProbability, type Ticket } from '../contracts/ticket.js';
 import { TicketCodec, TicketSigner, TicketVerifier } from './fastTicket.js';
+import { nobleBackend, secp256k1Backend } from './secp256k1Backend.js';
 import { ticketEV } from './payment.js';
 
 const key = keccak256(toHex('segmint fastTicket test sender'));
@@ -31,8 +32,18 @@ describe('fast ticket path', () => {
     }
   });
 
-  it('verifies the sender\'s tickets and refuses forged, altered, high-s and wrong-v signatures', () => {
-    const v = new TicketVerifier(account.address, codec);
+  it('uses libsecp256k1 on this platform, and it signs byte for byte as @noble/curves does', () => {
+    expect(secp256k1Backend.name).toBe('libsecp256k1');
+    const pure = new TicketSigner(key, codec, nobleBackend);
+    expect(pure.address).toBe(signer.address);
+    for (let i = 0; i < 20; i++) expect(signer.sign(ticket(i))).toBe(pure.sign(ticket(i)));
+  });
+
+  it.each([
+    ['libsecp256k1', secp256k1Backend],
+    ['@noble/curves', nobleBackend],
+  ])('verifies the sender\'s tickets and refuses forged, altered, high-s and wrong-v signatures (%s)', (_, curve) => {
+    const v = new TicketVerifier(account.address, codec, curve);
     for (let i = 0; i < 10; i++) expect(v.verify(ticket(i), signer.sign(ticket(i)))).toBe(true);
     const t = ticket(50);
     const sig = signer.sign(t);
@@ -48,6 +59,9 @@ describe('fast ticket path', () => {
     const twin = `${sig.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${sig.endsWith('1b') ? '1c' : '1b'}` as `0x${string}`;
     expect(v.verify(t, twin)).toBe(false);
     expect(v.verify(t, '0x1234')).toBe(false);
+    expect(v.verify(t, `0x${'zz'.repeat(65)}`)).toBe(false);
+    expect(v.verify(t, `0x${'00'.repeat(65)}`)).toBe(false); // r = s = 0: recovers to no point
+    expect(v.verify(t, sig)).toBe(true); // and the refusals did not disturb the learnt key
   });
 
   it('a fresh verifier refuses a first ticket that is not the sender\'s (the key is learnt only from a valid one)', () => {

@@ -4,38 +4,37 @@
  * (tested against both and against the contract on anvil), but:
  * - the domain separator and type hash are computed once per (chain, broker);
  * - the struct is encoded into one fixed 256-byte buffer (7 static fields, no ABI walk);
- * - a known sender's public key is precomputed (a windowed table), so a check is one ECDSA verify
- *   with two precomputed points instead of a public-key recovery (which must first lift R from r).
+ * - the curve math is libsecp256k1's (see secp256k1Backend.ts), and a known sender's key is
+ *   compared as bytes: no keccak of the recovered key after the first ticket.
  * Signatures are low-s, 65 bytes r ‖ s ‖ v (v = 27/28), what OpenZeppelin's ECDSA accepts.
  */
-import { secp256k1 } from '@noble/curves/secp256k1';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { getAddress, type Address, type Hex } from 'viem';
 import type { Ticket } from '../contracts/ticket.js';
+import { secp256k1Backend, type Secp256k1Backend } from './secp256k1Backend.js';
 
 const enc = new TextEncoder();
 const TICKET_TYPEHASH = keccak_256(
   enc.encode('Ticket(address recipient,address sender,uint256 faceValue,uint256 winProb,uint256 senderNonce,bytes32 recipientRandHash,uint256 expiry)'),
 );
 const DOMAIN_TYPEHASH = keccak_256(enc.encode('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)'));
+/** s above n/2 is the malleated twin of a valid signature: the broker (OpenZeppelin ECDSA) refuses it. */
+const HALF_N = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex');
 
 function putWord(buf: Uint8Array, offset: number, v: bigint): void {
   if (v < 0n || v >= 1n << 256n) throw new RangeError('uint256 out of range');
-  for (let i = 31; i >= 0; i--) {
-    buf[offset + i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
+  Buffer.from(buf.buffer, buf.byteOffset + offset, 32).write(v.toString(16).padStart(64, '0'), 'hex');
 }
 
 function putHex(buf: Uint8Array, offset: number, hex: string, bytes: number): void {
   const h = hex.startsWith('0x') ? hex.slice(2) : hex;
-  if (h.length !== bytes * 2 || !/^[0-9a-fA-F]*$/.test(h)) throw new RangeError(`expected ${bytes} bytes of hex`);
-  const at = offset + 32 - bytes;
-  for (let i = 0; i < bytes; i++) buf[at + i] = parseInt(h.slice(i * 2, i * 2 + 2), 16);
+  // Buffer's hex decoding stops at the first bad digit, so a short write means bad input.
+  const written = h.length === bytes * 2 ? Buffer.from(buf.buffer, buf.byteOffset + offset + 32 - bytes, bytes).write(h, 'hex') : -1;
+  if (written !== bytes) throw new RangeError(`expected ${bytes} bytes of hex`);
 }
 
-const toHex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString('hex')}`;
-const fromHex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.startsWith('0x') ? h.slice(2) : h, 'hex'));
+const toHex = (b: Uint8Array): Hex => `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`;
+const fromHex = (h: string): Buffer => Buffer.from(h.startsWith('0x') ? h.slice(2) : h, 'hex');
 
 /** Ethereum address of an uncompressed public key point. */
 const addressOf = (pub: Uint8Array): Address => getAddress(toHex(keccak_256(pub.subarray(1)).subarray(12)));
@@ -97,33 +96,36 @@ export class TicketSigner {
   constructor(
     privateKey: Hex,
     readonly codec: TicketCodec,
+    private readonly curve: Secp256k1Backend = secp256k1Backend,
   ) {
     this.key = fromHex(privateKey);
-    this.address = addressOf(secp256k1.getPublicKey(this.key, false));
+    this.address = addressOf(curve.publicKey(this.key));
   }
 
   /** 65-byte signature r ‖ s ‖ v of the ticket's EIP-712 digest. */
   sign(t: Ticket): Hex {
-    const sig = secp256k1.sign(this.codec.digestBytes(t), this.key, { lowS: true });
-    const out = new Uint8Array(65);
-    out.set(sig.toCompactRawBytes(), 0);
-    out[64] = 27 + sig.recovery;
-    return toHex(out);
+    const { signature, recid } = this.curve.sign(this.codec.digestBytes(t), this.key);
+    const out = Buffer.alloc(65);
+    out.set(signature, 0);
+    out[64] = 27 + recid;
+    return `0x${out.toString('hex')}`;
   }
 }
 
 /**
  * Checks tickets of one expected sender: the signature must be a low-s ECDSA signature of the
- * ticket's digest by that sender (what the broker's ECDSA.tryRecover accepts). The sender's public
- * key is learnt once from a first valid signature (recovery), then checks are plain verifies.
+ * ticket's digest by that sender, with the v the broker's ECDSA.tryRecover uses. The sender's
+ * public key is learnt from the first signature that recovers to the sender's address; after
+ * that a check is a recovery and a 65-byte compare.
  */
 export class TicketVerifier {
-  private point: ReturnType<typeof secp256k1.ProjectivePoint.fromHex> | null = null;
+  private publicKey: Buffer | null = null;
   private readonly senderLower: string;
 
   constructor(
     readonly sender: Address,
     readonly codec: TicketCodec,
+    private readonly curve: Secp256k1Backend = secp256k1Backend,
   ) {
     this.senderLower = sender.toLowerCase();
   }
@@ -132,56 +134,15 @@ export class TicketVerifier {
   verify(t: Ticket, sig: Hex): boolean {
     if (t.sender.toLowerCase() !== this.senderLower) return false;
     const bytes = fromHex(sig);
-    if (bytes.length !== 65) return false;
+    if (bytes.length !== 65 || sig.length !== 132) return false;
     const v = bytes[64]!;
     if (v !== 27 && v !== 28) return false;
-    const digest = this.codec.digestBytes(t);
-    const compact = bytes.subarray(0, 64);
-    let parsed;
-    try {
-      parsed = secp256k1.Signature.fromCompact(compact);
-    } catch {
-      return false;
-    }
-    if (parsed.hasHighS()) return false;
-    if (!this.point) {
-      let pub;
-      try {
-        pub = parsed.addRecoveryBit(v - 27).recoverPublicKey(digest);
-      } catch {
-        return false;
-      }
-      if (addressOf(pub.toRawBytes(false)) !== getAddress(this.sender)) return false;
-      pub._setWindowSize(8);
-      this.point = pub;
-      return true;
-    }
-    // One double multiplication with both points precomputed: R = u1·G + u2·Q must have x = r
-    // and the y parity v says (the broker recovers with v: the other parity is someone else's key).
-    const { n } = secp256k1.CURVE;
-    const sinv = modInv(parsed.s, n);
-    // multiply(), not multiplyUnsafe(): @noble/curves 1.9.0's unsafe path gives wrong points for
-    // a non-base point with a window table (tested in fastTicket.test.ts).
-    const u1 = ((bytesToBigInt(digest) % n) * sinv) % n;
-    const u2 = (parsed.r * sinv) % n;
-    const R = (u1 === 0n ? this.point.multiply(u2) : secp256k1.ProjectivePoint.BASE.multiply(u1).add(this.point.multiply(u2)));
-    if (R.equals(secp256k1.ProjectivePoint.ZERO)) return false;
-    const { x, y } = R.toAffine();
-    return x === parsed.r && Number(y & 1n) === v - 27;
+    if (bytes.compare(HALF_N, 0, 32, 32, 64) > 0) return false;
+    const pub = this.curve.recover(this.codec.digestBytes(t), bytes.subarray(0, 64), v - 27);
+    if (!pub) return false;
+    if (this.publicKey) return this.publicKey.equals(pub);
+    if (addressOf(pub) !== getAddress(this.sender)) return false;
+    this.publicKey = Buffer.from(pub);
+    return true;
   }
-}
-
-function bytesToBigInt(b: Uint8Array): bigint {
-  return BigInt(`0x${Buffer.from(b).toString('hex')}`);
-}
-
-function modInv(a: bigint, m: bigint): bigint {
-  let [old, r] = [a % m, m];
-  let [x, y] = [1n, 0n];
-  while (r !== 0n) {
-    const q = old / r;
-    [old, r] = [r, old - q * r];
-    [x, y] = [y, x - q * y];
-  }
-  return ((x % m) + m) % m;
 }
