@@ -40,23 +40,31 @@ async function fund(deposit: bigint) {
   await client().waitForTransactionReceipt({ hash });
 }
 
-/** Receives `count` always-winning tickets for a job into `store` (the sender must be able to pay one when received). */
+/**
+ * Adds `count` always-winning tickets to `store`, each received as its own job into a store of its
+ * own, as if the sender's funds had covered each when it came (the receiver counts winners held
+ * against the funds; here the redeemer must meet winners the sender can no longer pay all of).
+ */
 async function winners(store: TicketStore, jobId: string, count: number, nonceBase: number) {
-  const r = new TicketReceiver({ account, store, rpcUrl: anvil.rpcUrl, chainId: d.chainId, broker: d.contracts.TicketBroker, faceValue: FACE, winProb: ALWAYS, validitySec: 7200, fundsCacheMs: 0 });
-  const p = await r.offer(jobId);
   const signer = new TicketSigner(senderKey, new TicketCodec(d.chainId, d.contracts.TicketBroker));
-  const nonces = Array.from({ length: count }, (_, i) => BigInt(nonceBase + i));
-  const tickets = nonces.map((senderNonce) => ({ recipient: account.address, sender: signer.address, faceValue: FACE, winProb: ALWAYS, senderNonce, recipientRandHash: p.recipientRandHash as Hex, expiry: BigInt(p.expiry) }));
-  const batch: TicketBatch = {
-    sender: signer.address, broker: d.contracts.TicketBroker, chainId: d.chainId, recipient: account.address, faceValue: p.faceValue, winProb: p.winProb,
-    recipientRandHash: p.recipientRandHash as Hex, expiry: p.expiry, nonces: nonces.map(String), signatures: tickets.map((t) => signer.sign(t)), owed: '0', pricePerPixel: '0', pixels: '0', credit: '0',
-  };
-  expect((await r.receive(jobId, batch)).winners).toBe(count);
+  for (let i = 0; i < count; i++) {
+    const own = await TicketStore.open(join(dir, `received-${jobId}-${i}.jsonl`));
+    const r = new TicketReceiver({ account, store: own, rpcUrl: anvil.rpcUrl, chainId: d.chainId, broker: d.contracts.TicketBroker, faceValue: FACE, winProb: ALWAYS, validitySec: 7200, fundsCacheMs: 0 });
+    const p = await r.offer(`${jobId}-${i}`);
+    const ticket = { recipient: account.address, sender: signer.address, faceValue: FACE, winProb: ALWAYS, senderNonce: BigInt(nonceBase + i), recipientRandHash: p.recipientRandHash as Hex, expiry: BigInt(p.expiry) };
+    const batch: TicketBatch = {
+      sender: signer.address, broker: d.contracts.TicketBroker, chainId: d.chainId, recipient: account.address, faceValue: p.faceValue, winProb: p.winProb,
+      recipientRandHash: p.recipientRandHash as Hex, expiry: p.expiry, nonces: [String(ticket.senderNonce)], signatures: [signer.sign(ticket)], owed: '0', pricePerPixel: '0', pixels: '0', credit: '0',
+    };
+    expect((await r.receive(`${jobId}-${i}`, batch)).winners).toBe(1);
+    await store.append(own.pending());
+    await own.close();
+  }
 }
 
 describe('Redeemer', () => {
   it('redeems in batches, keeps what the sender cannot pay pending, marks already-redeemed and expired, waits above MAX_GAS_PRICE', async () => {
-    await fund(FACE * 3n); // 3 tickets' worth
+    await fund(FACE * 3n); // 3 tickets' worth for 5 winners
     const store = await TicketStore.open(join(dir, 'book.jsonl'));
     await winners(store, 'job-1', 5, 0);
     const redeemer = (maxGasPrice: bigint) => new Redeemer({ store, account, rpcUrl: anvil.rpcUrl, chainId: d.chainId, broker: d.contracts.TicketBroker, maxGasPrice, batchSize: 2, backoffMs: 50 });

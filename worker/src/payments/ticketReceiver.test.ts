@@ -148,6 +148,21 @@ describe('TicketReceiver', () => {
     await store.close();
   });
 
+  it('counts the winners it holds unredeemed against the sender\'s funds (SENDER_UNDERFUNDED once they are spoken for)', async () => {
+    // A sender with exactly 3 face values on deposit and no reserve: the first batch's 2 winners are
+    // covered; after that only 1 face value is left for the 2 winners of the next.
+    const key = ANVIL_KEYS[4] as Hex;
+    const wallet = createWalletClient({ chain, account: privateKeyToAccount(key), transport: http(anvil.rpcUrl) });
+    const hash = await wallet.writeContract({ address: d.contracts.TicketBroker, abi: ticketBrokerAbi, functionName: 'fundDeposit', value: 3n * FACE });
+    await createPublicClient({ chain, transport: http(anvil.rpcUrl) }).waitForTransactionReceipt({ hash });
+    const { r, store } = await receiver();
+    expect(await r.receive('job-float-1', (await batchFor(r, 'job-float-1', key)).batch)).toEqual({ tickets: 2, winners: 2 });
+    expect(store.pending()).toHaveLength(2);
+    const { batch } = await batchFor(r, 'job-float-2', key, (t, i) => ({ ...t, senderNonce: BigInt(200 + i) }));
+    expect(await refusal(r, 'job-float-2', batch)).toBe('SENDER_UNDERFUNDED');
+    await store.close();
+  });
+
   it('refuses a second sender once paid by a first (SENDER_CHANGED)', async () => {
     const { r, store } = await receiver();
     expect((await r.receive('job-a', (await batchFor(r, 'job-a', senderKey)).batch)).tickets).toBe(2);

@@ -12,7 +12,7 @@ export type TicketRejection =
   | 'TICKET_WRONG_PARAMS' // recipient, face value, win probability, secret, expiry or broker are not the ones offered
   | 'TICKET_NONCE_REUSED' // a sender nonce repeats
   | 'TICKET_EXPIRED'
-  | 'SENDER_UNDERFUNDED' // deposit + this worker's reserve share cannot pay the face value
+  | 'SENDER_UNDERFUNDED' // deposit + this worker's reserve share, less winners held, cannot pay
   | 'SENDER_CHANGED'; // tickets from another sender than the one this worker is paid by
 
 /** A ticket batch the worker refuses (fatal: the sender is cheating or cannot pay). */
@@ -158,8 +158,14 @@ export class TicketReceiver {
       }
     }
     if (tickets.length > 0) {
-      const available = await this.available(batch.sender);
-      if (available < BigInt(offered.faceValue)) throw reject('SENDER_UNDERFUNDED', `sender can pay ${available} wei, a ticket is ${offered.faceValue}`);
+      // What the sender can still pay us: its funds less the winners we hold but have not redeemed
+      // yet (go-livepeer's "max float"), which must cover this batch's winners (at least one ticket).
+      const held = this.o.store.pending().reduce((sum, w) => (getAddress(w.ticket.sender) === getAddress(batch.sender) ? sum + BigInt(w.ticket.faceValue) : sum), 0n);
+      const float = (await this.available(batch.sender)) - held;
+      const needed = BigInt(offered.faceValue) * BigInt(Math.max(wins.length, 1));
+      if (float < needed) {
+        throw reject('SENDER_UNDERFUNDED', `sender can pay ${float} wei beyond the ${held} wei of winners held, this batch needs ${needed}`);
+      }
     }
     const record: BatchRecord = {
       t: 'batch', jobId, sender: getAddress(batch.sender), count: tickets.length,
