@@ -15,15 +15,13 @@ import { BEARER, keyOf, requireApiKey } from '../auth.js';
 import { PageQuery, pageOf, setNextLink } from '../pagination.js';
 import { errorResponses, ErrorSchema, IdParams, NoContent } from '../schemas.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-
 /** An asset as Studio shows it. */
 export const AssetSchema = Type.Object({
   id: Type.String(),
   type: Type.Literal('video'),
   name: Type.String(),
   playbackId: Type.String(),
-  playbackUrl: Nullable(Type.String({ description: 'HLS URL once ready' })),
+  playbackUrl: Type.Optional(Type.String({ description: 'HLS URL once ready' })),
   source: Type.Object({ type: Type.String(), url: Type.Optional(Type.String()) }),
   status: Type.Object({
     phase: Type.Union([Type.Literal('waiting'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')]),
@@ -32,8 +30,8 @@ export const AssetSchema = Type.Object({
     updatedAt: Type.Number(),
   }),
   profiles: ProfilesSchema,
-  size: Nullable(Type.Number({ description: 'bytes of the uploaded file' })),
-  videoSpec: Nullable(Type.Object({ duration: Type.Number({ description: 'seconds' }), format: Type.Literal('hls') })),
+  size: Type.Optional(Type.Number({ description: 'bytes of the uploaded file, once received' })),
+  videoSpec: Type.Optional(Type.Object({ duration: Type.Number({ description: 'seconds' }), format: Type.Literal('hls') }, { description: 'once ready' })),
   createdAt: Type.Number(),
 });
 
@@ -82,12 +80,12 @@ export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, 
     type: 'video',
     name: a.name,
     playbackId: a.playbackId,
-    playbackUrl: a.phase === 'ready' ? `${p.config.publicUrl}/vod/${a.playbackId}/index.m3u8` : null,
+    ...(a.phase === 'ready' ? { playbackUrl: `${p.config.publicUrl}/vod/${a.playbackId}/index.m3u8` } : {}),
     source: a.source,
     status: { phase: a.phase, progress: a.progress, ...(a.errorMessage ? { errorMessage: a.errorMessage } : {}), updatedAt: a.updatedAt },
     profiles: a.profiles,
-    size: a.sizeBytes,
-    videoSpec: a.durationSec === null ? null : { duration: a.durationSec, format: 'hls' },
+    ...(a.sizeBytes === null ? {} : { size: a.sizeBytes }),
+    ...(a.durationSec === null ? {} : { videoSpec: { duration: a.durationSec, format: 'hls' as const } }),
     createdAt: a.createdAt,
   });
   const start = (asset: Asset, path: string, bytes: number) => {
@@ -151,13 +149,13 @@ export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, 
           config: { browserKey: true },
           schema: {
             tags, security, summary: 'Create an asset and a one-time URL to PUT its file to', body: RequestUploadBody,
-            response: { 200: Type.Object({ url: Type.String(), tusEndpoint: Type.Null(), asset: AssetSchema, task: TaskSchema }), ...errorResponses('INVALID_PROFILES') },
+            response: { 200: Type.Object({ url: Type.String(), tusEndpoint: Type.Optional(Type.String({ description: 'not offered yet: PUT the file to url' })), asset: AssetSchema, task: TaskSchema }), ...errorResponses('INVALID_PROFILES') },
           },
         },
         async (req) => {
           const { asset, uploadToken } = await assets.create(keyOf(req).ownerId, { name: req.body.name, profiles: profilesOf(req.body.profiles), source: { type: 'directUpload' } });
           o.on.created(asset);
-          return { url: `${p.config.publicUrl}/api/asset/upload/direct?token=${uploadToken}`, tusEndpoint: null, asset: view(asset), task: { id: asset.id } };
+          return { url: `${p.config.publicUrl}/api/asset/upload/direct?token=${uploadToken}`, asset: view(asset), task: { id: asset.id } };
         },
       );
 

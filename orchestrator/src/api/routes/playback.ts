@@ -17,7 +17,8 @@ const PlaybackInfoSchema = Type.Object({
   meta: Type.Object({
     live: Type.Union([Type.Literal(0), Type.Literal(1)], { description: '1 while a session is live' }),
     playbackPolicy: Type.Object({ type: Type.String() }),
-    source: Type.Array(SourceSchema),
+    source: Type.Array(SourceSchema, { description: "Studio's kinds only (its SDK refuses others): HLS (TS)" }),
+    watchUrl: Type.String({ description: 'Segmint: the watch page (hls.js) of this playback id' }),
   }),
 });
 
@@ -50,10 +51,8 @@ export function playbackRoutes(p: Pipeline, assets: AssetStore): FastifyPluginAs
             meta: {
               live: 0,
               playbackPolicy: { type: 'public' },
-              source: [
-                { hrn: 'HLS (TS)', type: 'html5/application/vnd.apple.mpegurl', url },
-                { hrn: 'Watch page', type: 'text/html', url: `${p.config.publicUrl}/watch/${asset.playbackId}` },
-              ],
+              source: [{ hrn: 'HLS (TS)', type: 'html5/application/vnd.apple.mpegurl', url }],
+              watchUrl: `${p.config.publicUrl}/watch/${asset.playbackId}`,
             },
           };
         }
@@ -65,10 +64,8 @@ export function playbackRoutes(p: Pipeline, assets: AssetStore): FastifyPluginAs
           meta: {
             live: meta && !meta.ended ? 1 : 0,
             playbackPolicy: stream.playbackPolicy,
-            source: [
-              { hrn: 'HLS (TS)', type: 'html5/application/vnd.apple.mpegurl', url: `${base}/hls/${stream.playbackId}/index.m3u8` },
-              { hrn: 'Watch page', type: 'text/html', url: `${base}/watch/${stream.playbackId}` },
-            ],
+            source: [{ hrn: 'HLS (TS)', type: 'html5/application/vnd.apple.mpegurl', url: `${base}/hls/${stream.playbackId}/index.m3u8` }],
+            watchUrl: `${base}/watch/${stream.playbackId}`,
           },
         };
       },

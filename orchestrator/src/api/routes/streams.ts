@@ -52,7 +52,7 @@ export const StreamSchema = Type.Object({
   isActive: Type.Boolean(),
   isHealthy: Type.Union([Type.Boolean(), Type.Null()], { description: 'null while idle; false when live but no segment for 3 segment durations' }),
   issues: Type.Array(Type.String()),
-  lastSeen: Type.Union([Type.Number(), Type.Null()], { description: 'unix ms of the last segment' }),
+  lastSeen: Type.Optional(Type.Number({ description: 'unix ms of the last segment; absent before the first (as Studio, whose SDK refuses null here)' })),
   ingest: Type.Optional(Type.Union([IngestHealthSchema, Type.Null()], { description: 'RTMP ingest health while publishing (and during the reconnect window); null otherwise' })),
   lastTerminatedAt: Type.Union([Type.Number(), Type.Null()]),
   createdAt: Type.Number(),
@@ -142,11 +142,12 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync
       const lastSeen = meta?.lastIngestAt ?? s.lastSeen;
       // a live stream is unhealthy when no segment came for ~3 segment durations
       const stale = isActive && lastSeen !== null && Date.now() - lastSeen > 6_000;
+      const { lastSeen: _stored, ...rest } = s;
       return {
-        ...s,
+        ...rest,
         kind: 'stream',
         isActive,
-        lastSeen,
+        ...(lastSeen === null ? {} : { lastSeen }),
         isHealthy: isActive ? !stale : null,
         issues: stale ? ['no segment received for over 6 s'] : [],
         ingest: p.ingestHealth?.(s.id) ?? null,

@@ -7,7 +7,7 @@ import { WEBHOOK_EVENTS, type WebhookEvent } from '../../webhooks/webhookEvents.
 import type { Webhook, WebhookDelivery, WebhookFields, WebhookStore } from '../../webhooks/webhookStore.js';
 import { BEARER, keyOf, requireApiKey } from '../auth.js';
 import { PageQuery, pageOf, setNextLink } from '../pagination.js';
-import { errorResponses, IdParams, NoContent } from '../schemas.js';
+import { errorResponses, IdParams } from '../schemas.js';
 
 const EventSchema = Type.Unsafe<WebhookEvent>({ type: 'string', enum: [...WEBHOOK_EVENTS] });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -19,11 +19,12 @@ const WebhookSchema = Type.Object({
   url: Type.String(),
   events: Type.Array(EventSchema),
   sharedSecret: Type.String({ description: 'HMAC-SHA256 key of the Livepeer-Signature header' }),
-  streamId: Nullable(Type.String()),
+  streamId: Type.Optional(Type.String({ description: 'only events of this stream; absent: every stream' })),
   createdAt: Type.Number(),
+  // absent rather than null while unknown: Livepeer's SDK refuses null in these fields
   status: Type.Object({
-    lastTriggeredAt: Nullable(Type.Number()),
-    lastFailure: Nullable(Type.Object({ timestamp: Type.Number(), error: Type.String(), statusCode: Nullable(Type.Number()), response: Nullable(Type.String()) })),
+    lastTriggeredAt: Type.Optional(Type.Number()),
+    lastFailure: Type.Optional(Type.Object({ timestamp: Type.Number(), error: Type.String(), statusCode: Type.Optional(Type.Number()), response: Type.Optional(Type.String()) })),
   }),
 });
 
@@ -45,23 +46,31 @@ const DeliverySchema = Type.Object({
   event: Type.String(),
   attempt: Type.Number(),
   createdAt: Type.Number(),
-  duration: Type.Number({ description: 'ms' }),
+  duration: Type.Number({ description: 'seconds (as Studio)' }),
   success: Type.Boolean(),
-  error: Nullable(Type.String()),
+  error: Type.Optional(Type.String({ description: 'why the attempt failed' })),
   request: Type.Object({ url: Type.String(), method: Type.Literal('POST'), body: Type.String() }),
-  response: Type.Object({ status: Nullable(Type.Number()), body: Nullable(Type.String()) }),
+  // absent rather than null when there was no answer: Livepeer's SDK refuses null here
+  response: Type.Object({ status: Type.Optional(Type.Number()), body: Type.Optional(Type.String()) }),
 });
 
 const ListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
 
-const view = (w: Webhook): Static<typeof WebhookSchema> => ({
-  id: w.id, kind: 'webhook', name: w.name, url: w.url, events: w.events, sharedSecret: w.sharedSecret, streamId: w.streamId, createdAt: w.createdAt,
-  status: { lastTriggeredAt: w.lastTriggeredAt, lastFailure: w.lastFailure },
-});
+const view = (w: Webhook): Static<typeof WebhookSchema> => {
+  const f = w.lastFailure;
+  return {
+    id: w.id, kind: 'webhook', name: w.name, url: w.url, events: w.events, sharedSecret: w.sharedSecret, ...(w.streamId === null ? {} : { streamId: w.streamId }), createdAt: w.createdAt,
+    status: {
+      ...(w.lastTriggeredAt === null ? {} : { lastTriggeredAt: w.lastTriggeredAt }),
+      ...(f ? { lastFailure: { timestamp: f.timestamp, error: f.error, ...(f.statusCode === null ? {} : { statusCode: f.statusCode }), ...(f.response === null ? {} : { response: f.response }) } } : {}),
+    },
+  };
+};
 
 const deliveryView = (d: WebhookDelivery): Static<typeof DeliverySchema> => ({
-  id: d.id, webhookId: d.webhookId, eventId: d.eventId, event: d.event, attempt: d.attempt, createdAt: d.createdAt, duration: d.durationMs,
-  success: d.success, error: d.error, request: { url: d.url, method: 'POST', body: d.requestBody }, response: { status: d.statusCode, body: d.responseBody },
+  id: d.id, webhookId: d.webhookId, eventId: d.eventId, event: d.event, attempt: d.attempt, createdAt: d.createdAt, duration: d.durationMs / 1000,
+  success: d.success, ...(d.error === null ? {} : { error: d.error }), request: { url: d.url, method: 'POST', body: d.requestBody },
+  response: { ...(d.statusCode === null ? {} : { status: d.statusCode }), ...(d.responseBody === null ? {} : { body: d.responseBody }) },
 });
 
 /** `/api/webhook` (Studio's paths): CRUD and a delivery log per webhook. */
@@ -86,10 +95,11 @@ export function webhookRoutes(p: Pipeline, hooks: WebhookStore, keys: ApiKeyStor
 
     app.post<{ Body: Static<typeof WebhookBody> }>(
       '/webhook',
-      { schema: { tags, security, summary: 'Create a webhook', body: WebhookBody, response: { 201: WebhookSchema, ...errorResponses('STREAM_NOT_FOUND') } } },
-      async (req, reply) => {
+      // 200, not 201: Livepeer's SDK reads the webhook only from a 200 (its OpenAPI document's code)
+      { schema: { tags, security, summary: 'Create a webhook', body: WebhookBody, response: { 200: WebhookSchema, ...errorResponses('STREAM_NOT_FOUND') } } },
+      async (req) => {
         const ownerId = keyOf(req).ownerId;
-        return reply.status(201).send(view(await hooks.create(ownerId, await fieldsOf(ownerId, req.body))));
+        return view(await hooks.create(ownerId, await fieldsOf(ownerId, req.body)));
       },
     );
 
@@ -132,10 +142,13 @@ export function webhookRoutes(p: Pipeline, hooks: WebhookStore, keys: ApiKeyStor
 
     app.delete<{ Params: Static<typeof IdParams> }>(
       '/webhook/:id',
-      { schema: { tags, security, summary: 'Delete a webhook (queued deliveries are dropped)', params: IdParams, response: { 204: NoContent, ...errorResponses('WEBHOOK_NOT_FOUND') } } },
-      async (req, reply) => {
-        if (!(await hooks.delete(keyOf(req).ownerId, req.params.id))) throw new ApiError('WEBHOOK_NOT_FOUND', `no webhook ${req.params.id}`);
-        return reply.status(204).send();
+      // 200 with the deleted webhook: what Livepeer's SDK parses (it fails on an empty 204)
+      { schema: { tags, security, summary: 'Delete a webhook (queued deliveries are dropped); answers the deleted webhook', params: IdParams, response: { 200: WebhookSchema, ...errorResponses('WEBHOOK_NOT_FOUND') } } },
+      async (req) => {
+        const ownerId = keyOf(req).ownerId;
+        const hook = await hooks.get(req.params.id, ownerId);
+        if (!hook || !(await hooks.delete(ownerId, req.params.id))) throw new ApiError('WEBHOOK_NOT_FOUND', `no webhook ${req.params.id}`);
+        return view(hook);
       },
     );
 
