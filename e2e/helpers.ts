@@ -18,12 +18,16 @@ const ROOT = resolve(import.meta.dirname, '..');
 
 export type TestOrchestrator = Orchestrator & { prefix: string; dataDir: string; apiKey: string; stop(): Promise<void> };
 
-/** An orchestrator on a free port with its own Redis prefix and data dir. */
+/**
+ * An orchestrator on a free port with its own Redis prefix and data dir. Test receivers and file
+ * servers are on 127.0.0.1, so private URLs are allowed unless `env` says
+ * SEGMINT_ALLOW_PRIVATE_URLS: '0' (the SSRF tests).
+ */
 export async function startTestOrchestrator(db: Database, env: Record<string, string> = {}): Promise<TestOrchestrator> {
   const prefix = env.SEGMINT_REDIS_PREFIX ?? `segmint-e2e-${randomUUID().slice(0, 8)}`;
   const dataDir = env.DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'segmint-e2e-')));
   const config = loadOrchestratorConfig([], {
-    SEGMINT_HTTP_PORT: '0', SEGMINT_RTMP_PORT: '0', REDIS_URL, SEGMINT_REDIS_PREFIX: prefix, DATA_DIR: dataDir, ...env,
+    SEGMINT_HTTP_PORT: '0', SEGMINT_RTMP_PORT: '0', REDIS_URL, SEGMINT_REDIS_PREFIX: prefix, DATA_DIR: dataDir, SEGMINT_ALLOW_PRIVATE_URLS: '1', ...env,
   });
   const orch = await startOrchestrator(config, { db, logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }) });
   const { token } = await orch.apiKeys.create('e2e');

@@ -184,7 +184,7 @@ describe('webhooks and sessions', () => {
     const prefix = `segmint-e2e-restart-${Date.now()}`;
     const config = loadOrchestratorConfig([], {
       SEGMINT_HTTP_PORT: '0', SEGMINT_RTMP_PORT: '-1', REDIS_URL, SEGMINT_REDIS_PREFIX: prefix, DATA_DIR: join(dir, 'restart'),
-      SEGMINT_WEBHOOK_BACKOFF_MS: '500', SEGMINT_WEBHOOK_ATTEMPTS: '8',
+      SEGMINT_WEBHOOK_BACKOFF_MS: '500', SEGMINT_WEBHOOK_ATTEMPTS: '8', SEGMINT_ALLOW_PRIVATE_URLS: '1',
     });
     const logger = pino({ level: 'silent' });
     const first = await startOrchestrator(config, { db, logger });

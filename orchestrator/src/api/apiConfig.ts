@@ -4,10 +4,19 @@
  */
 export const API_KNOBS = {
   apiRateLimit: { env: 'SEGMINT_API_RATE_LIMIT', flag: '--api-rate-limit', default: '600', help: 'API requests per minute per API key (then 429 RATE_LIMITED with Retry-After; 0: no limit)' },
+  allowPrivateUrls: { env: 'SEGMINT_ALLOW_PRIVATE_URLS', flag: '--allow-private-urls', default: '0', help: '1: asset import and webhook URLs may point at loopback/private/link-local addresses (demo, tests); 0 refuses them (SSRF)' },
+  trustedUrlHosts: { env: 'SEGMINT_TRUSTED_URL_HOSTS', flag: '--trusted-url-hosts', default: '', help: 'Comma-separated host names exempt from that refusal (e.g. a media server on the private network)' },
   maxAssetBytes: { env: 'SEGMINT_MAX_ASSET_BYTES', flag: '--max-asset-bytes', default: String(4 * 1024 ** 3), help: 'Largest asset file uploaded or imported (413 above)' },
 } as const;
 
-export type ApiConfig = { rateLimitPerMinute: number; maxAssetBytes: number };
+export type ApiConfig = {
+  rateLimitPerMinute: number;
+  maxAssetBytes: number;
+  /** Fetch from / post to non-public addresses on an integrator's behalf (off: SSRF protection). */
+  allowPrivateUrls: boolean;
+  /** Host names exempt from that check. */
+  trustedUrlHosts: string[];
+};
 
 type IntParser = (name: string, v: string, min: number, max: number) => number;
 
@@ -15,5 +24,7 @@ export function parseApiKnobs(k: Record<keyof typeof API_KNOBS, string>, int: In
   return {
     rateLimitPerMinute: int('SEGMINT_API_RATE_LIMIT', k.apiRateLimit, 0, 10_000_000),
     maxAssetBytes: int('SEGMINT_MAX_ASSET_BYTES', k.maxAssetBytes, 1024, 2 ** 50),
+    allowPrivateUrls: int('SEGMINT_ALLOW_PRIVATE_URLS', k.allowPrivateUrls, 0, 1) === 1,
+    trustedUrlHosts: k.trustedUrlHosts.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
   };
 }

@@ -64,10 +64,13 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   const tokenGate = new TokenGate({ redis, prefix: config.redisPrefix, secret: config.secret, rpcUrl: config.chainRpcUrl, chainId: config.chainId });
   gatePlayback(app, p, signingKeys, tokenGate);
   o.apiKeys.rateLimiter = new RateLimiter(redis, config.redisPrefix, config.api.rateLimitPerMinute);
+  // SSRF guard of asset imports and webhook deliveries (see egress/outboundAddress.ts)
+  const outbound = { allowPrivate: config.api.allowPrivateUrls, trustedHosts: config.api.trustedUrlHosts };
   const deliveries = new WebhookQueue(webhooks, {
     connection: { url: config.redisUrl },
     prefix: config.redisPrefix,
     config: config.webhooks,
+    outbound,
     logger: p.logger.child({ component: 'webhooks' }),
   });
   await deliveries.ready();
@@ -95,7 +98,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
       .header('access-control-max-age', '600')
       .send());
   await app.register(sessionRoutes(p, sessions, o.apiKeys), { prefix: '/api' });
-  await app.register(webhookRoutes(p, webhooks, o.apiKeys), { prefix: '/api' });
+  await app.register(webhookRoutes(p, webhooks, o.apiKeys, { outbound }), { prefix: '/api' });
   await app.register(playbackRoutes(p, assets), { prefix: '/api' });
   await app.register(usageRoutes(usage, o.apiKeys), { prefix: '/api' });
   await app.register(tokenGateRoutes(p, tokenGate, config.chainId), { prefix: '/api' });
@@ -110,6 +113,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   await app.register(
     assetRoutes(p, assets, o.apiKeys, {
       maxAssetBytes: config.api.maxAssetBytes,
+      outbound,
       on: { created: (a) => notifyAsset('asset.created', a), finished: ({ asset, phase }) => notifyAsset(phase === 'ready' ? 'asset.ready' : 'asset.failed', asset) },
     }),
     { prefix: '/api' },

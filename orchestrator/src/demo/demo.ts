@@ -72,6 +72,8 @@ async function main(): Promise<void> {
     REDIS_URL: redis.url,
     DATA_DIR: process.env.DATA_DIR ?? join(ROOT, '.data', 'demo'),
     SEGMINT_REDIS_PREFIX: process.env.SEGMINT_REDIS_PREFIX ?? `segmint-demo-${process.pid}`,
+    // the demo's webhook receivers and files are on this machine (production keeps the SSRF guard on)
+    SEGMINT_ALLOW_PRIVATE_URLS: process.env.SEGMINT_ALLOW_PRIVATE_URLS ?? '1',
   });
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn', name: 'orchestrator' });
   const orch = await startOrchestrator(config, { logger });

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+import { outboundRequest } from '../egress/outboundRequest.js';
+import { UnsafeUrlError, type OutboundPolicy } from '../egress/outboundAddress.js';
 import { signatureHeader } from './signature.js';
 import type { WebhookConfig } from './webhookConfig.js';
 import type { WebhookEvent } from './webhookEvents.js';
@@ -18,6 +20,16 @@ export class DeliveryFailedError extends Error {
 }
 
 const MAX_LOGGED = 4096;
+/** The first MAX_LOGGED bytes of a response (the rest is not read: a receiver may answer forever). */
+async function text(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  let out = '';
+  for await (const chunk of body) {
+    out += chunk.toString('utf8');
+    if (out.length > MAX_LOGGED) break;
+  }
+  body.destroy();
+  return out;
+}
 const clip = (s: string) => (s.length > MAX_LOGGED ? `${s.slice(0, MAX_LOGGED)}…` : s);
 
 /**
@@ -31,7 +43,7 @@ export class WebhookQueue {
 
   constructor(
     private readonly store: WebhookStore,
-    private readonly opts: { connection: ConnectionOptions; prefix: string; config: WebhookConfig; logger: Logger },
+    private readonly opts: { connection: ConnectionOptions; prefix: string; config: WebhookConfig; outbound: OutboundPolicy; logger: Logger },
   ) {
     this.queue = new Queue<DeliveryJob>(WEBHOOK_QUEUE, {
       connection: opts.connection,
@@ -80,7 +92,8 @@ export class WebhookQueue {
     let responseBody: string | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(hook.url, {
+      // redirects are not followed (a 3xx is a failed attempt); the address is checked on connect
+      const res = await outboundRequest(hook.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -88,14 +101,18 @@ export class WebhookQueue {
           'livepeer-signature': signatureHeader(body, hook.sharedSecret, started),
         },
         body,
-        redirect: 'manual',
+        maxRedirects: 0,
+        ...this.opts.outbound,
         signal: AbortSignal.timeout(this.opts.config.timeoutMs),
       });
       statusCode = res.status;
-      responseBody = clip(await res.text());
+      responseBody = clip(await text(res.body));
       if (res.status < 200 || res.status >= 300) error = `receiver answered HTTP ${res.status}`;
     } catch (err) {
-      error = (err as Error).name === 'TimeoutError' ? `no answer within ${this.opts.config.timeoutMs} ms` : `could not reach the receiver: ${(err as Error).message}`;
+      const e = err as Error;
+      error = e instanceof UnsafeUrlError ? `refused: ${e.message} (webhooks are delivered to public addresses only)`
+        : e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${this.opts.config.timeoutMs} ms`
+        : `could not reach the receiver: ${e.message}`;
     }
     await this.store.recordDelivery({
       webhookId, eventId, event, attempt: job.attemptsMade + 1, createdAt: started, durationMs: Date.now() - started,

@@ -8,6 +8,7 @@ export const API_ERRORS = {
   VALIDATION_FAILED: { status: 400, description: 'The request does not match the route schema.' },
   BAD_SEQUENCE: { status: 400, description: 'Segment sequence number is not an integer in range.' },
   INVALID_PROFILES: { status: 400, description: 'The rendition ladder is inconsistent (duplicate or reserved names).' },
+  URL_NOT_ALLOWED: { status: 400, description: 'A URL to fetch from or post to (asset import, webhook) is, or resolves to, a loopback, private, link-local or metadata address.' },
   UNAUTHORIZED: { status: 401, description: 'Missing or invalid API key or job token.' },
   REGISTRATION_FORGED: { status: 401, description: 'A worker registration is not signed by the worker address it names.' },
   NOT_FOUND: { status: 404, description: 'No such route or resource.' },

@@ -7,6 +7,8 @@ import { pipeline as pipe } from 'node:stream/promises';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ApiError, DEFAULT_PROFILES, ProfilesSchema, profileProblems } from '@segmint/protocol';
+import { checkOutboundUrl, UnsafeUrlError, type OutboundPolicy } from '../../egress/outboundAddress.js';
+import { outboundRequest } from '../../egress/outboundRequest.js';
 import { assetPrefix, processAsset, type AssetOutcome } from '../../assets/assetProcessor.js';
 import type { Asset, AssetStore } from '../../assets/assetStore.js';
 import type { ApiKeyStore } from '../../auth/apiKeys.js';
@@ -74,7 +76,7 @@ async function toTempFile(body: Readable, limit: number): Promise<{ path: string
  * `POST /api/asset/upload/url` (import), get, list, rename, delete. Processing runs in this
  * process: an upload interrupted by a restart must be made again.
  */
-export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, o: { maxAssetBytes: number; on: AssetEvents }): FastifyPluginAsync {
+export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, o: { maxAssetBytes: number; outbound: OutboundPolicy; on: AssetEvents }): FastifyPluginAsync {
   const view = (a: Asset): Static<typeof AssetSchema> => ({
     id: a.id,
     type: 'video',
@@ -164,21 +166,28 @@ export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, 
         {
           schema: {
             tags, security, summary: 'Import an asset from a URL', body: ImportBody,
-            response: { 201: Type.Object({ asset: AssetSchema, task: TaskSchema }), ...errorResponses('INVALID_PROFILES') },
+            response: { 201: Type.Object({ asset: AssetSchema, task: TaskSchema }), ...errorResponses('INVALID_PROFILES', 'URL_NOT_ALLOWED') },
           },
         },
         async (req, reply) => {
-          const url = new URL(req.body.url);
+          const url = await checkOutboundUrl(req.body.url, o.outbound).catch((err: Error) => {
+            throw new ApiError('URL_NOT_ALLOWED', `body/url: ${err.message}; assets are imported from public addresses only`);
+          });
           const { asset } = await assets.create(keyOf(req).ownerId, { name: req.body.name, profiles: profilesOf(req.body.profiles), source: { type: 'url', url: url.toString() } });
           o.on.created(asset);
           void (async () => {
             await assets.update(asset.id, { phase: 'processing' });
-            const res = await fetch(url, { signal: AbortSignal.timeout(600_000) });
-            if (!res.ok || !res.body) throw new Error(`the URL answered HTTP ${res.status}`);
-            const file = await toTempFile(Readable.fromWeb(res.body as never), o.maxAssetBytes);
+            // every redirect is checked like the URL itself, and the connection goes to the checked address
+            const res = await outboundRequest(url, { ...o.outbound, maxRedirects: 5, signal: AbortSignal.timeout(600_000) });
+            if (res.status < 200 || res.status >= 300) {
+              res.body.destroy();
+              throw new Error(`the URL answered HTTP ${res.status}`);
+            }
+            const file = await toTempFile(res.body, o.maxAssetBytes);
             start(asset, file.path, file.bytes);
           })().catch(async (err) => {
-            await assets.update(asset.id, { phase: 'failed', errorMessage: `could not download ${url}: ${(err as Error).message}` });
+            const why = err instanceof UnsafeUrlError ? `refused: ${err.message} (assets are imported from public addresses only)` : (err as Error).message;
+            await assets.update(asset.id, { phase: 'failed', errorMessage: `could not download ${url}: ${why}` });
             const failed = await assets.get(asset.id);
             if (failed) o.on.finished({ asset: failed, phase: 'failed' });
           });

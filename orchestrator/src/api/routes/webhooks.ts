@@ -3,6 +3,7 @@ import { Type, type Static } from 'typebox';
 import { ApiError } from '@segmint/protocol';
 import type { ApiKeyStore } from '../../auth/apiKeys.js';
 import type { Pipeline } from '../../pipeline.js';
+import { checkOutboundUrl, type OutboundPolicy } from '../../egress/outboundAddress.js';
 import { WEBHOOK_EVENTS, type WebhookEvent } from '../../webhooks/webhookEvents.js';
 import type { Webhook, WebhookDelivery, WebhookFields, WebhookStore } from '../../webhooks/webhookStore.js';
 import { BEARER, keyOf, requireApiKey } from '../auth.js';
@@ -74,7 +75,7 @@ const deliveryView = (d: WebhookDelivery): Static<typeof DeliverySchema> => ({
 });
 
 /** `/api/webhook` (Studio's paths): CRUD and a delivery log per webhook. */
-export function webhookRoutes(p: Pipeline, hooks: WebhookStore, keys: ApiKeyStore): FastifyPluginAsync {
+export function webhookRoutes(p: Pipeline, hooks: WebhookStore, keys: ApiKeyStore, o: { outbound: OutboundPolicy }): FastifyPluginAsync {
   return async (app) => {
     requireApiKey(app, keys);
     const tags = ['webhook'];
@@ -88,6 +89,9 @@ export function webhookRoutes(p: Pipeline, hooks: WebhookStore, keys: ApiKeyStor
         throw new ApiError('VALIDATION_FAILED', 'body/url is not a URL');
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApiError('VALIDATION_FAILED', 'body/url must be http or https');
+      await checkOutboundUrl(url.toString(), o.outbound).catch((err: Error) => {
+        throw new ApiError('URL_NOT_ALLOWED', `body/url: ${err.message}; webhooks are delivered to public addresses only`);
+      });
       const streamId = b.streamId ?? null;
       if (streamId !== null && !(await p.streams.getOwned(ownerId, streamId))) throw new ApiError('STREAM_NOT_FOUND', `no stream ${streamId}`);
       return { name: b.name, url: url.toString(), events: b.events ?? [...WEBHOOK_EVENTS], sharedSecret: b.sharedSecret, streamId };
@@ -96,7 +100,7 @@ export function webhookRoutes(p: Pipeline, hooks: WebhookStore, keys: ApiKeyStor
     app.post<{ Body: Static<typeof WebhookBody> }>(
       '/webhook',
       // 200, not 201: Livepeer's SDK reads the webhook only from a 200 (its OpenAPI document's code)
-      { schema: { tags, security, summary: 'Create a webhook', body: WebhookBody, response: { 200: WebhookSchema, ...errorResponses('STREAM_NOT_FOUND') } } },
+      { schema: { tags, security, summary: 'Create a webhook', body: WebhookBody, response: { 200: WebhookSchema, ...errorResponses('STREAM_NOT_FOUND', 'URL_NOT_ALLOWED') } } },
       async (req) => {
         const ownerId = keyOf(req).ownerId;
         return view(await hooks.create(ownerId, await fieldsOf(ownerId, req.body)));
@@ -129,7 +133,7 @@ export function webhookRoutes(p: Pipeline, hooks: WebhookStore, keys: ApiKeyStor
       {
         schema: {
           tags, security, summary: 'Replace a webhook (the secret is kept unless a new one is given)', params: IdParams, body: WebhookBody,
-          response: { 200: WebhookSchema, ...errorResponses('WEBHOOK_NOT_FOUND', 'STREAM_NOT_FOUND') },
+          response: { 200: WebhookSchema, ...errorResponses('WEBHOOK_NOT_FOUND', 'STREAM_NOT_FOUND', 'URL_NOT_ALLOWED') },
         },
       },
       async (req) => {
