@@ -6,6 +6,7 @@ export const API_KNOBS = {
   apiRateLimit: { env: 'SEGMINT_API_RATE_LIMIT', flag: '--api-rate-limit', default: '600', help: 'API requests per minute per API key (then 429 RATE_LIMITED with Retry-After; 0: no limit)' },
   allowPrivateUrls: { env: 'SEGMINT_ALLOW_PRIVATE_URLS', flag: '--allow-private-urls', default: '0', help: '1: asset import and webhook URLs may point at loopback/private/link-local addresses (demo, tests); 0 refuses them (SSRF)' },
   trustedUrlHosts: { env: 'SEGMINT_TRUSTED_URL_HOSTS', flag: '--trusted-url-hosts', default: '', help: 'Comma-separated host names exempt from that refusal (e.g. a media server on the private network)' },
+  assetLeaseMs: { env: 'SEGMINT_ASSET_LEASE_MS', flag: '--asset-lease-ms', default: '30000', help: 'An asset being processed is taken over by another orchestrator this long after its own stopped renewing its lease' },
   maxAssetBytes: { env: 'SEGMINT_MAX_ASSET_BYTES', flag: '--max-asset-bytes', default: String(4 * 1024 ** 3), help: 'Largest asset file uploaded or imported (413 above)' },
 } as const;
 
@@ -16,6 +17,8 @@ export type ApiConfig = {
   allowPrivateUrls: boolean;
   /** Host names exempt from that check. */
   trustedUrlHosts: string[];
+  /** Lease of an orchestrator on an asset it processes (renewed every third of it). */
+  assetLeaseMs: number;
 };
 
 type IntParser = (name: string, v: string, min: number, max: number) => number;
@@ -25,6 +28,7 @@ export function parseApiKnobs(k: Record<keyof typeof API_KNOBS, string>, int: In
     rateLimitPerMinute: int('SEGMINT_API_RATE_LIMIT', k.apiRateLimit, 0, 10_000_000),
     maxAssetBytes: int('SEGMINT_MAX_ASSET_BYTES', k.maxAssetBytes, 1024, 2 ** 50),
     allowPrivateUrls: int('SEGMINT_ALLOW_PRIVATE_URLS', k.allowPrivateUrls, 0, 1) === 1,
+    assetLeaseMs: int('SEGMINT_ASSET_LEASE_MS', k.assetLeaseMs, 300, 3_600_000),
     trustedUrlHosts: k.trustedUrlHosts.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
   };
 }

@@ -17,6 +17,7 @@ import { usageRoutes } from './routes/usage.js';
 import { assetRoutes } from './routes/assets.js';
 import { vodRoutes } from './routes/vod.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { AssetRunner } from '../assets/assetRunner.js';
 import { AssetStore, type Asset } from '../assets/assetStore.js';
 import { signingKeyRoutes } from './routes/signingKeys.js';
 import { gatePlayback } from '../access/playbackGate.js';
@@ -39,7 +40,7 @@ export type IntegratorApi = {
 export type StartIntegratorApiParameters = {
   db: Database;
   apiKeys: ApiKeyStore;
-  config: Pick<OrchestratorConfig, 'redisUrl' | 'redisPrefix' | 'webhooks' | 'api' | 'secret' | 'chainRpcUrl' | 'chainId'>;
+  config: Pick<OrchestratorConfig, 'redisUrl' | 'redisPrefix' | 'webhooks' | 'api' | 'secret' | 'chainRpcUrl' | 'chainId' | 'dataDir'>;
 };
 
 /** What a webhook says about a stream (no stream key: receivers need not hold a secret). */
@@ -110,12 +111,14 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
       .then((hooks) => (hooks.length ? deliveries.enqueue(hooks, event, { asset: assetPayload(a), payload: { assetId: a.id } }) : null))
       .catch((err) => p.logger.error({ err, event, assetId: a.id }, 'could not queue webhook deliveries'));
   };
+  const runner = new AssetRunner(p, assets, {
+    redis, prefix: config.redisPrefix, dataDir: config.dataDir, outbound, maxAssetBytes: config.api.maxAssetBytes, leaseMs: config.api.assetLeaseMs,
+    finished: ({ asset, phase }) => notifyAsset(phase === 'ready' ? 'asset.ready' : 'asset.failed', asset),
+  });
+  // assets another orchestrator left processing are taken over once this one serves HTTP (workers fetch their segments)
+  app.addHook('onListen', async () => runner.start());
   await app.register(
-    assetRoutes(p, assets, o.apiKeys, {
-      maxAssetBytes: config.api.maxAssetBytes,
-      outbound,
-      on: { created: (a) => notifyAsset('asset.created', a), finished: ({ asset, phase }) => notifyAsset(phase === 'ready' ? 'asset.ready' : 'asset.failed', asset) },
-    }),
+    assetRoutes(p, assets, o.apiKeys, runner, { maxAssetBytes: config.api.maxAssetBytes, outbound, created: (a) => notifyAsset('asset.created', a) }),
     { prefix: '/api' },
   );
   await app.register(vodRoutes(p, assets, sessions));
@@ -129,6 +132,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     deliveries,
     async close() {
       detach();
+      await runner.close();
       await deliveries.close();
       o.apiKeys.rateLimiter = null;
       redis.disconnect();

@@ -18,7 +18,7 @@ const SEGMENT_SEC = 2;
  * Cuts a file into ~2 s MPEG-TS segments: stream copy when the video is already H.264, else one
  * encode to H.264 with a keyframe every 2 s. Returns the segment files in order.
  */
-export async function splitIntoSegments(input: string, dir: string): Promise<string[]> {
+export async function splitIntoSegments(input: string, dir: string, signal?: AbortSignal): Promise<string[]> {
   const list = async () => (await readdir(dir)).filter((f) => /^\d+\.ts$/.test(f)).sort((a, b) => parseInt(a) - parseInt(b)).map((f) => join(dir, f));
   const segment = ['-f', 'segment', '-segment_time', String(SEGMENT_SEC), '-segment_format', 'mpegts', '-reset_timestamps', '0', join(dir, '%d.ts')];
   const ok = async (files: string[]) => {
@@ -36,24 +36,26 @@ export async function splitIntoSegments(input: string, dir: string): Promise<str
     return true;
   };
   try {
-    await run(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', '-i', input, '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', ...segment], { timeoutMs: 600_000 });
+    await run(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', '-i', input, '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', ...segment], { timeoutMs: 600_000, signal });
     const files = await list();
     if (await ok(files)) return files;
   } catch {
     // not copyable (another codec, or a container the segmenter cannot copy from): encode below
   }
+  signal?.throwIfAborted();
   for (const f of await list()) await rm(f, { force: true });
   await run(ffmpegPath(), [
     '-hide_banner', '-loglevel', 'error', '-y', '-i', input, '-map', '0:v:0', '-map', '0:a:0?',
     '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-force_key_frames', `expr:gte(t,n_forced*${SEGMENT_SEC})`, '-sc_threshold', '0',
     '-c:a', 'aac', '-b:a', '128k', '-ac', '2', ...segment,
-  ], { timeoutMs: 3_600_000 });
+  ], { timeoutMs: 3_600_000, signal });
   const files = await list();
   if (!(await ok(files))) throw new Error('the file has no video ffmpeg can read');
   return files;
 }
 
-export type AssetOutcome = { asset: Asset; phase: 'ready' | 'failed' };
+/** ready or failed; interrupted: `signal` aborted (the orchestrator is stopping), the asset is left as it was for another to take over. */
+export type AssetOutcome = { asset: Asset; phase: 'ready' | 'failed' | 'interrupted' };
 
 /**
  * Transcodes an asset through the marketplace like a live stream (an internal, ownerless stream
@@ -61,10 +63,14 @@ export type AssetOutcome = { asset: Asset; phase: 'ready' | 'failed' };
  * published. At most a live window of segments is in flight, so none is evicted before it is kept.
  * Progress (0–1) is the share of segments published.
  */
-export async function processAsset(p: Pipeline, store: AssetStore, asset: Asset, input: string): Promise<AssetOutcome> {
+export async function processAsset(p: Pipeline, store: AssetStore, asset: Asset, input: string, signal?: AbortSignal): Promise<AssetOutcome> {
   const log = p.logger.child({ assetId: asset.id });
   const dir = await mkdtemp(join(tmpdir(), 'segmint-asset-'));
   const fail = async (message: string): Promise<AssetOutcome> => {
+    if (signal?.aborted) {
+      log.info('asset processing interrupted: left for the next orchestrator');
+      return { asset, phase: 'interrupted' };
+    }
     log.warn({ message }, 'asset failed');
     await store.update(asset.id, { phase: 'failed', errorMessage: message });
     return { asset: (await store.get(asset.id)) ?? asset, phase: 'failed' };
@@ -73,7 +79,7 @@ export async function processAsset(p: Pipeline, store: AssetStore, asset: Asset,
     await store.update(asset.id, { phase: 'processing', progress: 0 });
     let files: string[];
     try {
-      files = await splitIntoSegments(input, dir);
+      files = await splitIntoSegments(input, dir, signal);
     } catch (err) {
       return await fail(`could not read the video: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -98,11 +104,18 @@ export async function processAsset(p: Pipeline, store: AssetStore, asset: Asset,
     try {
       const window = Math.max(1, p.config.hlsWindow);
       for (const [seq, file] of files.entries()) {
-        while (seq - kept.length >= window) await sleep(100);
+        while (seq - kept.length >= window) {
+          signal?.throwIfAborted();
+          await sleep(100);
+        }
+        signal?.throwIfAborted();
         await ingestSegment(p, stream, seq, await readFile(file));
       }
       // every segment published or skipped (after its attempts): nothing left in flight
-      while ((await p.live.snapshot(stream.id)).inflight > 0) await sleep(250);
+      while ((await p.live.snapshot(stream.id)).inflight > 0) {
+        signal?.throwIfAborted();
+        await sleep(250);
+      }
       await chain;
     } finally {
       p.events.off('published', onPublished);
@@ -110,6 +123,7 @@ export async function processAsset(p: Pipeline, store: AssetStore, asset: Asset,
       await p.live.clear(stream.id).catch(() => {});
       await p.storage.deletePrefix(`${stream.id}/`).catch(() => {});
     }
+    signal?.throwIfAborted();
     kept.sort((a, b) => a.seq - b.seq);
     if (kept.length < files.length) {
       const missing = files.map((_, i) => i).filter((i) => !kept.some((k) => k.seq === i));
@@ -120,11 +134,11 @@ export async function processAsset(p: Pipeline, store: AssetStore, asset: Asset,
     log.info({ segments: kept.length, durationSec }, 'asset ready');
     return { asset: (await store.get(asset.id)) ?? asset, phase: 'ready' };
   } catch (err) {
-    log.error({ err }, 'asset processing failed');
+    if (!signal?.aborted) log.error({ err }, 'asset processing failed');
     return await fail(`processing failed: ${(err as Error).message}`);
   } finally {
+    // the input is the caller's (kept until the asset is done: see AssetRunner)
     await rm(dir, { recursive: true, force: true });
-    await rm(input, { force: true });
   }
 }
 

@@ -73,6 +73,19 @@ export class AssetStore {
     return rows[0] ? fromRow(rows[0]) : null;
   }
 
+  /** The id of the asset a direct-upload token belongs to (the token stays valid: see claimUpload). */
+  async assetIdForUpload(token: string): Promise<string | null> {
+    if (!token || token.length > 100) return null;
+    const rows = await this.db.query<{ id: string }>(`SELECT id FROM assets WHERE upload_token_hash = $1 AND deleted_at IS NULL AND phase = 'waiting'`, [hash(token)]);
+    return rows[0]?.id ?? null;
+  }
+
+  /** Every asset being processed (any owner): what AssetRunner's sweep looks at. */
+  async listProcessing(): Promise<Asset[]> {
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM assets WHERE phase = 'processing' AND deleted_at IS NULL ORDER BY updated_at LIMIT 1000`);
+    return rows.map(fromRow);
+  }
+
   /** Takes the asset a direct-upload token belongs to, once: the token stops working. */
   async claimUpload(token: string): Promise<Asset | null> {
     if (!token || token.length > 100) return null;

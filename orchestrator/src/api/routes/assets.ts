@@ -1,15 +1,10 @@
-import { createWriteStream } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline as pipe } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ApiError, DEFAULT_PROFILES, ProfilesSchema, profileProblems } from '@segmint/protocol';
-import { checkOutboundUrl, UnsafeUrlError, type OutboundPolicy } from '../../egress/outboundAddress.js';
-import { outboundRequest } from '../../egress/outboundRequest.js';
-import { assetPrefix, processAsset, type AssetOutcome } from '../../assets/assetProcessor.js';
+import { checkOutboundUrl, type OutboundPolicy } from '../../egress/outboundAddress.js';
+import { assetPrefix } from '../../assets/assetProcessor.js';
+import type { AssetRunner } from '../../assets/assetRunner.js';
 import type { Asset, AssetStore } from '../../assets/assetStore.js';
 import type { ApiKeyStore } from '../../auth/apiKeys.js';
 import type { Pipeline } from '../../pipeline.js';
@@ -54,29 +49,13 @@ const PatchBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 500
 const ListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
 const UploadQuery = Type.Object({ token: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
 
-export type AssetEvents = { created(a: Asset): void; finished(o: AssetOutcome): void };
-
-/** Copies a byte stream to a new temp file, refusing more than `limit` bytes (413). */
-async function toTempFile(body: Readable, limit: number): Promise<{ path: string; bytes: number }> {
-  const path = join(await mkdtemp(join(tmpdir(), 'segmint-upload-')), 'source');
-  let bytes = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      done(bytes > limit ? new ApiError('PAYLOAD_TOO_LARGE', `files are limited to ${limit} bytes`) : null, chunk);
-    },
-  });
-  await pipe(body, count, createWriteStream(path));
-  if (bytes === 0) throw new ApiError('VALIDATION_FAILED', 'the upload is empty');
-  return { path, bytes };
-}
 
 /**
  * Studio's asset API: `POST /api/asset/request-upload` (then PUT the file to the returned URL),
- * `POST /api/asset/upload/url` (import), get, list, rename, delete. Processing runs in this
- * process: an upload interrupted by a restart must be made again.
+ * `POST /api/asset/upload/url` (import), get, list, rename, delete. The files and the processing
+ * are AssetRunner's (durable across restarts).
  */
-export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, o: { maxAssetBytes: number; outbound: OutboundPolicy; on: AssetEvents }): FastifyPluginAsync {
+export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, runner: AssetRunner, o: { maxAssetBytes: number; outbound: OutboundPolicy; created(a: Asset): void }): FastifyPluginAsync {
   const view = (a: Asset): Static<typeof AssetSchema> => ({
     id: a.id,
     type: 'video',
@@ -90,13 +69,6 @@ export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, 
     ...(a.durationSec === null ? {} : { videoSpec: { duration: a.durationSec, format: 'hls' as const } }),
     createdAt: a.createdAt,
   });
-  const start = (asset: Asset, path: string, bytes: number) => {
-    void assets
-      .update(asset.id, { sizeBytes: bytes })
-      .then(() => processAsset(p, assets, asset, path))
-      .then((outcome) => o.on.finished(outcome))
-      .catch((err) => p.logger.error({ err, assetId: asset.id }, 'asset processing crashed'));
-  };
   const profilesOf = (profiles: Static<typeof RequestUploadBody>['profiles']) => {
     const list = profiles ?? [...DEFAULT_PROFILES];
     const problems = profileProblems(list);
@@ -124,16 +96,16 @@ export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, 
         bodyLimit: o.maxAssetBytes,
       };
       const handler = async (req: { query: Static<typeof UploadQuery>; body: unknown; raw: Readable }) => {
+        const unknown = new ApiError('UNAUTHORIZED', 'unknown or used upload token: request a new upload URL');
+        // the lease first: an asset is never `processing` without one (the sweep would take it over)
+        const id = await assets.assetIdForUpload(req.query.token);
+        if (!id || !(await runner.lease(id))) throw unknown;
         const asset = await assets.claimUpload(req.query.token);
-        if (!asset) throw new ApiError('UNAUTHORIZED', 'unknown or used upload token: request a new upload URL');
-        let file;
-        try {
-          file = await toTempFile((req.body as Readable | undefined) ?? req.raw, o.maxAssetBytes);
-        } catch (err) {
-          await assets.update(asset.id, { phase: 'failed', errorMessage: 'the upload did not complete' });
-          throw err;
+        if (!asset) {
+          await runner.abandon(id);
+          throw unknown;
         }
-        start(asset, file.path, file.bytes);
+        await runner.receive(asset, (req.body as Readable | undefined) ?? req.raw);
         return {};
       };
       upload.put<{ Querystring: Static<typeof UploadQuery> }>('/asset/upload/direct', route, (req) => handler(req as never));
@@ -156,7 +128,7 @@ export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, 
         },
         async (req) => {
           const { asset, uploadToken } = await assets.create(keyOf(req).ownerId, { name: req.body.name, profiles: profilesOf(req.body.profiles), source: { type: 'directUpload' } });
-          o.on.created(asset);
+          o.created(asset);
           return { url: `${p.config.publicUrl}/api/asset/upload/direct?token=${uploadToken}`, asset: view(asset), task: { id: asset.id } };
         },
       );
@@ -174,23 +146,8 @@ export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, 
             throw new ApiError('URL_NOT_ALLOWED', `body/url: ${err.message}; assets are imported from public addresses only`);
           });
           const { asset } = await assets.create(keyOf(req).ownerId, { name: req.body.name, profiles: profilesOf(req.body.profiles), source: { type: 'url', url: url.toString() } });
-          o.on.created(asset);
-          void (async () => {
-            await assets.update(asset.id, { phase: 'processing' });
-            // every redirect is checked like the URL itself, and the connection goes to the checked address
-            const res = await outboundRequest(url, { ...o.outbound, maxRedirects: 5, signal: AbortSignal.timeout(600_000) });
-            if (res.status < 200 || res.status >= 300) {
-              res.body.destroy();
-              throw new Error(`the URL answered HTTP ${res.status}`);
-            }
-            const file = await toTempFile(res.body, o.maxAssetBytes);
-            start(asset, file.path, file.bytes);
-          })().catch(async (err) => {
-            const why = err instanceof UnsafeUrlError ? `refused: ${err.message} (assets are imported from public addresses only)` : (err as Error).message;
-            await assets.update(asset.id, { phase: 'failed', errorMessage: `could not download ${url}: ${why}` });
-            const failed = await assets.get(asset.id);
-            if (failed) o.on.finished({ asset: failed, phase: 'failed' });
-          });
+          o.created(asset);
+          if (await runner.lease(asset.id)) runner.importFrom(asset, url);
           return reply.status(201).send({ asset: view(asset), task: { id: asset.id } });
         },
       );
