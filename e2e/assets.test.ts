@@ -120,6 +120,39 @@ describe('assets', () => {
     await gone.arrayBuffer();
   }, 180_000);
 
+  it('tus: creates a resumable upload with the tusEndpoint, resumes it from the offset HEAD reports, then processes it', async () => {
+    const { json: req } = await api(orch, 'POST', '/api/asset/request-upload', { name: 'resumable', profiles: low });
+    expect(req.tusEndpoint).toMatch(/\/api\/asset\/upload\/tus\?token=/);
+    const tus = { 'tus-resumable': '1.0.0' };
+    const created = await fetch(req.tusEndpoint, { method: 'POST', headers: { ...tus, 'upload-length': String(mp4.length), 'upload-metadata': `filename ${Buffer.from('in.mp4').toString('base64')}` } });
+    expect(created.status).toBe(201);
+    const location = created.headers.get('location')!;
+    expect(location).toMatch(new RegExp(`^${orch.url}/api/asset/upload/tus/[0-9a-f]+$`));
+    expect((await api(orch, 'GET', `/api/asset/${req.asset.id}`)).json.status.phase).toBe('uploading');
+    // the token is spent: a second creation is refused (our error shape)
+    const again = await fetch(req.tusEndpoint, { method: 'POST', headers: { ...tus, 'upload-length': '10' } });
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+
+    // the first part, then the connection is "lost": HEAD says where to go on
+    const half = Math.floor(mp4.length / 2);
+    const part = (offset: number, bytes: Buffer) =>
+      fetch(location, { method: 'PATCH', headers: { ...tus, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, body: new Uint8Array(bytes) });
+    expect((await part(0, mp4.subarray(0, half))).status).toBe(204);
+    const head = await fetch(location, { method: 'HEAD', headers: tus });
+    expect([head.status, head.headers.get('upload-offset'), head.headers.get('upload-length')]).toEqual([200, String(half), String(mp4.length)]);
+    expect((await part(half + 1, mp4.subarray(half + 1))).status).toBe(409); // a wrong offset is refused
+    const last = await part(half, mp4.subarray(half));
+    expect([last.status, last.headers.get('upload-offset')]).toEqual([204, String(mp4.length)]);
+
+    const done = await ready(req.asset.id);
+    expect(done.status.phase).toBe('ready');
+    expect(done.size).toBe(mp4.length);
+    const media = HLS.parse(await (await fetch(done.playbackUrl.replace('index.m3u8', 'low/index.m3u8'))).text()) as HLS.types.MediaPlaylist;
+    expect(media.segments.length).toBe(3);
+    expect(existsSync(join(orch.dataDir, 'asset-tus', location.split('/').pop()!))).toBe(false);
+  }, 180_000);
+
   it('imports from a URL and re-encodes a video that is not H.264 (VP8 WebM)', async () => {
     const res = await api(orch, 'POST', '/api/asset/upload/url', { name: 'web', url: `${filesUrl}/in.webm`, profiles: low });
     expect(res.status).toBe(201);

@@ -15,6 +15,7 @@ import { playbackRoutes } from './routes/playback.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { usageRoutes } from './routes/usage.js';
 import { assetRoutes } from './routes/assets.js';
+import { assetTusRoutes } from './routes/assetTus.js';
 import { vodRoutes } from './routes/vod.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { AssetRunner } from '../assets/assetRunner.js';
@@ -121,6 +122,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     assetRoutes(p, assets, o.apiKeys, runner, { maxAssetBytes: config.api.maxAssetBytes, outbound, created: (a) => notifyAsset('asset.created', a) }),
     { prefix: '/api' },
   );
+  await app.register(assetTusRoutes(p, assets, runner, { dataDir: config.dataDir, maxAssetBytes: config.api.maxAssetBytes }));
   await app.register(vodRoutes(p, assets, sessions));
   await app.register(dashboardRoutes(p));
 

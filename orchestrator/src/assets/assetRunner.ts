@@ -116,6 +116,18 @@ export class AssetRunner {
     this.track(this.process(asset));
   }
 
+  /**
+   * Takes a file received some other way (a finished tus upload, on the same disk as DATA_DIR) as
+   * the asset's source and processes it.
+   */
+  async accept(asset: Asset, file: string, bytes: number): Promise<void> {
+    if (!(await this.lease(asset.id))) throw new Error(`asset ${asset.id} is already being worked on`);
+    await mkdir(join(this.o.dataDir, 'asset-sources'), { recursive: true });
+    await rename(file, this.sourcePath(asset.id));
+    await this.store.update(asset.id, { phase: 'processing', progress: 0, sizeBytes: bytes });
+    this.track(this.process(asset));
+  }
+
   /** Downloads an import (the caller holds the lease), then processes it. */
   importFrom(asset: Asset, url: URL): void {
     this.track(this.download(asset, url));

@@ -4,7 +4,8 @@ import type { Database } from '../db/database.js';
 import type { SegmentEntry } from '../live/liveState.js';
 import { isUuid } from '../streams/streamStore.js';
 
-export type AssetPhase = 'waiting' | 'processing' | 'ready' | 'failed';
+/** uploading: a resumable (tus) upload is under way; its bytes arrive over several requests. */
+export type AssetPhase = 'waiting' | 'uploading' | 'processing' | 'ready' | 'failed';
 
 /** One transcoded segment of an asset, as its VOD playlists need it. */
 export type AssetSegment = { seq: number; durationSec: number; renditions: SegmentEntry['renditions'] };
@@ -86,12 +87,15 @@ export class AssetStore {
     return rows.map(fromRow);
   }
 
-  /** Takes the asset a direct-upload token belongs to, once: the token stops working. */
-  async claimUpload(token: string): Promise<Asset | null> {
+  /**
+   * Takes the asset a direct-upload token belongs to, once: the token stops working. The asset
+   * moves to `phase`: processing (a direct PUT) or uploading (a tus upload, resumable).
+   */
+  async claimUpload(token: string, phase: 'processing' | 'uploading' = 'processing'): Promise<Asset | null> {
     if (!token || token.length > 100) return null;
     const rows = await this.db.query<Row>(
-      `UPDATE assets SET upload_token_hash = NULL, phase = 'processing', updated_at = $2 WHERE upload_token_hash = $1 AND deleted_at IS NULL AND phase = 'waiting' RETURNING ${COLUMNS}`,
-      [hash(token), Date.now()],
+      `UPDATE assets SET upload_token_hash = NULL, phase = $3, updated_at = $2 WHERE upload_token_hash = $1 AND deleted_at IS NULL AND phase = 'waiting' RETURNING ${COLUMNS}`,
+      [hash(token), Date.now(), phase],
     );
     return rows[0] ? fromRow(rows[0]) : null;
   }

@@ -5,6 +5,7 @@ import { ApiError, DEFAULT_PROFILES, ProfilesSchema, profileProblems } from '@se
 import { checkOutboundUrl, type OutboundPolicy } from '../../egress/outboundAddress.js';
 import { assetPrefix } from '../../assets/assetProcessor.js';
 import type { AssetRunner } from '../../assets/assetRunner.js';
+import { TUS_PATH } from './assetTus.js';
 import type { Asset, AssetStore } from '../../assets/assetStore.js';
 import type { ApiKeyStore } from '../../auth/apiKeys.js';
 import type { Pipeline } from '../../pipeline.js';
@@ -21,7 +22,7 @@ export const AssetSchema = Type.Object({
   playbackUrl: Type.Optional(Type.String({ description: 'HLS URL once ready' })),
   source: Type.Object({ type: Type.String(), url: Type.Optional(Type.String()) }),
   status: Type.Object({
-    phase: Type.Union([Type.Literal('waiting'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')]),
+    phase: Type.Union([Type.Literal('waiting'), Type.Literal('uploading'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')]),
     progress: Type.Number({ description: '0–1 while processing' }),
     errorMessage: Type.Optional(Type.String()),
     updatedAt: Type.Number(),
@@ -123,13 +124,19 @@ export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, 
           config: { browserKey: true },
           schema: {
             tags, security, summary: 'Create an asset and a one-time URL to PUT its file to', body: RequestUploadBody,
-            response: { 200: Type.Object({ url: Type.String(), tusEndpoint: Type.Optional(Type.String({ description: 'not offered yet: PUT the file to url' })), asset: AssetSchema, task: TaskSchema }), ...errorResponses('INVALID_PROFILES') },
+            response: { 200: Type.Object({ url: Type.String({ description: 'PUT the whole file here' }), tusEndpoint: Type.String({ description: 'or upload it resumably: a tus 1.0 creation endpoint (tus-js-client `endpoint`)' }), asset: AssetSchema, task: TaskSchema }), ...errorResponses('INVALID_PROFILES') },
           },
         },
         async (req) => {
           const { asset, uploadToken } = await assets.create(keyOf(req).ownerId, { name: req.body.name, profiles: profilesOf(req.body.profiles), source: { type: 'directUpload' } });
           o.created(asset);
-          return { url: `${p.config.publicUrl}/api/asset/upload/direct?token=${uploadToken}`, asset: view(asset), task: { id: asset.id } };
+          // one token, two ways to use it (once): a plain PUT, or tus
+          return {
+            url: `${p.config.publicUrl}/api/asset/upload/direct?token=${uploadToken}`,
+            tusEndpoint: `${p.config.publicUrl}${TUS_PATH}?token=${uploadToken}`,
+            asset: view(asset),
+            task: { id: asset.id },
+          };
         },
       );
 
