@@ -5,8 +5,9 @@
  * publishers into nginx-rtmp with `hls on` (Debian's libnginx-mod-rtmp; installed when missing
  * and running as root).
  *
- * CPU per stream = (this process, which runs the orchestrator, + every segmenter ffmpeg it spawned)
- * over the publish time, divided by N; publishers are not counted. Same for nginx's processes.
+ * CPU per stream = this process (which runs the orchestrator, segmenting in process: no child
+ * processes of its own) over the publish time, divided by N; publishers are not counted. Same for
+ * nginx's processes.
  * Last line: `ingest: N streams, D dropped segments, X% cpu/stream` for the largest N.
  * Usage: npm run bench:ingest [-- --streams 1,10,50,100 --seconds 20 --no-nginx]
  */
@@ -132,26 +133,22 @@ async function main(): Promise<void> {
       const before = await ingestedRtmp(orch.url);
       const rss0 = process.memoryUsage().rss;
       const pubs = publishers(file, (i) => `rtmp://127.0.0.1:${orch.rtmp!.port}/live/${streams[i]!.streamKey}`, n);
-      // Steady state only: measuring starts once every publish has its segmenter (process
-      // spawns, ours and the publishers', are startup costs; nginx is measured the same way).
-      for (let i = 0; i < 60 && segmenterPids().length < n; i++) await new Promise((r) => setTimeout(r, 250));
+      // Steady state only: measuring starts once every stream is being published (process
+      // spawns of the publishers are startup costs; nginx is measured the same way).
+      for (let i = 0; i < 60 && !streams.every((s) => orch.rtmp!.holds(s.id)); i++) await new Promise((r) => setTimeout(r, 250));
       await new Promise((r) => setTimeout(r, STARTUP_MS));
       const meter = new CpuMeter();
-      const selfMeter = new CpuMeter();
       const self = process.pid;
-      selfMeter.sample([self]);
-      meter.sample([self, ...segmenterPids()]);
+      meter.sample([self]);
       const t0 = performance.now();
-      const sampler = setInterval(() => meter.sample([self, ...segmenterPids()]), 1000);
+      let rssMax = process.memoryUsage().rss;
+      const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 1000);
       await Promise.all(pubs.map(exited));
       const wall = (performance.now() - t0) / 1000;
       clearInterval(sampler);
-      meter.sample([self, ...segmenterPids()]);
-      selfMeter.sample([self]);
-      const selfPct = (selfMeter.cpuSeconds() / wall / n) * 100;
-      const segmenterRss = meter.maxRssSum() - (procStat(self)?.rss ?? 0);
+      meter.sample([self]);
       const cpu = meter.cpuSeconds();
-      const rssPerStream = (Math.max(0, process.memoryUsage().rss - rss0) + Math.max(0, segmenterRss)) / n;
+      const rssPerStream = Math.max(0, rssMax - rss0) / n;
       // the last segment of each stream is flushed when its publisher leaves
       const expected = n * expectedPerStream;
       const until = Date.now() + 30_000;
@@ -159,7 +156,7 @@ async function main(): Promise<void> {
       while (Date.now() < until && (produced = (await ingestedRtmp(orch.url)) - before) < expected) await new Promise((r) => setTimeout(r, 250));
       const r = { n, produced, expected, cpuPct: (cpu / wall / n) * 100, rssMb: rssPerStream / 2 ** 20 };
       ours.push(r);
-      console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (orchestrator ${selfPct.toFixed(2)}% + segmenters ${(r.cpuPct - selfPct).toFixed(2)}%; ${(r.cpuPct - idlePct / n).toFixed(2)}% without the idle cost), ${r.rssMb.toFixed(1)} MB rss/stream`);
+      console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (${(r.cpuPct - idlePct / n).toFixed(2)}% without the idle cost), ${r.rssMb.toFixed(1)} MB rss/stream`);
       await new Promise((r) => setTimeout(r, 1500)); // reconnect windows close
     }
   } finally {
@@ -247,21 +244,6 @@ rtmp {
   const r = { n, produced, expected: n * expectedPerStream, cpuPct: (meter.cpuSeconds() / wall / n) * 100, rssMb: rss / n / 2 ** 20 };
   console.log(`nginx-rtmp ${String(n).padStart(3)} streams: ${produced}/${r.expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream, ${r.rssMb.toFixed(1)} MB rss/stream`);
   return r;
-}
-
-/** This process's children that are segmenters (publishers are children too: told apart by their arguments). */
-function segmenterPids(): number[] {
-  const out: number[] = [];
-  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
-    for (const pid of childrenOf(process.pid, Number(tid))) {
-      try {
-        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('segment_list')) out.push(pid);
-      } catch {
-        /* exited */
-      }
-    }
-  }
-  return out;
 }
 
 function childrenOf(pid: number, tid = pid): number[] {

@@ -1,30 +1,11 @@
 /**
- * FLV: what the ffmpeg segmenter reads on stdin. RTMP audio/video/data message payloads are FLV
- * tag bodies already, so muxing is a header per tag.
+ * FLV tag bodies: RTMP audio/video/data message payloads are FLV tag bodies already; the
+ * segmenter's muxer (`../mpegts/flvToTs.ts`) reads them as such.
  */
 
 export const TAG_AUDIO = 8;
 export const TAG_VIDEO = 9;
 export const TAG_SCRIPT = 18;
-
-/** FLV file header (audio + video flags) and PreviousTagSize0. */
-export function flvHeader(): Buffer {
-  return Buffer.from([0x46, 0x4c, 0x56, 1, 0x05, 0, 0, 0, 9, 0, 0, 0, 0]);
-}
-
-/** One FLV tag plus its trailing PreviousTagSize. Timestamps are 32-bit ms (24 bits + extension byte). */
-export function flvTag(type: number, timestamp: number, body: Buffer): Buffer[] {
-  const h = Buffer.alloc(11);
-  h[0] = type;
-  h.writeUIntBE(body.length, 1, 3);
-  const ts = timestamp >>> 0;
-  h.writeUIntBE(ts & 0xffffff, 4, 3);
-  h[7] = ts >>> 24;
-  // stream id (3 bytes) stays 0
-  const tail = Buffer.alloc(4);
-  tail.writeUInt32BE(11 + body.length);
-  return [h, body, tail];
-}
 
 export type VideoInfo = { codecId: number; keyframe: boolean; sequenceHeader: boolean; enhanced: boolean };
 

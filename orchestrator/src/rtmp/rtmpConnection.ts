@@ -263,8 +263,16 @@ export class RtmpConnection {
         p.sink = d.sink;
         this.sendControl(MSG.USER_CONTROL, Buffer.concat([u16(USER_STREAM_BEGIN), u32(streamId)]));
         this.onStatus(streamId, 'status', 'NetStream.Publish.Start', `${key} is now published.`);
-        for (const [type, ts, body] of p.early) this.toSink(p, type, ts, body);
+        const early = p.early;
         p.early = [];
+        try {
+          for (const [type, ts, body] of early) this.toSink(p, type, ts, body);
+        } catch (err) {
+          // held media replayed here, outside onData: the same errors close the connection
+          if (err instanceof ProtocolViolation) return this.close(`${err.name}: ${err.message}`);
+          this.log.error({ err }, 'unexpected error handling rtmp media');
+          this.close('internal error');
+        }
       },
       (err) => {
         this.log.error({ err }, 'publish check failed');

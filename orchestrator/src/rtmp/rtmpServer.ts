@@ -1,6 +1,6 @@
 /**
  * Segmint's RTMP ingest server: accepts publishers on `rtmp://HOST:PORT/live/STREAM_KEY`, checks
- * the key, turns the media into ~2 s MPEG-TS segments with an ffmpeg `-c copy` segmenter and
+ * the key, turns the media into ~2 s MPEG-TS segments with the in-process segmenter and
  * hands each to `ingestSegment` (the same path as an HTTP-pushed segment).
  *
  * Sessions: one publisher per stream. A publisher that drops keeps the stream's session for the
