@@ -8,6 +8,12 @@ node_modules/.installed: package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	@touch $@
 
+# Livepeer's own SDK for e2e/livepeerSdk.test.ts, apart from the workspace (its runtime deps
+# include jest 29, which would clash with ours): pinned in e2e/livepeer-sdk/package-lock.json.
+e2e/livepeer-sdk/node_modules/.installed: e2e/livepeer-sdk/package-lock.json
+	$(NPM) ci --prefix e2e/livepeer-sdk --no-audit --no-fund
+	@touch $@
+
 # ffprobe: the npm static build crashes on MPEG-TS, so Debian's is used (apt-get, as root).
 /usr/bin/ffprobe:
 	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "ffprobe missing: install Debian's ffmpeg package or set FFPROBE_PATH"; exit 1; }
@@ -18,7 +24,7 @@ node_modules/.installed: package-lock.json
 	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "chromium missing: install Debian's chromium package or set CHROMIUM_PATH"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 
-install: node_modules/.installed $(if $(FFPROBE_PATH),,/usr/bin/ffprobe) $(if $(CHROMIUM_PATH),,/usr/bin/chromium)
+install: node_modules/.installed e2e/livepeer-sdk/node_modules/.installed $(if $(FFPROBE_PATH),,/usr/bin/ffprobe) $(if $(CHROMIUM_PATH),,/usr/bin/chromium)
 
 demo: install
 	$(NPM) run demo

@@ -19,7 +19,7 @@ const SessionSchema = Type.Object({
   recordingStatus: Type.Union([Type.Literal('none'), Type.Literal('waiting'), Type.Literal('ready'), Type.Literal('failed')], {
     description: 'none when record is false; waiting while live; ready once ended (failed: ended with no segment)',
   }),
-  recordingUrl: Type.Union([Type.String(), Type.Null()], { description: 'HLS (VOD) of the recording once ready' }),
+  recordingUrl: Type.Optional(Type.String({ description: 'HLS (VOD) of the recording once ready (absent before: Livepeer\'s SDK refuses null)' })),
   profiles: ProfilesSchema,
   isActive: Type.Boolean(),
   createdAt: Type.Number(),
@@ -59,7 +59,7 @@ export function sessionRoutes(p: Pipeline, sessions: SessionStore, keys: ApiKeyS
         playbackId,
         isActive: s.endedAt === null,
         recordingStatus,
-        recordingUrl: recordingStatus === 'ready' ? `${p.config.publicUrl}/recording/${s.id}/index.m3u8` : null,
+        ...(recordingStatus === 'ready' ? { recordingUrl: `${p.config.publicUrl}/recording/${s.id}/index.m3u8` } : {}),
       };
     };
     const recordOf = (v: string | undefined) => (v === undefined ? undefined : v === '1' || v === 'true');
