@@ -98,3 +98,51 @@ describe('spot-checks: a second worker with the same encoder fingerprint re-tran
     expect(audits.every((a) => a.spotCheck.faulty === undefined || a.spotCheck.faulty === cheater)).toBe(true);
   }, 240_000);
 });
+
+describe('quality checks: a non-deterministic encoder (NVENC-like) is checked against the source by SSIM', () => {
+  // No GPU here: these workers run libx264 but announce it as non-deterministic (a test-only flag),
+  // which sends their sampled segments down the SSIM path NVENC outputs take.
+  const NONDET = ['--test-nondeterministic', '1'];
+  const ssimOf = (a: { spotCheck: { ssim: Record<string, number> } }) => Object.values(a.spotCheck.ssim);
+
+  it('an honest worker passes: every rendition\'s SSIM is above the threshold, no second worker needed', async () => {
+    const { audits } = await run([{ price: '100', args: NONDET }]);
+    for (const a of audits) {
+      expect(a.spotCheck).toMatchObject({ outcome: 'ssim-pass', ssimThreshold: 0.85, mismatched: [] });
+      expect(Object.keys(a.spotCheck.ssim).sort()).toEqual(['low', 'mid']);
+      for (const v of ssimOf(a)) expect(v).toBeGreaterThanOrEqual(0.85);
+      expect(a.spotCheck.verifier).toBeUndefined();
+    }
+    expect(await metric('segmint_spotchecks_total\\{outcome="ssim-pass"\\}')).toBe(SEGMENTS);
+  }, 180_000);
+
+  it('a worker starving a rendition fails, is excluded from auctions and scored down, and is not slashed', async () => {
+    const { online, audits } = await run([{ price: '100', args: [...NONDET, '--test-cheat-rate', '1', '--test-cheat-bitrate', '0.02'] }, { price: '200', args: NONDET }]);
+    const cheater = online.find((w) => w.pricePerPixel === '100')!.address.toLowerCase();
+    const byCheater = audits.filter((a) => a.worker.toLowerCase() === cheater);
+    expect(byCheater.length).toBeGreaterThan(0);
+    for (const a of audits) {
+      if (a.worker.toLowerCase() === cheater) {
+        expect(a.spotCheck).toMatchObject({ outcome: 'ssim-fail', mismatched: ['low'] });
+        expect(a.spotCheck.ssim.low).toBeLessThan(0.85);
+        expect(a.spotCheck.ssim.mid).toBeGreaterThanOrEqual(0.85);
+      } else {
+        expect(a.spotCheck.outcome).toBe('ssim-pass');
+      }
+      expect(a.spotCheck.slash).toBeUndefined();
+    }
+    const perf = ((await (await fetch(`${orch.url}/marketplace/workers/${cheater}`)).json()) as { performance: { faults: number; successRate: number } }).performance;
+    expect(perf.faults).toBe(byCheater.length);
+    expect(perf.successRate).toBeLessThan(1);
+    // Excluded: while the cheaper cheater is online and idle, the next segments all go to the other worker.
+    const stream = (await api(orch, 'GET', `/api/stream/${audits[0]!.streamId}`)).json;
+    for (let seq = SEGMENTS; seq < 2 * SEGMENTS; seq++) {
+      await fetch(`${orch.url}/live/${stream.streamKey}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(segments[seq - SEGMENTS]!) });
+    }
+    const later = await waitFor('the next segments audited', async () => {
+      const all = await Promise.all(Array.from({ length: SEGMENTS }, (_, i) => api(orch, 'GET', `/api/stream/${stream.id}/segments/${SEGMENTS + i}/audit`)));
+      return all.every((a) => a.status === 200) ? all.map((a) => a.json) : null;
+    }, 90_000);
+    for (const a of later) expect(a.worker.toLowerCase()).not.toBe(cheater);
+  }, 240_000);
+});

@@ -34,6 +34,9 @@ export const ORCHESTRATOR_KNOBS = {
   verifierKey: { env: 'SEGMINT_VERIFIER_KEY', flag: '--verifier-key', default: '', help: 'Private key holding VERIFIER_ROLE on StakingManager: workers proven wrong by spot-checks are slashed on-chain (else only penalised)' },
   stakeCacheMs: { env: 'SEGMINT_STAKE_CACHE_MS', flag: '--stake-cache-ms', default: '10000', help: 'How long a worker\'s on-chain stake is cached' },
   spotCheckRate: { env: 'SEGMINT_SPOTCHECK_RATE', flag: '--spotcheck-rate', default: '0.05', help: 'Fraction of accepted segments re-transcoded by a second worker with the same encoder fingerprint and compared' },
+  testSpotCheckSeed: { env: 'SEGMINT_TEST_SPOTCHECK_SEED', flag: '--test-spotcheck-seed', default: '', help: 'Tests only: sample spot-checks from this seed and the job id (predictable: never in production)' },
+  ssimThreshold: { env: 'SEGMINT_SSIM_THRESHOLD', flag: '--ssim-threshold', default: '0.85', help: 'Non-deterministic encoders (NVENC): a sampled rendition whose mean SSIM against its source is below this fails its quality check' },
+  ssimExcludeSec: { env: 'SEGMINT_SSIM_EXCLUDE_SEC', flag: '--ssim-exclude-sec', default: '3600', help: 'How long a worker that failed a quality (SSIM) check gets no jobs' },
   auditRetentionSec: { env: 'SEGMINT_AUDIT_RETENTION_SEC', flag: '--audit-retention-sec', default: String(7 * 86_400), help: 'How long the audit record of a published segment is kept (at least the unbonding period)' },
   chainId: { env: 'SEGMINT_CHAIN_ID', flag: '--chain-id', default: '31337', help: 'EIP-712 chain id of registrations (and of the staking contract)' },
   ...RTMP_KNOBS,
@@ -68,6 +71,9 @@ export type OrchestratorConfig = {
   stakingManager: `0x${string}` | undefined;
   stakeCacheMs: number;
   verifierKey: `0x${string}` | undefined;
+  testSpotCheckSeed?: string;
+  ssimThreshold: number;
+  ssimExcludeSec: number;
   auditRetentionSec: number;
   spotCheckRate: number;
   rtmp: RtmpConfig;
@@ -158,6 +164,9 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     stakeCacheMs: int('SEGMINT_STAKE_CACHE_MS', k.stakeCacheMs, 0, 3_600_000),
     verifierKey: privateKey('SEGMINT_VERIFIER_KEY', k.verifierKey),
     spotCheckRate: num('SEGMINT_SPOTCHECK_RATE', k.spotCheckRate, 0, 1),
+    testSpotCheckSeed: k.testSpotCheckSeed || undefined,
+    ssimThreshold: num('SEGMINT_SSIM_THRESHOLD', k.ssimThreshold, 0, 1),
+    ssimExcludeSec: int('SEGMINT_SSIM_EXCLUDE_SEC', k.ssimExcludeSec, 0, 30 * 86_400),
     auditRetentionSec: int('SEGMINT_AUDIT_RETENTION_SEC', k.auditRetentionSec, 60, 10 * 365 * 86_400),
     rtmp: parseRtmpKnobs(k, int, k.httpHost),
     webhooks: parseWebhookKnobs(k, int),

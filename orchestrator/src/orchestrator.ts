@@ -115,14 +115,14 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
 
   const pipeline: Pipeline = {
     // publicUrl is filled in once the server listens (the port may be chosen by the OS)
-    config: { publicUrl: config.publicUrl, hlsWindow: config.hlsWindow, hlsRetain: config.hlsRetain, spotCheckRate: config.spotCheckRate },
+    config: { publicUrl: config.publicUrl, hlsWindow: config.hlsWindow, hlsRetain: config.hlsRetain, spotCheckRate: config.spotCheckRate, testSpotCheckSeed: config.testSpotCheckSeed, ssimThreshold: config.ssimThreshold, ssimExcludeMs: config.ssimExcludeSec * 1000 },
     streams,
     live: new LiveState(redis, config.redisPrefix),
     storage: new LocalDiskStorage(join(config.dataDir, 'segments')),
     dispatcher,
     tokens: new JobTokens(config.secret),
     audit: {
-      store: new AuditStore(redis, config.redisPrefix, config.auditRetentionSec),
+      store: new AuditStore(db, config.auditRetentionSec),
       domain: { chainId: config.chainId, stakingManager: config.stakingManager ?? zeroAddress },
       slasher:
         config.chainRpcUrl && config.stakingManager && config.verifierKey

@@ -22,6 +22,11 @@ export type Pipeline = {
     hlsRetain: number;
     /** Fraction of accepted segments re-transcoded by a second worker and compared. */
     spotCheckRate: number;
+    /** Tests only: spot-check sampling as a function of (seed, jobId), predictable and repeatable. */
+    testSpotCheckSeed?: string;
+    /** Quality checks of non-deterministic encoders: minimum mean SSIM, and how long a failing worker is excluded. */
+    ssimThreshold: number;
+    ssimExcludeMs: number;
   };
   streams: StreamStore;
   live: LiveState;

@@ -6,3 +6,4 @@ export * from './queue/names.js';
 export * from './marketplace/registration.js';
 export * from './contracts/index.js';
 export * from './payments/index.js';
+export * from './verification/seededDraw.js';

@@ -4,7 +4,7 @@ import { createPublicClient, formatEther, formatUnits, http, isAddress, parseUni
 import { bondStake, readStake, StakeError } from './chain/stake.js';
 import { ffmpegPath } from '@segmint/media';
 import { calibrate } from './capabilities/calibrate.js';
-import { preferredEncoder, probeCapabilities } from './capabilities/probe.js';
+import { markNondeterministic, preferredEncoder, probeCapabilities } from './capabilities/probe.js';
 import { WORKER_KNOBS } from './config.js';
 import { call } from './http.js';
 import { loadWorkerKey } from './identity/workerKey.js';
@@ -47,6 +47,9 @@ async function start(argv: string[]): Promise<void> {
   const delayMs = integer(flag(argv, WORKER_KNOBS.testDelayMs), '--test-delay-ms', 0, 600_000);
   const cheatRate = Number(flag(argv, WORKER_KNOBS.testCheatRate));
   if (!(cheatRate >= 0 && cheatRate <= 1)) fail('--test-cheat-rate must be a number from 0 to 1');
+  const cheatBitrate = Number(flag(argv, WORKER_KNOBS.testCheatBitrate));
+  if (!(cheatBitrate > 0 && cheatBitrate <= 1)) fail('--test-cheat-bitrate must be a number above 0, at most 1');
+  const cheat = { rate: cheatRate, bitrate: cheatBitrate, seed: flag(argv, WORKER_KNOBS.testCheatSeed) || undefined };
   const found = await preferredEncoder().catch((err: Error) => fail(err.message));
   const concurrencyText = flag(argv, WORKER_KNOBS.concurrency);
   let concurrency: number;
@@ -61,6 +64,7 @@ async function start(argv: string[]): Promise<void> {
   const probed = await probeCapabilities(concurrency, found);
   const maxHeightText = flag(argv, WORKER_KNOBS.maxHeight);
   const capabilities = maxHeightText ? { ...probed, maxHeight: Math.min(probed.maxHeight, integer(maxHeightText, '--max-height', 144, 4320)) } : probed;
+  if (flag(argv, WORKER_KNOBS.testNondeterministic) === '1') capabilities.fingerprint = markNondeterministic(capabilities.fingerprint);
   const orchestratorUrl = flag(argv, WORKER_KNOBS.orchestratorUrl).replace(/\/$/, '');
   const market = new MarketplaceClient({ orchestratorUrl, account, pricePerPixel: BigInt(priceText), capabilities, logger });
   try {
@@ -87,7 +91,8 @@ async function start(argv: string[]): Promise<void> {
     workerId: market.address,
     workDir: flag(argv, WORKER_KNOBS.workDir) || undefined,
     delayMs,
-    cheatRate,
+    cheat,
+    fingerprint: capabilities.fingerprint,
     ...(payments ? { payments: payments.receiver } : {}),
     encoder: found.encoder,
     commit: (jobId, renditions) => market.commit(jobId, renditions),

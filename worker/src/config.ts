@@ -19,6 +19,9 @@ export const WORKER_KNOBS = {
   paymentsDir: { env: 'SEGMINT_PAYMENTS_DIR', flag: '--payments-dir', default: '', help: 'Where the ticket book lives (default ~/.segmint/payments; one file per worker address)' },
   maxHeight: { env: 'SEGMINT_WORKER_MAX_HEIGHT', flag: '--max-height', default: '', help: 'Tallest output this worker takes (default: what its encoders allow, 2160)' },
   testCheatRate: { env: 'SEGMINT_WORKER_TEST_CHEAT_RATE', flag: '--test-cheat-rate', default: '0', help: 'Test only: fraction of segments whose first rendition is encoded at 70 % of its bitrate (a cheater spot-checks must catch)' },
+  testCheatBitrate: { env: 'SEGMINT_WORKER_TEST_CHEAT_BITRATE', flag: '--test-cheat-bitrate', default: '0.7', help: 'Test only: the fraction of its bitrate a cheated rendition gets' },
+  testCheatSeed: { env: 'SEGMINT_WORKER_TEST_CHEAT_SEED', flag: '--test-cheat-seed', default: '', help: 'Test only: choose the cheated segments from this seed and the job id (a repeatable run)' },
+  testNondeterministic: { env: 'SEGMINT_WORKER_TEST_NONDETERMINISTIC', flag: '--test-nondeterministic', default: '', help: 'Test only (set to 1): announce the encoder as non-deterministic, as NVENC is, so its outputs get quality (SSIM) checks instead of hash checks' },
   testDelayMs: { env: 'SEGMINT_WORKER_TEST_DELAY_MS', flag: '--test-delay-ms', default: '0', help: 'Test only: sleep before each segment (a slow worker)' },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: '--ffmpeg', default: '', help: 'ffmpeg binary (default: the static build from @ffmpeg-installer/ffmpeg)' },
 } as const;

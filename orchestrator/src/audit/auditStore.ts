@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Hex } from 'viem';
 import type { RenditionResult } from '@segmint/protocol';
+import type { Database } from '../db/database.js';
 import type { CommitmentDomain } from './commitments.js';
 
 /** Who transcoded a published segment and what they committed to: the audit trail of one seq. */
@@ -19,7 +19,7 @@ export type AuditRecord = {
   proofs: Record<string, Hex[]>;
   /** Outcome of the spot-check: null while the segment was not sampled (or no verifier was free). */
   spotCheck: null | {
-    /** pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier */
+    /** pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, ssim-pass, ssim-fail */
     outcome: string;
     verifier?: string;
     /** ffmpeg time the verifier reported: the extra transcode cost of this check. */
@@ -36,6 +36,11 @@ export type AuditRecord = {
     clawedBack?: boolean;
     /** The caught segment's files were replaced by the tie-breaker's (false: already deleted). */
     replaced?: boolean;
+    /** Quality check of a non-deterministic encoder: mean SSIM per rendition against the source. */
+    ssim?: Record<string, number>;
+    ssimThreshold?: number;
+    /** Time the orchestrator spent on a quality check (its cost). */
+    checkMs?: number;
     /** StakingManager.slash of the faulty worker: its transaction, or why it failed. */
     slash?: { tx: Hex; blockNumber: string } | { error: string };
   };
@@ -43,23 +48,43 @@ export type AuditRecord = {
 };
 
 /**
- * Audit records in Redis, one per published segment, kept `retentionSec` (at least the unbonding
- * period, so evidence outlives the stake it could slash).
+ * Audit records in PostgreSQL, one row per published segment, kept `retentionSec` (at least the
+ * unbonding period, so evidence outlives the stake it could slash). Durable like the streams they
+ * belong to: an orchestrator restart, or a Redis flush, loses none.
  */
 export class AuditStore {
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly retentionSec: number) {}
+  private puts = 0;
 
-  private key(streamId: string, session: number, seq: number) {
-    return `${this.prefix}:audit:{${streamId}}:${session}:${seq}`;
-  }
+  constructor(
+    private readonly db: Database,
+    private readonly retentionSec: number,
+    /** Expired rows are deleted every this many writes. */
+    private readonly purgeEvery = 500,
+  ) {}
 
   async put(r: AuditRecord): Promise<void> {
-    await this.redis.set(this.key(r.streamId, r.session, r.seq), JSON.stringify(r), 'EX', this.retentionSec);
+    const expiresAt = Date.now() + this.retentionSec * 1000;
+    await this.db.query(
+      `INSERT INTO audit_records (stream_id, session, seq, record, expires_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (stream_id, session, seq) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at`,
+      [r.streamId, r.session, r.seq, JSON.stringify(r), expiresAt],
+    );
+    if (++this.puts % this.purgeEvery === 0) await this.purge();
   }
 
   async get(streamId: string, session: number, seq: number): Promise<AuditRecord | null> {
-    const raw = await this.redis.get(this.key(streamId, session, seq));
-    return raw ? (JSON.parse(raw) as AuditRecord) : null;
+    const [row] = await this.db.query<{ record: AuditRecord | string }>(
+      `SELECT record FROM audit_records WHERE stream_id = $1 AND session = $2 AND seq = $3 AND expires_at > $4`,
+      [streamId, session, seq, Date.now()],
+    );
+    if (!row) return null;
+    return typeof row.record === 'string' ? (JSON.parse(row.record) as AuditRecord) : row.record;
+  }
+
+  /** Deletes the records past their retention; returns how many. */
+  async purge(now = Date.now()): Promise<number> {
+    const rows = await this.db.query(`DELETE FROM audit_records WHERE expires_at <= $1 RETURNING seq`, [now]);
+    return rows.length;
   }
 }
 

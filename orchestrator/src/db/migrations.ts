@@ -180,4 +180,20 @@ export const MIGRATIONS: readonly Migration[] = [
     // wei per pixel as a decimal string (money never passes through a float); null: orchestrator default
     up: [`ALTER TABLE streams ADD COLUMN max_price_per_pixel text`],
   },
+  {
+    version: 8,
+    name: 'audit trail of published segments',
+    // stream_id is text, not a foreign key: evidence must outlive a deleted stream until it expires
+    up: [
+      `CREATE TABLE audit_records (
+        stream_id text NOT NULL,
+        session integer NOT NULL,
+        seq integer NOT NULL,
+        record jsonb NOT NULL,
+        expires_at bigint NOT NULL,
+        PRIMARY KEY (stream_id, session, seq)
+      )`,
+      `CREATE INDEX audit_records_expiry ON audit_records (expires_at)`,
+    ],
+  },
 ];

@@ -40,8 +40,11 @@ export interface Dispatcher {
   onCheckGaveUp(handler: (job: SegmentJob) => void): void;
   /** The spot-check a (job, worker) pair is doing, if it is one (its result is compared, never published). */
   checkOf(jobId: string, worker: string): Promise<SpotCheck | null>;
-  /** A worker proven wrong by a spot-check: its score falls as for a failure, and the fault is counted. */
-  penalize(worker: string): Promise<void>;
+  /**
+   * A worker proven wrong by a spot-check: its score falls as for a failure, and the fault is
+   * counted; with `excludeForMs` it also wins no auction for that long.
+   */
+  penalize(worker: string, opts?: { excludeForMs?: number }): Promise<void>;
   /** Tells the dispatcher how a worker's attempt ended (frees its slot, scores it, fails over). */
   settle(job: SegmentJob, worker: string, settlement: Settlement): Promise<void>;
   /** Called once per job that no worker could do (the segment is then skipped). */

@@ -155,9 +155,10 @@ export class MarketDispatcher implements Dispatcher {
     return raw ? (JSON.parse(raw) as SpotCheck) : null;
   }
 
-  async penalize(worker: string): Promise<void> {
+  async penalize(worker: string, opts: { excludeForMs?: number } = {}): Promise<void> {
     await this.o.registry.recordOutcome(worker, false);
     await this.o.registry.recordFault(worker);
+    if (opts.excludeForMs) await this.o.registry.exclude(worker, opts.excludeForMs);
     this.snapshot = null;
   }
 

@@ -76,6 +76,7 @@ export class Registry {
     for (const r of records) pipe.exists(this.k.heartbeat(r.worker));
     for (const r of records) pipe.hgetall(this.k.perf(r.worker));
     pipe.hgetall(this.k.inflight);
+    for (const r of records) pipe.exists(this.k.excluded(r.worker));
     const res = (await pipe.exec()) ?? [];
     const inflight = (res[records.length * 2]?.[1] ?? {}) as Record<string, string>;
     const stakes = await Promise.all(records.map((r) => this.stake.read(r.worker)));
@@ -87,6 +88,7 @@ export class Registry {
         stake: stakes[i]!.stake,
         jailed: stakes[i]!.jailed,
         heartbeatFresh: res[i]?.[1] === 1,
+        excluded: res[records.length * 2 + 1 + i]?.[1] === 1,
         capabilities: r.capabilities,
         inflight: Number(inflight[r.worker] ?? 0),
         perf: { latencyRatio: Number(perf.latency ?? 0.5), successRate: Number(perf.success ?? 1) },
@@ -145,6 +147,11 @@ export class Registry {
     await this.redis.segmintPerf(this.k.perf(worker), ok ? 1 : 0, latencyRatio === undefined ? '' : latencyRatio.toFixed(4), ALPHA);
   }
 
+  /** Keeps a worker out of every auction for `ms` (a failed quality check: no proof to slash with). */
+  async exclude(worker: string, ms: number): Promise<void> {
+    await this.redis.set(this.k.excluded(worker.toLowerCase()), String(Date.now() + ms), 'PX', ms);
+  }
+
   /** A spot-check proved this worker's output wrong. */
   async recordFault(worker: string): Promise<void> {
     await this.redis.hincrby(this.k.perf(worker.toLowerCase()), 'faults', 1);
@@ -172,6 +179,7 @@ function keys(prefix: string) {
     late: `${base}:late`,
     heartbeat: (w: string) => `${base}:hb:${w}`,
     perf: (w: string) => `${base}:perf:${w}`,
+    excluded: (w: string) => `${base}:excluded:${w}`,
     tried: (jobId: string) => `${base}:tried:${jobId}`,
   };
 }

@@ -7,6 +7,7 @@ import type { Hex } from 'viem';
 import type { AuditRecord } from '../audit/auditStore.js';
 import { verifyCommitment } from '../audit/commitments.js';
 import { checkSpotCheckResult, noVerifier, sampled } from '../verification/spotCheck.js';
+import { hashComparable, ssimSpotCheck } from '../verification/ssimCheck.js';
 import { checkUploads } from './uploads.js';
 
 /** Resolves a job id to its job, or answers 404 (unknown or finished long ago). */
@@ -65,7 +66,7 @@ async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, res
     throw err;
   }
   if (published < 0) return { status: 'duplicate', published: 0 };
-  const sample = sampled(p.config.spotCheckRate);
+  const sample = sampled(p.config.spotCheckRate, job.jobId, p.config.testSpotCheckSeed);
   const record: AuditRecord = {
     jobId: job.jobId,
     streamId: job.streamId,
@@ -82,8 +83,14 @@ async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, res
   };
   try {
     await p.audit.store.put(record);
-    // Sampled after the commitment arrived (the worker could not know), sent to another worker.
-    if (sample && (await p.dispatcher.enqueueCheck(job, { checked: worker, fingerprint: result.encoderFingerprint })) === 'none') {
+    // Sampled after the commitment arrived (the worker could not know), sent to another worker;
+    // an encoder that never gives the same bytes twice is checked against the source instead.
+    if (sample && !hashComparable(result.encoderFingerprint)) {
+      void ssimSpotCheck(p, job, worker).catch((err: unknown) => {
+        p.metrics.spotChecks.inc({ outcome: 'ssim-error' });
+        log.error({ err }, 'quality (SSIM) spot-check failed to run');
+      });
+    } else if (sample && (await p.dispatcher.enqueueCheck(job, { checked: worker, fingerprint: result.encoderFingerprint })) === 'none') {
       await noVerifier(p, job);
     }
   } catch (err) {

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Hex } from 'viem';
-import { buildCommitmentTree, slashEvidence, type SegmentJob, type TranscodeResult } from '@segmint/protocol';
+import { buildCommitmentTree, seededDraw, slashEvidence, type SegmentJob, type TranscodeResult } from '@segmint/protocol';
 import { verifyCommitment } from '../audit/commitments.js';
 import { parseJobId, storageKeys } from '../ingest/jobIds.js';
 import type { AuditRecord } from '../audit/auditStore.js';
@@ -11,10 +11,13 @@ import { checkUploads } from '../results/uploads.js';
 /**
  * Whether to spot-check a segment just accepted. Decided with the orchestrator's own randomness
  * AFTER the worker's commitment arrived, so the worker cannot know beforehand which of its
- * segments will be re-transcoded.
+ * segments will be re-transcoded. `testSeed` (SEGMINT_TEST_SPOTCHECK_SEED, tests only) makes the
+ * draw a function of (seed, jobId), so a seeded run can be predicted and repeated.
  */
-export function sampled(rate: number): boolean {
-  return rate > 0 && randomInt(1_000_000) < Math.round(rate * 1_000_000);
+export function sampled(rate: number, jobId?: string, testSeed?: string): boolean {
+  if (rate <= 0) return false;
+  if (testSeed && jobId) return seededDraw(testSeed, jobId) < rate;
+  return randomInt(1_000_000) < Math.round(rate * 1_000_000);
 }
 
 /** Renditions whose hashes differ between two results. */

@@ -48,3 +48,14 @@ export async function probeCapabilities(maxConcurrent: number, found?: { encoder
     fingerprint: await encoderFingerprint(encoder),
   };
 }
+
+/**
+ * Test only: the fingerprint of an encoder announced as non-deterministic, as NVENC is (its
+ * outputs then get quality checks against the source instead of hash comparisons). The encoder
+ * field gets a marker, so no honest libx264 worker shares the fingerprint.
+ */
+export function markNondeterministic(fingerprint: string): string {
+  const parts = fingerprint.split(';');
+  parts[1] = `${parts[1]}+test-nondeterministic`;
+  return parts.join(';');
+}

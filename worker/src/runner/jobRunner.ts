@@ -4,7 +4,7 @@ import { cpus, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { workerQueueName, type ResultResponse, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
+import { seededDraw, workerQueueName, type ResultResponse, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
 import { OrchestratorUnavailableError } from '../errors.js';
 import { call, postJson } from '../http.js';
 import type { H264Encoder } from '../transcoder/ladder.js';
@@ -26,8 +26,10 @@ export type JobRunnerOptions = {
   commit(jobId: string, renditions: { name: string; sha256: string }[]): Promise<{ root: string; signature: string }>;
   /** H.264 encoder for every rendition (default libx264, the verifiable profile). */
   encoder?: H264Encoder;
-  /** Test-only: fraction of segments whose first rendition is cheated (70 % of its bitrate). */
-  cheatRate?: number;
+  /** Test-only: a cheater. `rate` of its segments get a first rendition at `bitrate` × the asked bitrate (default 0.7); `seed` makes the choice a function of the job id. */
+  cheat?: { rate: number; bitrate?: number; seed?: string };
+  /** The encoder fingerprint sent with results (default: encoderFingerprint(encoder)). */
+  fingerprint?: string;
   /** Test-only: sleep this long before each segment (a slow worker, for failover tests). */
   delayMs?: number;
   /** Asks to be paid in tickets with each result, and checks and stores them before the job completes. */
@@ -35,9 +37,11 @@ export type JobRunnerOptions = {
 };
 
 /** Test only: a cheater saves work on the first rendition; every check but a re-transcode passes. */
-function cheated(profiles: TranscodeJob['profiles'], rate = 0): TranscodeJob['profiles'] {
-  if (rate <= 0 || Math.random() >= rate) return profiles;
-  return profiles.map((x, i) => (i === 0 ? { ...x, bitrate: Math.round(x.bitrate * 0.7) } : x));
+export function cheated(profiles: TranscodeJob['profiles'], jobId: string, cheat?: JobRunnerOptions['cheat']): TranscodeJob['profiles'] {
+  if (!cheat || cheat.rate <= 0) return profiles;
+  const draw = cheat.seed ? seededDraw(cheat.seed, jobId) : Math.random();
+  if (draw >= cheat.rate) return profiles;
+  return profiles.map((x, i) => (i === 0 ? { ...x, bitrate: Math.max(1000, Math.round(x.bitrate * (cheat.bitrate ?? 0.7))) } : x));
 }
 
 /**
@@ -78,7 +82,7 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
       if (!src.body) throw new OrchestratorUnavailableError('source response has no body');
       const fetchMs = lap();
       const input = Readable.fromWeb(src.body as import('node:stream/web').ReadableStream);
-      const { renditions, transcodeMs } = await transcodeSegment({ input, source: data.source, profiles: cheated(data.profiles, opts.cheatRate), outDir: dir, encoder: opts.encoder });
+      const { renditions, transcodeMs } = await transcodeSegment({ input, source: data.source, profiles: cheated(data.profiles, data.jobId, opts.cheat), outDir: dir, encoder: opts.encoder });
       const transcodeAndFactsMs = lap();
       await Promise.all(
         renditions.map((r) =>
@@ -91,7 +95,7 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
       );
       const result: TranscodeResult = {
         renditions: renditions.map(({ path: _path, data: _data, ...facts }) => facts),
-        encoderFingerprint: await encoderFingerprint(opts.encoder),
+        encoderFingerprint: opts.fingerprint ?? (await encoderFingerprint(opts.encoder)),
         workerId,
         transcodeMs: Math.round(transcodeMs),
         commitment: await opts.commit(data.jobId, renditions),

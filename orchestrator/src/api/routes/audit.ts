@@ -27,12 +27,15 @@ export const AuditSchema = Type.Object({
   spotCheck: Type.Union([
     Type.Null(),
     Type.Object({
-      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier' }),
+      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier; for non-deterministic encoders ssim-pass, ssim-fail' }),
       verifier: Type.Optional(Type.String()),
       verifierTranscodeMs: Type.Optional(Type.Number()),
       tieBreaker: Type.Optional(Type.String()),
       faulty: Type.Optional(Type.String({ description: 'the worker two of three proved wrong' })),
-      mismatched: Type.Optional(Type.Array(Type.String(), { description: 'renditions whose hashes differ' })),
+      mismatched: Type.Optional(Type.Array(Type.String(), { description: 'renditions whose hashes differ (SSIM checks: whose SSIM is below the threshold)' })),
+      ssim: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'rendition → mean SSIM against the source (non-deterministic encoders)' })),
+      ssimThreshold: Type.Optional(Type.Number()),
+      checkMs: Type.Optional(Type.Number({ description: 'orchestrator time spent on the quality check' })),
       verifierRenditions: Type.Optional(Type.Array(RenditionResultSchema)),
       verifierCommitment: Type.Optional(Type.Object({ root: Hex, signature: Hex })),
       clawedBack: Type.Optional(Type.Boolean({ description: 'the faulty worker\'s credit for this job was taken back' })),

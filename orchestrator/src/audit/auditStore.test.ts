@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../db/database.js';
+import { AuditStore, type AuditRecord } from './auditStore.js';
+
+const record = (seq: number, over: Partial<AuditRecord> = {}): AuditRecord => ({
+  jobId: `s1:0:${seq}`, streamId: 's1', session: 0, seq, worker: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', encoderFingerprint: 'ffmpeg/7;libx264',
+  transcodeMs: 812.5, renditions: [{ name: 'low', sha256: 'ab'.repeat(32), width: 320, height: 180, frames: 60, durationSec: 2, bytes: 12345 }],
+  commitment: { root: `0x${'11'.repeat(32)}`, signature: `0x${'22'.repeat(65)}`, chainId: 31337, stakingManager: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
+  proofs: { low: [`0x${'33'.repeat(32)}`] }, spotCheck: null, publishedAt: 1_700_000_000_000, ...over,
+});
+
+describe('AuditStore (PostgreSQL)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'segmint-audit-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('keeps a record across a restart of the database, and a spot-check outcome overwrites it', async () => {
+    const dataDir = join(dir, 'pg');
+    let db = await openDatabase({ dataDir });
+    await new AuditStore(db, 3600).put(record(7));
+    await new AuditStore(db, 3600).put(record(7, { spotCheck: { outcome: 'agree', verifier: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', mismatched: [] } }));
+    await db.close();
+    db = await openDatabase({ dataDir });
+    const store = new AuditStore(db, 3600);
+    expect(await store.get('s1', 0, 7)).toEqual(record(7, { spotCheck: { outcome: 'agree', verifier: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', mismatched: [] } }));
+    expect(await store.get('s1', 0, 8)).toBeNull();
+    expect(await store.get('s1', 1, 7)).toBeNull();
+    await db.close();
+  }, 60_000);
+
+  it('hides a record past its retention and purges it', async () => {
+    const db = await openDatabase();
+    const gone = new AuditStore(db, 0);
+    const kept = new AuditStore(db, 3600);
+    await gone.put(record(1));
+    await kept.put(record(2));
+    expect(await gone.get('s1', 0, 1)).toBeNull();
+    expect(await kept.get('s1', 0, 2)).not.toBeNull();
+    expect(await kept.purge()).toBe(1);
+    expect(await kept.purge(Date.now() + 3601_000)).toBe(1);
+    expect(await kept.get('s1', 0, 2)).toBeNull();
+    await db.close();
+  }, 60_000);
+});
