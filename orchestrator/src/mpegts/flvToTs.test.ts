@@ -180,6 +180,24 @@ describe('FLV → MPEG-TS muxer', () => {
     for (let i = 1; i < video.length; i++) expect(video[i]!.dts - video[i - 1]!.dts).toBeGreaterThan(0);
   });
 
+  it('writes later segments into the buffers of released ones, and never touches a segment not released', () => {
+    const segs: MuxedSegment[] = [];
+    const m = new FlvToTs({ segmentSec: 2, onSegment: (s) => segs.push(s) });
+    publish(m, 9);
+    m.end();
+    const copies = segs.map((s) => Buffer.from(s.bytes));
+    // held segments are distinct buffers, unchanged by the muxing after them
+    expect(new Set(segs.map((s) => s.bytes.buffer)).size).toBe(segs.length);
+    segs.forEach((s, i) => expect(s.bytes).toEqual(copies[i]));
+
+    const seen: ArrayBufferLike[] = [];
+    const r = new FlvToTs({ segmentSec: 2, onSegment: (s) => (seen.push(s.bytes.buffer), s.release()) });
+    publish(r, 9);
+    r.end();
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBeLessThanOrEqual(3); // the one being written and the spares
+  });
+
   it('throws on a segment that grows past its limit without a keyframe, and on malformed frames', () => {
     const m = new FlvToTs({ segmentSec: 2, maxSegmentBytes: 100_000, onSegment: () => {} });
     m.push(9, 0, avcHeader);

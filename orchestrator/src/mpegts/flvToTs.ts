@@ -16,8 +16,10 @@
  * - Media before the first keyframe (and before the AVC sequence header) is dropped: a segment
  *   must start decodable.
  *
- * Synchronous: `push` may call `onSegment` with a finished segment (a fresh Buffer the muxer never
- * touches again). Malformed media throws MpegTsMuxError.
+ * Synchronous: `push` may call `onSegment` with a finished segment. Its bytes are the muxer's own
+ * buffer: calling the segment's `release()` once done with them lets the muxer write a later
+ * segment into it (a new buffer per segment was a steady stream of garbage); a segment never
+ * released is simply left to the garbage collector. Malformed media throws MpegTsMuxError.
  */
 import { ADTS_HEADER, parseAacConfig, writeAdtsHeader, type AacConfig } from './aac.js';
 import { parseAvcConfig, planAccessUnit, writeAccessUnit, type AvcConfig } from './avc.js';
@@ -38,7 +40,9 @@ const CUT_JITTER_MS = 20;
 /** A keyframe this far before the segment start, or after it, restarts the segment clock (timestamps jumped). */
 const TIME_JUMP_MS = 10 * 60 * 1000;
 const SEGMENT_BUFFER_INITIAL = 1024 * 1024;
+/** Released segment buffers kept for reuse: larger ones (a huge segment) are dropped. */
 const SEGMENT_BUFFER_KEEP = 8 * 1024 * 1024;
+const SPARE_BUFFERS = 2;
 
 export type FlvToTsOptions = {
   segmentSec: number;
@@ -48,7 +52,13 @@ export type FlvToTsOptions = {
   onSegment(segment: MuxedSegment): void;
 };
 
-export type MuxedSegment = { index: number; bytes: Buffer; durationSec: number };
+export type MuxedSegment = {
+  index: number;
+  bytes: Buffer;
+  durationSec: number;
+  /** Done with `bytes`: the muxer may reuse their buffer (they must not be read after). */
+  release(): void;
+};
 
 export class FlvToTs {
   private readonly out = new TsOutput(SEGMENT_BUFFER_INITIAL);
@@ -73,6 +83,7 @@ export class FlvToTs {
   private audio = Buffer.allocUnsafe(4096);
   private audioLength = 0;
   private audioPts = 0;
+  private readonly spare: Buffer[] = [];
 
   constructor(private readonly opts: FlvToTsOptions) {
     this.maxSegmentBytes = opts.maxSegmentBytes ?? 64 * 1024 * 1024;
@@ -198,10 +209,16 @@ export class FlvToTs {
   private finishSegment(): void {
     this.flushAudio();
     const durationSec = (this.segLastDtsMs - this.segFirstDtsMs + this.frameMs) / 1000;
-    const bytes = this.out.take();
-    this.out.shrink(SEGMENT_BUFFER_KEEP, SEGMENT_BUFFER_INITIAL);
+    const next = this.spare.pop() ?? Buffer.allocUnsafe(Math.min(SEGMENT_BUFFER_KEEP, Math.max(SEGMENT_BUFFER_INITIAL, this.out.buf.length)));
+    const { bytes, buffer } = this.out.swap(next);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (this.spare.length < SPARE_BUFFERS && buffer.length <= SEGMENT_BUFFER_KEEP) this.spare.push(buffer);
+    };
     this.segFrames = 0;
-    this.opts.onSegment({ index: this.segmentIndex++, bytes, durationSec });
+    this.opts.onSegment({ index: this.segmentIndex++, bytes, durationSec, release });
   }
 
   private checkSize(): void {

@@ -118,17 +118,12 @@ export class TsOutput {
     this.length = room.start + room.packets * TS_PACKET;
   }
 
-  /** Copies out the bytes written (a segment) and starts over, keeping the buffer and the counters. */
-  take(): Buffer {
-    const out = Buffer.allocUnsafe(this.length);
-    this.buf.copy(out, 0, 0, this.length);
+  /** Hands over the buffer written so far (`bytes`: what was written; `buffer`: all of it) and goes on in `next`. */
+  swap(next: Buffer): { bytes: Buffer; buffer: Buffer } {
+    const done = { bytes: this.buf.subarray(0, this.length), buffer: this.buf };
+    this.buf = next;
     this.length = 0;
-    return out;
-  }
-
-  /** Drops an oversized buffer kept from a large segment. */
-  shrink(maxKeep: number, initial: number): void {
-    if (this.length === 0 && this.buf.length > maxKeep) this.buf = Buffer.allocUnsafe(initial);
+    return done;
   }
 }
 

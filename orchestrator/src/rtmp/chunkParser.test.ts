@@ -200,6 +200,31 @@ describe('ChunkParser', () => {
   });
 });
 
+describe('ChunkParser reusing payload buffers', () => {
+  it('hands each message the right bytes during onMessage, in one kept buffer per chunk stream', () => {
+    const seen: Array<{ payload: string; buffer: ArrayBufferLike }> = [];
+    const parser = new ChunkParser(DEFAULT_CHUNK_LIMITS, (m) => seen.push({ payload: m.payload.toString('hex'), buffer: m.payload.buffer }), { reusePayloads: true });
+    const msgs = [bytes(100, 1), bytes(90, 2), bytes(110, 3), bytes(30, 4)];
+    for (const [i, b] of msgs.entries()) parser.push(Buffer.concat([i === 0 ? fmt0(6, 0, b.length, 9, 1) : fmt1(6, 33, b.length, 9), b]));
+    expect(seen.map((s) => s.payload)).toEqual(msgs.map((b) => b.toString('hex')));
+    expect(new Set(seen.map((s) => s.buffer)).size).toBe(1);
+  });
+
+  it('gives messages over the reuse limit a buffer of their own, so kept memory stays bounded', () => {
+    const buffers: ArrayBufferLike[] = [];
+    const parser = new ChunkParser(DEFAULT_CHUNK_LIMITS, (m) => buffers.push(m.payload.buffer), { reusePayloads: true });
+    parser.push(setChunkSize(1024 * 1024));
+    const big = bytes(600 * 1024);
+    parser.push(Buffer.concat([fmt0(6, 0, big.length, 9, 1), big]));
+    parser.push(Buffer.concat([fmt1(6, 33, big.length, 9), big]));
+    expect(buffers[0]).not.toBe(buffers[1]);
+    // other chunk streams keep buffers too, up to the parser's total of 1 MiB
+    for (let csid = 7; csid < 12; csid++) parser.push(Buffer.concat([fmt0(csid, 0, 400 * 1024, 9, 1), bytes(400 * 1024)]));
+    expect((parser as unknown as { spareBytes: number }).spareBytes).toBeLessThanOrEqual(1024 * 1024);
+    expect((parser as unknown as { spareBytes: number }).spareBytes).toBeGreaterThan(0);
+  });
+});
+
 describe('ChunkParser under random and hostile bytes', () => {
   it('throws only ChunkProtocolError and never assembles beyond its budget (20,000 seeded inputs)', () => {
     let seed = 7;

@@ -9,6 +9,11 @@
  * Bytes are copied once, straight into the message's buffer; besides message buffers the parser
  * never holds more than one partial chunk header (≤ 18 bytes). Every limit violation or malformed
  * header throws ChunkProtocolError: the caller closes that one connection.
+ *
+ * With `reusePayloads`, a message's payload is only valid during the onMessage call: each chunk
+ * stream assembles into a buffer it keeps for the next message (up to REUSE_MAX_BYTES each,
+ * REUSE_TOTAL_BYTES per parser; bigger messages get a buffer of their own). A media message per
+ * new ArrayBuffer was most of what the garbage collector did at 100 streams.
  */
 
 export type RtmpMessage = {
@@ -65,7 +70,17 @@ type ChunkStream = {
   /** Message being assembled, or null between messages. */
   payload: Buffer | null;
   received: number;
+  /** Buffer kept for this chunk stream's next message (reusePayloads). */
+  spare: Buffer | null;
 };
+
+export type ChunkParserOptions = {
+  /** Payloads are valid only during onMessage (their buffers are reused): the consumer copies what it keeps. */
+  reusePayloads?: boolean;
+};
+
+const REUSE_MAX_BYTES = 512 * 1024;
+const REUSE_TOTAL_BYTES = 1024 * 1024;
 
 const MAX_HEADER = 3 + 11 + 4;
 
@@ -82,12 +97,17 @@ export class ChunkParser {
   private bodyCsid = 0;
   private bodyLeft = 0;
   private closed = false;
+  private readonly reuse: boolean;
+  /** Bytes held in chunk streams' spare buffers. */
+  private spareBytes = 0;
 
   constructor(
     private readonly limits: ChunkParserLimits,
     private readonly onMessage: (m: RtmpMessage) => void,
+    options: ChunkParserOptions = {},
   ) {
     this.maxAssembling = limits.maxAssemblingBytes ?? limits.maxMessageSize * 2;
+    this.reuse = options.reusePayloads ?? false;
   }
 
   /** Feeds bytes; calls onMessage for each completed message; throws ChunkProtocolError. */
@@ -105,6 +125,7 @@ export class ChunkParser {
   /** Drops every partially assembled message (connection closing). */
   release(): void {
     this.streams.clear();
+    this.spareBytes = 0;
     this.pending = null;
     this.body = null;
     this.assembling = 0;
@@ -156,7 +177,7 @@ export class ChunkParser {
       if (this.streams.size >= this.limits.maxChunkStreams) {
         throw new ChunkProtocolError('TOO_MANY_CHUNK_STREAMS', `more than ${this.limits.maxChunkStreams} chunk streams on one connection`);
       }
-      cs = { started: false, timestamp: 0, delta: 0, extended: false, length: 0, typeId: 0, streamId: 0, payload: null, received: 0 };
+      cs = { started: false, timestamp: 0, delta: 0, extended: false, length: 0, typeId: 0, streamId: 0, payload: null, received: 0, spare: null };
       this.streams.set(csid, cs);
     }
     if (fmt !== 3 && cs.payload) {
@@ -200,7 +221,7 @@ export class ChunkParser {
       if (this.assembling + cs.length > this.maxAssembling) {
         throw new ChunkProtocolError('TOO_MUCH_BUFFERED', `messages being assembled would exceed ${this.maxAssembling} bytes`);
       }
-      cs.payload = Buffer.allocUnsafe(cs.length);
+      cs.payload = this.reuse ? this.reusable(cs) : Buffer.allocUnsafe(cs.length);
       cs.received = 0;
       this.assembling += cs.length;
     }
@@ -209,6 +230,20 @@ export class ChunkParser {
     this.bodyLeft = Math.min(this.chunkSize, cs.length - cs.received);
     if (this.bodyLeft === 0) this.finishChunk(cs, csid); // zero-length message
     return p;
+  }
+
+  /** A buffer for the chunk stream's next message: its spare when big enough, else a new one it may keep. */
+  private reusable(cs: ChunkStream): Buffer {
+    const n = cs.length;
+    if (cs.spare && cs.spare.length >= n) return cs.spare.subarray(0, n);
+    if (n > REUSE_MAX_BYTES) return Buffer.allocUnsafe(n);
+    // grow with headroom (frames vary in size); keep it when the parser's total allows
+    const size = Math.min(REUSE_MAX_BYTES, Math.max(4096, Math.ceil(n * 1.25)));
+    const held = cs.spare?.length ?? 0;
+    if (this.spareBytes - held + size > REUSE_TOTAL_BYTES) return Buffer.allocUnsafe(n);
+    this.spareBytes += size - held;
+    cs.spare = Buffer.allocUnsafeSlow(size);
+    return cs.spare.subarray(0, n);
   }
 
   private readBody(buf: Buffer, o: number): number {

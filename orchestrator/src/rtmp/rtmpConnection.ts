@@ -70,7 +70,8 @@ export class RtmpConnection {
   constructor(private readonly socket: Socket, private readonly opts: RtmpConnectionOptions) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = opts.logger.child({ rtmpConnection: opts.id, remote: this.remote });
-    this.parser = new ChunkParser(opts.limits, (m) => this.onMessage(m));
+    // payloads are consumed (muxed, decoded) during onMessage; only held early media is copied
+    this.parser = new ChunkParser(opts.limits, (m) => this.onMessage(m), { reusePayloads: true });
     this.hsTimer = setTimeout(() => this.close(`handshake not completed within ${opts.limits.handshakeTimeoutMs} ms`), opts.limits.handshakeTimeoutMs);
     socket.setNoDelay(true);
     socket.setTimeout(opts.limits.idleTimeoutMs, () => this.close(`no data for ${opts.limits.idleTimeoutMs} ms`));
@@ -316,7 +317,7 @@ export class RtmpConnection {
     if (!p.sink) {
       p.earlyBytes += body.length;
       if (p.earlyBytes > MAX_EARLY_MEDIA_BYTES) throw new ProtocolViolation('too much media before the publish was accepted');
-      p.early.push([type, ts, body]);
+      p.early.push([type, ts, Buffer.from(body)]); // the parser reuses body's buffer
       return;
     }
     if (!p.sink.media(type, ts, body)) this.close('ingest cannot keep up with this publisher');

@@ -231,6 +231,7 @@ export class RtmpServer {
     }, this.opts.reconnectWindowSec * 1000);
   }
 
+  /** `bytes` are the segmenter's buffer, reused once this returns: ingestSegment is awaited, and keeps none of it. */
   private async onSegment(e: StreamEntry, seq: number, bytes: Buffer, conn: RtmpConnection, log: Logger): Promise<void> {
     e.nextSeq = Math.max(e.nextSeq, seq + 1);
     // re-read now and then (not per segment: the database is shared): a stream suspended or

@@ -14,7 +14,11 @@ import { ProtocolViolation } from './rtmpConnection.js';
 
 export type SegmenterOptions = {
   segmentSec: number;
-  /** Called with each finished segment's index (0, 1, …) and bytes; awaited before the next. */
+  /**
+   * Called with each finished segment's index (0, 1, …) and bytes; awaited before the next. The
+   * bytes are valid until the returned promise settles: their buffer is then reused for a later
+   * segment (copy them to keep them longer).
+   */
   onSegment(index: number, bytes: Buffer): Promise<void>;
   logger: Logger;
   /** Bytes of finished segments waiting for `onSegment` beyond which ingest is too slow for this publisher (closed). */
@@ -35,7 +39,7 @@ export class Segmenter {
     this.muxer = new FlvToTs({
       segmentSec: opts.segmentSec,
       maxSegmentBytes: opts.maxSegmentBytes,
-      onSegment: ({ index, bytes }) => {
+      onSegment: ({ index, bytes, release }) => {
         this.backlog += bytes.length;
         this.chain = this.chain.then(async () => {
           try {
@@ -45,6 +49,7 @@ export class Segmenter {
             opts.logger.warn({ err, index }, 'segment could not be ingested');
           } finally {
             this.backlog -= bytes.length;
+            release();
           }
         });
       },
