@@ -51,11 +51,14 @@ export async function startTestOrchestrator(db: Database, env: Record<string, st
  * A worker as its own process, exactly as `segmint worker start` runs it: registers with `orch`
  * under a fresh key (unless `--key` is given) and takes the segments it wins.
  */
-export function spawnWorker(orch: { prefix: string; url: string }, args: string[] = [], env: Record<string, string> = {}): ChildProcess {
+export function spawnWorker(orch: { prefix: string; url: string }, args: string[] = [], env: Record<string, string> = {}, opts: { pinToCpu?: number } = {}): ChildProcess {
   const key = args.includes('--key') ? [] : ['--key', generatePrivateKey()];
+  const node = [process.execPath, '--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), 'start', '--redis-prefix', orch.prefix, '--orchestrator', orch.url, ...key, ...args];
+  // pinToCpu: the worker and its ffmpeg children run on that one core only (taskset).
+  const argv = opts.pinToCpu === undefined ? node : ['taskset', '--cpu-list', String(opts.pinToCpu), ...node];
   const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), 'start', '--redis-prefix', orch.prefix, '--orchestrator', orch.url, ...key, ...args],
+    argv[0]!,
+    argv.slice(1),
     {
       cwd: ROOT,
       env: { ...process.env, REDIS_URL, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },

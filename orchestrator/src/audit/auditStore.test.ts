@@ -45,4 +45,21 @@ describe('AuditStore (PostgreSQL)', () => {
     expect(await kept.get('s1', 0, 2)).toBeNull();
     await db.close();
   }, 60_000);
+
+  it('sums a stream\'s verification: sampled, outcomes and what checks cost against the publishing transcodes', async () => {
+    const db = await openDatabase();
+    const store = new AuditStore(db, 3600);
+    await store.put(record(1)); // 812.5 ms, not sampled
+    await store.put(record(2, { spotCheck: { outcome: 'agree', verifierTranscodeMs: 800 } }));
+    await store.put(record(3, { spotCheck: { outcome: 'caught', verifierTranscodeMs: 700, tieBreakTranscodeMs: 900 } }));
+    await store.put(record(4, { spotCheck: { outcome: 'ssim-pass', checkMs: 150 } }));
+    await store.put(record(5, { streamId: 'other', spotCheck: { outcome: 'agree', verifierTranscodeMs: 5000 } }));
+    const s = await store.summary('s1');
+    expect(s).toEqual({
+      segments: 4, sampled: 3, outcomes: { agree: 1, caught: 1, 'ssim-pass': 1 },
+      transcodeMs: 3250, checkTranscodeMs: 2550, extraCost: 2550 / 3250,
+    });
+    expect(await store.summary('nobody')).toMatchObject({ segments: 0, extraCost: 0 });
+    await db.close();
+  }, 60_000);
 });

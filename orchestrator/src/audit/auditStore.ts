@@ -24,6 +24,8 @@ export type AuditRecord = {
     verifier?: string;
     /** ffmpeg time the verifier reported: the extra transcode cost of this check. */
     verifierTranscodeMs?: number;
+    /** ffmpeg time the tie-breaker reported (a mismatch's further cost). */
+    tieBreakTranscodeMs?: number;
     tieBreaker?: string;
     /** The worker proven wrong (2 of 3 agree against it). */
     faulty?: string;
@@ -45,6 +47,19 @@ export type AuditRecord = {
     slash?: { tx: Hex; blockNumber: string } | { error: string };
   };
   publishedAt: number;
+};
+
+export type VerificationSummary = {
+  segments: number;
+  sampled: number;
+  /** Spot-check outcome → segments. */
+  outcomes: Record<string, number>;
+  /** ffmpeg time of the published results. */
+  transcodeMs: number;
+  /** ffmpeg time spent on checking them. */
+  checkTranscodeMs: number;
+  /** checkTranscodeMs ÷ transcodeMs: what verification adds to the stream's transcode bill. */
+  extraCost: number;
 };
 
 /**
@@ -79,6 +94,39 @@ export class AuditStore {
     );
     if (!row) return null;
     return typeof row.record === 'string' ? (JSON.parse(row.record) as AuditRecord) : row.record;
+  }
+
+  /**
+   * What verification did for a stream (records still in retention): segments published, how many
+   * were sampled, outcomes, and what the checks cost in transcode time against the publishing
+   * transcodes (verifier + tie-break ffmpeg time; orchestrator time for SSIM checks).
+   */
+  async summary(streamId: string): Promise<VerificationSummary> {
+    const rows = await this.db.query<{ outcome: string | null; n: string | number; transcode_ms: string | number | null; check_ms: string | number | null }>(
+      `SELECT record->'spotCheck'->>'outcome' AS outcome, count(*) AS n,
+              sum((record->>'transcodeMs')::double precision) AS transcode_ms,
+              sum(coalesce((record->'spotCheck'->>'verifierTranscodeMs')::double precision, 0)
+                + coalesce((record->'spotCheck'->>'tieBreakTranscodeMs')::double precision, 0)
+                + coalesce((record->'spotCheck'->>'checkMs')::double precision, 0)) AS check_ms
+         FROM audit_records WHERE stream_id = $1 AND expires_at > $2
+        GROUP BY 1`,
+      [streamId, Date.now()],
+    );
+    const s: VerificationSummary = { segments: 0, sampled: 0, outcomes: {}, transcodeMs: 0, checkTranscodeMs: 0, extraCost: 0 };
+    for (const r of rows) {
+      const n = Number(r.n);
+      s.segments += n;
+      s.transcodeMs += Number(r.transcode_ms ?? 0);
+      s.checkTranscodeMs += Number(r.check_ms ?? 0);
+      if (r.outcome !== null) {
+        s.sampled += n;
+        s.outcomes[r.outcome] = n;
+      }
+    }
+    s.transcodeMs = Math.round(s.transcodeMs);
+    s.checkTranscodeMs = Math.round(s.checkTranscodeMs);
+    s.extraCost = s.transcodeMs > 0 ? s.checkTranscodeMs / s.transcodeMs : 0;
+    return s;
   }
 
   /** Deletes the records past their retention; returns how many. */

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Hex } from 'viem';
-import { buildCommitmentTree, seededDraw, slashEvidence, type SegmentJob, type TranscodeResult } from '@segmint/protocol';
+import { buildCommitmentTree, seededJobDraw, slashEvidence, type SegmentJob, type TranscodeResult } from '@segmint/protocol';
 import { verifyCommitment } from '../audit/commitments.js';
 import { parseJobId, storageKeys } from '../ingest/jobIds.js';
 import type { AuditRecord } from '../audit/auditStore.js';
@@ -16,7 +16,7 @@ import { checkUploads } from '../results/uploads.js';
  */
 export function sampled(rate: number, jobId?: string, testSeed?: string): boolean {
   if (rate <= 0) return false;
-  if (testSeed && jobId) return seededDraw(testSeed, jobId) < rate;
+  if (testSeed && jobId) return seededJobDraw(testSeed, jobId) < rate;
   return randomInt(1_000_000) < Math.round(rate * 1_000_000);
 }
 
@@ -81,7 +81,7 @@ async function compare(p: Pipeline, job: SegmentJob, worker: string, result: Tra
   const withPublished = differing(audit.renditions, result.renditions).length === 0;
   const withVerifier = first.length > 0 && differing(first, result.renditions).length === 0;
   const faulty = withVerifier && !withPublished ? check.checked : withPublished && !withVerifier ? check.tieBreakOf : null;
-  const base = { ...audit.spotCheck, verifier: check.tieBreakOf, tieBreaker: worker, mismatched: audit.spotCheck?.mismatched ?? [], verifierRenditions: first };
+  const base = { ...audit.spotCheck, verifier: check.tieBreakOf, tieBreaker: worker, tieBreakTranscodeMs: result.transcodeMs, mismatched: audit.spotCheck?.mismatched ?? [], verifierRenditions: first };
   if (!faulty) {
     p.metrics.spotChecks.inc({ outcome: 'unresolved' });
     await record({ outcome: 'unresolved', ...base });

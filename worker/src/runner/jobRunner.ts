@@ -4,7 +4,7 @@ import { cpus, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { seededDraw, workerQueueName, type ResultResponse, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
+import { seededJobDraw, workerQueueName, type ResultResponse, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
 import { OrchestratorUnavailableError } from '../errors.js';
 import { call, postJson } from '../http.js';
 import type { H264Encoder } from '../transcoder/ladder.js';
@@ -39,7 +39,7 @@ export type JobRunnerOptions = {
 /** Test only: a cheater saves work on the first rendition; every check but a re-transcode passes. */
 export function cheated(profiles: TranscodeJob['profiles'], jobId: string, cheat?: JobRunnerOptions['cheat']): TranscodeJob['profiles'] {
   if (!cheat || cheat.rate <= 0) return profiles;
-  const draw = cheat.seed ? seededDraw(cheat.seed, jobId) : Math.random();
+  const draw = cheat.seed ? seededJobDraw(cheat.seed, jobId) : Math.random();
   if (draw >= cheat.rate) return profiles;
   return profiles.map((x, i) => (i === 0 ? { ...x, bitrate: Math.max(1000, Math.round(x.bitrate * (cheat.bitrate ?? 0.7))) } : x));
 }

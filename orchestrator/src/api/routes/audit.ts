@@ -30,6 +30,7 @@ export const AuditSchema = Type.Object({
       outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier; for non-deterministic encoders ssim-pass, ssim-fail' }),
       verifier: Type.Optional(Type.String()),
       verifierTranscodeMs: Type.Optional(Type.Number()),
+      tieBreakTranscodeMs: Type.Optional(Type.Number()),
       tieBreaker: Type.Optional(Type.String()),
       faulty: Type.Optional(Type.String({ description: 'the worker two of three proved wrong' })),
       mismatched: Type.Optional(Type.Array(Type.String(), { description: 'renditions whose hashes differ (SSIM checks: whose SSIM is below the threshold)' })),
@@ -45,6 +46,16 @@ export const AuditSchema = Type.Object({
   ]),
   publishedAt: Type.Number(),
 });
+
+const VerificationSchema = Type.Object({
+  segments: Type.Integer({ description: 'published segments with an audit record (within retention)' }),
+  sampled: Type.Integer({ description: 'of which spot-checked' }),
+  outcomes: Type.Record(Type.String(), Type.Integer(), { description: 'spot-check outcome → segments' }),
+  transcodeMs: Type.Number({ description: 'ffmpeg time of the published results' }),
+  checkTranscodeMs: Type.Number({ description: 'ffmpeg time spent checking them (verifiers, tie-breaks, SSIM)' }),
+  extraCost: Type.Number({ description: 'checkTranscodeMs ÷ transcodeMs' }),
+});
+const StreamParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }), seq: Type.String({ pattern: '^[0-9]{1,13}$' }) });
 const Query = Type.Object({ session: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'live session (default: the latest)' })) }, { additionalProperties: false });
@@ -72,6 +83,23 @@ export function auditRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync 
         const record = await p.audit.store.get(stream.id, session, Number(req.params.seq));
         if (!record) throw new ApiError('NOT_FOUND', `no audit record for segment ${req.params.seq} of session ${session} (not published, or past retention)`);
         return record;
+      },
+    );
+    app.get<{ Params: Static<typeof StreamParams> }>(
+      '/stream/:id/verification',
+      {
+        schema: {
+          tags: ['stream'],
+          security: BEARER,
+          summary: 'What spot-checks sampled, found and cost for a stream (records within retention)',
+          params: StreamParams,
+          response: { 200: VerificationSchema, ...errorResponses('STREAM_NOT_FOUND') },
+        },
+      },
+      async (req) => {
+        const stream = await p.streams.getOwned(keyOf(req).ownerId, req.params.id);
+        if (!stream) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
+        return p.audit.store.summary(stream.id);
       },
     );
   };
