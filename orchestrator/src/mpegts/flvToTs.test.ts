@@ -169,6 +169,20 @@ describe('FLV → MPEG-TS muxer', () => {
     expect(pes.map((p) => [p.pid, p.dts - TS_OFFSET_90K])).toEqual([[PID_VIDEO, 0], [PID_VIDEO, 33 * 90]]);
   });
 
+  it('does not cut at a keyframe tag that carries no NAL unit (every segment still starts with a frame)', () => {
+    const segs: MuxedSegment[] = [];
+    const m = new FlvToTs({ segmentSec: 2, onSegment: (s) => segs.push(s) });
+    m.push(9, 0, avcHeader);
+    m.push(9, 0, videoTag(true, 0));
+    for (let f = 1; f < 60; f++) m.push(9, Math.round((f * 1000) / 30), videoTag(false, 0));
+    m.push(9, 2000, Buffer.from([0x17, 1, 0, 0, 0])); // keyframe without data
+    m.push(9, 2033, videoTag(false, 0));
+    m.push(9, 2067, videoTag(true, 0));
+    m.end();
+    expect(segs).toHaveLength(2);
+    for (const s of segs) expect(readSegment(s.bytes, new Map()).pes[0]!.rai).toBe(true);
+  });
+
   it('keeps timestamps running across the 32-bit RTMP timestamp wrap', () => {
     const segs: MuxedSegment[] = [];
     const m = new FlvToTs({ segmentSec: 2, onSegment: (s) => segs.push(s) });

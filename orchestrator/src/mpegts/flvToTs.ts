@@ -40,13 +40,18 @@ const CUT_JITTER_MS = 20;
 /** A keyframe this far before the segment start, or after it, restarts the segment clock (timestamps jumped). */
 const TIME_JUMP_MS = 10 * 60 * 1000;
 const SEGMENT_BUFFER_INITIAL = 1024 * 1024;
+/**
+ * Default limit of one segment: 2 s at 8 Mb/s is 2 MB, a 10 s keyframe interval at 20 Mb/s 25 MB.
+ * With a power of two the segment buffer (doubling from 1 MiB) never grows past it.
+ */
+export const MAX_SEGMENT_BYTES = 32 * 1024 * 1024;
 /** Released segment buffers kept for reuse: larger ones (a huge segment) are dropped. */
 const SEGMENT_BUFFER_KEEP = 8 * 1024 * 1024;
 const SPARE_BUFFERS = 2;
 
 export type FlvToTsOptions = {
   segmentSec: number;
-  /** A segment growing past this (no keyframe for too long) is an error. */
+  /** A segment growing past this (no keyframe for too long) is an error (default MAX_SEGMENT_BYTES). */
   maxSegmentBytes?: number;
   /** Each finished segment, in order, index 0, 1, …; `durationSec` is its video duration by DTS. */
   onSegment(segment: MuxedSegment): void;
@@ -86,7 +91,7 @@ export class FlvToTs {
   private readonly spare: Buffer[] = [];
 
   constructor(private readonly opts: FlvToTsOptions) {
-    this.maxSegmentBytes = opts.maxSegmentBytes ?? 64 * 1024 * 1024;
+    this.maxSegmentBytes = opts.maxSegmentBytes ?? MAX_SEGMENT_BYTES;
   }
 
   /** Segments finished so far. */
@@ -134,6 +139,8 @@ export class FlvToTs {
     const cts = ((body[2]! << 16) | (body[3]! << 8) | body[4]!) << 8 >> 8; // SI24
     const keyframe = frameType === 1;
     const ptsMs = dtsMs + cts;
+    const plan = planAccessUnit(body, 5, this.avc, keyframe);
+    if (plan.nals === 0) return;
     if (!this.started) {
       if (!keyframe) return;
       this.started = true;
@@ -146,12 +153,11 @@ export class FlvToTs {
         this.startSegment(ptsMs, dtsMs);
       }
     }
-    const plan = planAccessUnit(body, 5, this.avc, keyframe);
-    if (plan.nals === 0) return;
     const dts = this.to90k(dtsMs);
     const pts = this.to90k(ptsMs);
     const header = pesHeaderSize(pts, dts);
     const pes = { pid: PID_VIDEO, pcr: Math.max(0, dts - PCR_LEAD_90K), randomAccess: keyframe };
+    this.checkSize(header + plan.length);
     const room = this.out.reservePes(header + plan.length, pes);
     writePesHeader(this.out.buf, room.dataStart, 0xe0, pts, dts, 0);
     writeAccessUnit(this.out.buf, room.dataStart + header, body, 5, this.avc, plan);
@@ -159,7 +165,6 @@ export class FlvToTs {
     if (this.segFrames > 0 && dtsMs > this.segLastDtsMs) this.frameMs = dtsMs - this.segLastDtsMs;
     this.segFrames++;
     this.segLastDtsMs = dtsMs;
-    this.checkSize();
   }
 
   private audioTag(ms: number, body: Buffer): void {
@@ -191,12 +196,12 @@ export class FlvToTs {
     if (this.audioLength === 0) return;
     const header = pesHeaderSize(this.audioPts, this.audioPts);
     const pes = { pid: PID_AUDIO };
+    this.checkSize(header + this.audioLength);
     const room = this.out.reservePes(header + this.audioLength, pes);
     writePesHeader(this.out.buf, room.dataStart, 0xc0, this.audioPts, this.audioPts, this.audioLength);
     this.audio.copy(this.out.buf, room.dataStart + header, 0, this.audioLength);
     this.out.packetize(room, pes);
     this.audioLength = 0;
-    this.checkSize();
   }
 
   private startSegment(ptsMs: number, dtsMs: number): void {
@@ -221,8 +226,10 @@ export class FlvToTs {
     this.opts.onSegment({ index: this.segmentIndex++, bytes, durationSec, release });
   }
 
-  private checkSize(): void {
-    if (this.out.length > this.maxSegmentBytes) {
+  /** Before writing a PES of `pesBytes`: the segment (and so its buffer) stays within maxSegmentBytes. */
+  private checkSize(pesBytes: number): void {
+    // packets: 188 bytes per 184 of PES, plus one for the adaptation field's room
+    if (this.out.length + Math.ceil(pesBytes / 184 + 1) * 188 > this.maxSegmentBytes) {
       throw new MpegTsMuxError('SEGMENT_TOO_LARGE', `segment over ${this.maxSegmentBytes} bytes without a keyframe to cut at; send a keyframe every ${this.opts.segmentSec} s`);
     }
   }
