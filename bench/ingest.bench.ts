@@ -8,8 +8,9 @@
  * CPU per stream = this process (which runs the orchestrator, segmenting in process: no child
  * processes of its own) over the publish time, divided by N; publishers are not counted. Same for
  * nginx's processes.
- * Last line: `ingest: N streams, D dropped segments, X% cpu/stream` for the largest N.
- * Usage: npm run bench:ingest [-- --streams 1,10,50,100 --seconds 20 --no-nginx]
+ * Segmint and nginx take turns at each N; with --rounds R each pair runs R times and the medians
+ * are reported. Last line: `ingest: N streams, D dropped segments, X% cpu/stream` for the largest N.
+ * Usage: npm run bench:ingest [-- --streams 1,10,50,100 --seconds 20 --rounds 1 --no-nginx]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffmpegPath, run } from '@segmint/media';
 import { openDatabase } from '../orchestrator/src/db/database.js';
-import { startTestOrchestrator } from '../e2e/helpers.js';
+import { startTestOrchestrator, type TestOrchestrator } from '../e2e/helpers.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
@@ -26,6 +27,7 @@ const arg = (name: string, fallback: string) => {
 };
 const COUNTS = arg('--streams', '1,10,50,100').split(',').map(Number);
 const SECONDS = Number(arg('--seconds', '20'));
+const ROUNDS = Number(arg('--rounds', '1'));
 const SEGMENT_SEC = 2;
 const STARTUP_MS = 1000;
 const NGINX_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
@@ -117,8 +119,10 @@ async function main(): Promise<void> {
     SEGMINT_RTMP_MAX_PUBLISHERS: String(maxN * 2),
     SEGMINT_DISPATCH_WAIT_MS: '1000', // no workers: queued jobs are skipped quickly
   });
-  const ours: Result[] = [];
-  const theirs: Result[] = [];
+  const ours = new Map<number, Result[]>(COUNTS.map((n) => [n, []]));
+  const theirs = new Map<number, Result[]>(COUNTS.map((n) => [n, []]));
+  const withNginx = !process.argv.includes('--no-nginx') && ensureNginxRtmp();
+  if (!withNginx && !process.argv.includes('--no-nginx')) console.log('nginx-rtmp: not installed (Debian: apt-get install libnginx-mod-rtmp); no baseline this run');
   // What the orchestrator burns with no stream at all (sweeps, queues, marketplace): shown apart,
   // so the per-stream figure at small N is not read as the cost of a stream.
   const idle = new CpuMeter();
@@ -128,53 +132,66 @@ async function main(): Promise<void> {
   const idlePct = (idle.cpuSeconds() / 5) * 100;
   console.log(`orchestrator idle: ${idlePct.toFixed(2)}% of a core with no stream`);
   try {
-    for (const n of COUNTS) {
-      const streams = await Promise.all(Array.from({ length: n }, (_, i) => orch.pipeline.streams.create({ name: `bench-${n}-${i}`, profiles: [] })));
-      const before = await ingestedRtmp(orch.url);
-      const rss0 = process.memoryUsage().rss;
-      const pubs = publishers(file, (i) => `rtmp://127.0.0.1:${orch.rtmp!.port}/live/${streams[i]!.streamKey}`, n);
-      // Steady state only: measuring starts once every stream is being published (process
-      // spawns of the publishers are startup costs; nginx is measured the same way).
-      for (let i = 0; i < 60 && !streams.every((s) => orch.rtmp!.holds(s.id)); i++) await new Promise((r) => setTimeout(r, 250));
-      await new Promise((r) => setTimeout(r, STARTUP_MS));
-      const meter = new CpuMeter();
-      const self = process.pid;
-      meter.sample([self]);
-      const t0 = performance.now();
-      let rssMax = process.memoryUsage().rss;
-      const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 1000);
-      await Promise.all(pubs.map(exited));
-      const wall = (performance.now() - t0) / 1000;
-      clearInterval(sampler);
-      meter.sample([self]);
-      const cpu = meter.cpuSeconds();
-      const rssPerStream = Math.max(0, rssMax - rss0) / n;
-      // the last segment of each stream is flushed when its publisher leaves
-      const expected = n * expectedPerStream;
-      const until = Date.now() + 30_000;
-      let produced = 0;
-      while (Date.now() < until && (produced = (await ingestedRtmp(orch.url)) - before) < expected) await new Promise((r) => setTimeout(r, 250));
-      const r = { n, produced, expected, cpuPct: (cpu / wall / n) * 100, rssMb: rssPerStream / 2 ** 20 };
-      ours.push(r);
-      console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (${(r.cpuPct - idlePct / n).toFixed(2)}% without the idle cost), ${r.rssMb.toFixed(1)} MB rss/stream`);
-      await new Promise((r) => setTimeout(r, 1500)); // reconnect windows close
+    // Segmint and nginx-rtmp take turns at each N (and each round), so both see the same load from
+    // whatever else runs on the machine.
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const n of COUNTS) {
+        ours.get(n)!.push(await segmintRun(orch, file, n, round, expectedPerStream, idlePct));
+        if (withNginx) theirs.get(n)!.push(await nginxRun(file, n, dir, expectedPerStream));
+      }
     }
   } finally {
     await orch.stop();
     await db.close();
   }
 
-  if (!process.argv.includes('--no-nginx') && ensureNginxRtmp()) {
-    for (const n of COUNTS) theirs.push(await nginxRun(file, n, dir, expectedPerStream));
-  } else if (!process.argv.includes('--no-nginx')) console.log('nginx-rtmp: not installed (Debian: apt-get install libnginx-mod-rtmp); no baseline this run');
-
-  for (const r of ours) {
-    const t = theirs.find((x) => x.n === r.n);
-    if (t) console.log(`${String(r.n).padStart(3)} streams: segmint ${r.cpuPct.toFixed(2)}% vs nginx-rtmp ${t.cpuPct.toFixed(2)}% cpu/stream: ratio ${(r.cpuPct / t.cpuPct).toFixed(2)}`);
+  const summary = COUNTS.map((n) => ({ n, ours: median(ours.get(n)!), theirs: theirs.get(n)!.length ? median(theirs.get(n)!) : null }));
+  if (ROUNDS > 1) console.log(`medians of ${ROUNDS} rounds:`);
+  for (const { n, ours: r, theirs: t } of summary) {
+    const dropped = Math.max(...ours.get(n)!.map((x) => x.expected - x.produced));
+    console.log(`${String(n).padStart(3)} streams: segmint ${r.cpuPct.toFixed(2)}% (${r.rssMb.toFixed(1)} MB rss)${t ? ` vs nginx-rtmp ${t.cpuPct.toFixed(2)}% (${t.rssMb.toFixed(1)} MB rss) cpu/stream: ratio ${(r.cpuPct / t.cpuPct).toFixed(2)}` : ' cpu/stream'}, ${dropped} dropped segments`);
   }
   await rm(dir, { recursive: true, force: true });
-  const last = ours.at(-1)!;
-  console.log(`ingest: ${last.n} streams, ${last.expected - last.produced} dropped segments, ${last.cpuPct.toFixed(2)}% cpu/stream`);
+  const dropped = Math.max(...ours.get(maxN)!.map((x) => x.expected - x.produced));
+  console.log(`ingest: ${maxN} streams, ${dropped} dropped segments, ${median(ours.get(maxN)!).cpuPct.toFixed(2)}% cpu/stream`);
+}
+
+/** The run with the median CPU per stream. */
+function median(rs: Result[]): Result {
+  return [...rs].sort((a, b) => a.cpuPct - b.cpuPct)[Math.floor((rs.length - 1) / 2)]!;
+}
+
+/** N publishers into the orchestrator: steady-state CPU of this process per stream, segments ingested. */
+async function segmintRun(orch: TestOrchestrator, file: string, n: number, round: number, expectedPerStream: number, idlePct: number): Promise<Result> {
+  const streams = await Promise.all(Array.from({ length: n }, (_, i) => orch.pipeline.streams.create({ name: `bench-${round}-${n}-${i}`, profiles: [] })));
+  const before = await ingestedRtmp(orch.url);
+  const rss0 = process.memoryUsage().rss;
+  const pubs = publishers(file, (i) => `rtmp://127.0.0.1:${orch.rtmp!.port}/live/${streams[i]!.streamKey}`, n);
+  // Steady state only: measuring starts once every stream is being published (process
+  // spawns of the publishers are startup costs; nginx is measured the same way).
+  for (let i = 0; i < 60 && !streams.every((s) => orch.rtmp!.holds(s.id)); i++) await new Promise((r) => setTimeout(r, 250));
+  await new Promise((r) => setTimeout(r, STARTUP_MS));
+  const meter = new CpuMeter();
+  const self = process.pid;
+  meter.sample([self]);
+  const t0 = performance.now();
+  let rssMax = process.memoryUsage().rss;
+  const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 1000);
+  await Promise.all(pubs.map(exited));
+  const wall = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  meter.sample([self]);
+  const cpu = meter.cpuSeconds();
+  const rssPerStream = Math.max(0, rssMax - rss0) / n;
+  // the last segment of each stream is flushed when its publisher leaves
+  const expected = n * expectedPerStream;
+  const until = Date.now() + 30_000;
+  let produced = 0;
+  while (Date.now() < until && (produced = (await ingestedRtmp(orch.url)) - before) < expected) await new Promise((r) => setTimeout(r, 250));
+  const r = { n, produced, expected, cpuPct: (cpu / wall / n) * 100, rssMb: rssPerStream / 2 ** 20 };
+  console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (${(r.cpuPct - idlePct / n).toFixed(2)}% without the idle cost), ${r.rssMb.toFixed(1)} MB rss/stream`);
+  await new Promise((r) => setTimeout(r, 1500)); // reconnect windows close
+  return r;
 }
 
 async function ingestedRtmp(url: string): Promise<number> {
