@@ -18,7 +18,8 @@ import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, workerCl
 //    cheater, both seeded), the catch frequency meets the bound;
 // 2. one seeded run with real processes (orchestrator, cheater, two honest workers, anvil) behaves
 //    exactly as those draws say: the same segments sampled, the cheater caught at the predicted
-//    segment, slashed, jailed, given nothing more, its caught output gone from the playlist.
+//    segment, slashed, jailed, given nothing more, and none of its cheated output left in the
+//    playlist (the caught segment and every unchecked one it published are redone).
 const P = 0.05;
 const F = 0.1;
 const N = 200;
@@ -72,7 +73,7 @@ describe('catch rate of spot-checks', () => {
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    it('samples exactly the predicted segments, catches the cheater at the predicted one, slashes and jails it, gives it nothing more', async () => {
+    it('samples exactly the predicted segments, catches the cheater at the predicted one, slashes and jails it, gives it nothing more, redoes its unchecked segments', async () => {
       // The first seeded run whose catch comes early enough to keep this test short.
       const run = Array.from({ length: 100 }, (_, r) => r).find((r) => firstCatch(r) >= 5 && firstCatch(r) <= 40)!;
       const { sample, cheat } = seeds(run);
@@ -96,7 +97,7 @@ describe('catch rate of spot-checks', () => {
         SEGMINT_HLS_RETAIN: String(N), SEGMINT_DISPATCH_WAIT_MS: '600000', SEGMINT_DEADLINE_FACTOR: '30', SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_API_RATE_LIMIT: '0',
       });
       children = [
-        spawnWorker(orch, ['--concurrency', '1', '--price', '100', '--key', cheaterKey, '--test-cheat-rate', String(F), '--test-cheat-seed', cheat]),
+        spawnWorker(orch, ['--concurrency', '2', '--price', '100', '--key', cheaterKey, '--test-cheat-rate', String(F), '--test-cheat-seed', cheat]),
         spawnWorker(orch, ['--concurrency', '2', '--price', '200']),
         spawnWorker(orch, ['--concurrency', '2', '--price', '300']),
       ];
@@ -106,30 +107,41 @@ describe('catch rate of spot-checks', () => {
       const stream = (await api(orch, 'POST', '/api/stream', { name: 'catch rate', profiles: PROFILES })).json;
       const published = async () => ((await api(orch, 'GET', `/api/stream/${stream.id}/verification`)).json as { segments: number }).segments;
       for (const [seq, bytes] of segments.entries()) {
-        // At most 2 segments ahead of publishing: the cheapest worker (the cheater) gets most of them.
-        if (seq >= 2) await waitFor(`segment ${seq - 2} published`, async () => (await published()) > seq - 2, 120_000);
+        // One segment at a time: the cheapest worker (the cheater) is free for each until caught.
+        if (seq >= 1) await waitFor(`segment ${seq - 1} published`, async () => (await published()) >= seq, 120_000, 20);
         expect((await fetch(`${orch.url}/live/${stream.streamKey}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(bytes) })).status).toBe(200);
       }
       const settled = (o?: string) => o === undefined || !['pending', 'mismatch'].includes(o);
       const audits = await waitFor('every segment published and every check settled', async () => {
         if ((await published()) < N) return null;
         const all = await Promise.all(Array.from({ length: N }, (_, seq) => api(orch, 'GET', `/api/stream/${stream.id}/segments/${seq}/audit`).then((r) => r.json)));
-        return all.every((a) => settled(a.spotCheck?.outcome) && (a.spotCheck?.faulty === undefined || a.spotCheck.slash)) ? all : null;
+        const caught = all.some((a) => a.spotCheck?.faulty);
+        // Once it is caught, everything the cheater published gets checked (sampled, or redone).
+        const allChecked = !caught || all.every((a) => a.worker !== cheater || a.spotCheck);
+        return allChecked && all.every((a) => settled(a.spotCheck?.outcome) && (a.spotCheck?.faulty === undefined || a.spotCheck.slash)) ? all : null;
       }, 300_000, 500);
 
       // 1. The orchestrator sampled exactly the segments the seeded draw says, and no others.
-      for (const a of audits) expect([a.seq, a.spotCheck !== null]).toEqual([a.seq, isSampled(sample, a.jobId)]);
+      for (const a of audits) expect([a.seq, a.spotCheck !== null && !a.spotCheck.redo]).toEqual([a.seq, isSampled(sample, a.jobId)]);
       // 2. Caught where predicted: the first sampled segment the cheater cheated on and had a hand in
       //    (published it, or was its verifier); nothing before it, and no honest worker ever blamed.
       const involved = (a: (typeof audits)[number]) => a.worker === cheater || a.spotCheck?.verifier === cheater;
-      const predicted = audits.find((a) => a.spotCheck && isCheated(cheat, a.jobId) && involved(a));
+      const predicted = audits.find((a) => a.spotCheck && !a.spotCheck.redo && isCheated(cheat, a.jobId) && involved(a));
       const firstFaulty = audits.find((a) => a.spotCheck?.faulty);
       expect(predicted).toBeDefined();
       expect(firstFaulty?.seq).toBe(predicted!.seq);
       expect(audits.every((a) => a.spotCheck?.faulty === undefined || a.spotCheck.faulty === cheater)).toBe(true);
       for (const a of audits) if (a.spotCheck && !isCheated(cheat, a.jobId)) expect([a.seq, a.spotCheck.outcome]).toEqual([a.seq, 'agree']);
+      // Its unchecked segments were all redone: replaced exactly where the seeded cheat says it cheated.
+      const redone = audits.filter((a) => a.spotCheck?.redo);
+      expect(redone.length).toBe(audits.filter((a) => a.worker === cheater && !isSampled(sample, a.jobId)).length);
+      for (const a of redone) {
+        expect(a.worker).toBe(cheater);
+        expect([a.seq, a.spotCheck.outcome]).toEqual([a.seq, isCheated(cheat, a.jobId) ? 'redone' : 'agree']);
+      }
       console.log(`seeded run ${run}: predicted catch at segment ${firstCatch(run)} (cheater involved first at ${predicted!.seq}), caught at ${firstFaulty!.seq}; ` +
-        `sampled ${audits.filter((a) => a.spotCheck).length}/${N}, cheater published ${audits.filter((a) => a.worker === cheater).length}`);
+        `sampled ${audits.filter((a) => a.spotCheck && !a.spotCheck.redo).length}/${N}, cheater published ${audits.filter((a) => a.worker === cheater).length}, ` +
+        `redone ${audits.filter((a) => a.spotCheck?.outcome === 'redone').length}`);
 
       // 3. Slashed by the configured fraction and jailed, on anvil.
       const slashes = audits.filter((a) => a.spotCheck?.faulty === cheater);
@@ -148,9 +160,11 @@ describe('catch rate of spot-checks', () => {
       const after = audits.filter((a) => a.publishedAt > jailedBy + 1000);
       expect(after.every((a) => a.worker !== cheater)).toBe(true);
       expect(audits.filter((a) => a.seq > caughtAt.seq + 10).every((a) => a.worker !== cheater)).toBe(true);
-      // 5. A caught segment it published no longer serves its output.
-      for (const a of slashes.filter((x) => x.worker === cheater)) {
-        expect(a.spotCheck.replaced).toBe(true);
+      // 5. None of its cheated output is served any more: caught segments and redone ones alike.
+      const cheatedByIt = audits.filter((a) => a.worker === cheater && isCheated(cheat, a.jobId));
+      expect(cheatedByIt.length).toBeGreaterThan(0);
+      for (const a of cheatedByIt) {
+        expect([a.seq, a.spotCheck.replaced]).toEqual([a.seq, true]);
         const served = Buffer.from(await (await fetch(`${orch.url}/hls/${stream.playbackId}/low/1_${a.seq}.ts`)).arrayBuffer());
         expect(segmentFacts(served).videoSha256).not.toBe(a.renditions[0].sha256);
       }

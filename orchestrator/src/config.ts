@@ -35,6 +35,7 @@ export const ORCHESTRATOR_KNOBS = {
   stakeCacheMs: { env: 'SEGMINT_STAKE_CACHE_MS', flag: '--stake-cache-ms', default: '10000', help: 'How long a worker\'s on-chain stake is cached' },
   spotCheckRate: { env: 'SEGMINT_SPOTCHECK_RATE', flag: '--spotcheck-rate', default: '0.05', help: 'Fraction of accepted segments re-transcoded by a second worker with the same encoder fingerprint and compared' },
   testSpotCheckSeed: { env: 'SEGMINT_TEST_SPOTCHECK_SEED', flag: '--test-spotcheck-seed', default: '', help: 'Tests only: sample spot-checks from this seed and the job id (predictable: never in production)' },
+  cheaterExcludeSec: { env: 'SEGMINT_CHEATER_EXCLUDE_SEC', flag: '--cheater-exclude-sec', default: String(30 * 86_400), help: 'How long a worker proven by a spot-check to cheat gets no jobs (its unchecked segments are redone)' },
   ssimThreshold: { env: 'SEGMINT_SSIM_THRESHOLD', flag: '--ssim-threshold', default: '0.85', help: 'Non-deterministic encoders (NVENC): a sampled rendition whose mean SSIM against its source is below this fails its quality check' },
   ssimExcludeSec: { env: 'SEGMINT_SSIM_EXCLUDE_SEC', flag: '--ssim-exclude-sec', default: '3600', help: 'How long a worker that failed a quality (SSIM) check gets no jobs' },
   auditRetentionSec: { env: 'SEGMINT_AUDIT_RETENTION_SEC', flag: '--audit-retention-sec', default: String(7 * 86_400), help: 'How long the audit record of a published segment is kept (at least the unbonding period)' },
@@ -72,6 +73,7 @@ export type OrchestratorConfig = {
   stakeCacheMs: number;
   verifierKey: `0x${string}` | undefined;
   testSpotCheckSeed?: string;
+  cheaterExcludeSec: number;
   ssimThreshold: number;
   ssimExcludeSec: number;
   auditRetentionSec: number;
@@ -165,6 +167,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     verifierKey: privateKey('SEGMINT_VERIFIER_KEY', k.verifierKey),
     spotCheckRate: num('SEGMINT_SPOTCHECK_RATE', k.spotCheckRate, 0, 1),
     testSpotCheckSeed: k.testSpotCheckSeed || undefined,
+    cheaterExcludeSec: int('SEGMINT_CHEATER_EXCLUDE_SEC', k.cheaterExcludeSec, 0, 365 * 86_400),
     ssimThreshold: num('SEGMINT_SSIM_THRESHOLD', k.ssimThreshold, 0, 1),
     ssimExcludeSec: int('SEGMINT_SSIM_EXCLUDE_SEC', k.ssimExcludeSec, 0, 30 * 86_400),
     auditRetentionSec: int('SEGMINT_AUDIT_RETENTION_SEC', k.auditRetentionSec, 60, 10 * 365 * 86_400),

@@ -27,6 +27,8 @@ export type Pipeline = {
     /** Quality checks of non-deterministic encoders: minimum mean SSIM, and how long a failing worker is excluded. */
     ssimThreshold: number;
     ssimExcludeMs: number;
+    /** A worker proven by hashes to cheat gets no jobs for this long. */
+    cheaterExcludeMs: number;
   };
   streams: StreamStore;
   live: LiveState;

@@ -62,4 +62,18 @@ describe('AuditStore (PostgreSQL)', () => {
     expect(await store.summary('nobody')).toMatchObject({ segments: 0, extraCost: 0 });
     await db.close();
   }, 60_000);
+
+  it('lists the latest unchecked segments a worker published (the ones to redo if it is caught)', async () => {
+    const db = await openDatabase();
+    const store = new AuditStore(db, 3600);
+    const cheat = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
+    await store.put(record(1, { worker: cheat, publishedAt: 1000 }));
+    await store.put(record(2, { worker: cheat, publishedAt: 2000, spotCheck: { outcome: 'agree' } })); // checked already
+    await store.put(record(3, { worker: cheat, publishedAt: 3000 }));
+    await store.put(record(4, { publishedAt: 4000 })); // someone else's
+    await store.put(record(5, { worker: cheat, publishedAt: 5000, streamId: 's2' }));
+    expect((await store.uncheckedBy(cheat.toLowerCase(), 10)).map((r) => [r.streamId, r.seq])).toEqual([['s2', 5], ['s1', 3], ['s1', 1]]);
+    expect((await store.uncheckedBy(cheat, 2)).map((r) => r.seq)).toEqual([5, 3]);
+    await db.close();
+  }, 60_000);
 });

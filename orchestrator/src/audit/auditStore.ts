@@ -1,5 +1,5 @@
 import type { Hex } from 'viem';
-import type { RenditionResult } from '@segmint/protocol';
+import type { RenditionResult, SegmentJob } from '@segmint/protocol';
 import type { Database } from '../db/database.js';
 import type { CommitmentDomain } from './commitments.js';
 
@@ -19,11 +19,13 @@ export type AuditRecord = {
   proofs: Record<string, Hex[]>;
   /** Outcome of the spot-check: null while the segment was not sampled (or no verifier was free). */
   spotCheck: null | {
-    /** pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, ssim-pass, ssim-fail */
+    /** pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone, ssim-pass, ssim-fail */
     outcome: string;
     verifier?: string;
     /** ffmpeg time the verifier reported: the extra transcode cost of this check. */
     verifierTranscodeMs?: number;
+    /** A re-transcode of an unchecked segment, after its worker was proven to cheat elsewhere. */
+    redo?: boolean;
     /** ffmpeg time the tie-breaker reported (a mismatch's further cost). */
     tieBreakTranscodeMs?: number;
     tieBreaker?: string;
@@ -47,6 +49,8 @@ export type AuditRecord = {
     slash?: { tx: Hex; blockNumber: string } | { error: string };
   };
   publishedAt: number;
+  /** The segment job itself (kept so a segment can be transcoded again if its worker is proven to cheat). */
+  job?: SegmentJob;
 };
 
 export type VerificationSummary = {
@@ -80,9 +84,9 @@ export class AuditStore {
   async put(r: AuditRecord): Promise<void> {
     const expiresAt = Date.now() + this.retentionSec * 1000;
     await this.db.query(
-      `INSERT INTO audit_records (stream_id, session, seq, record, expires_at) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO audit_records (stream_id, session, seq, worker, record, published_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (stream_id, session, seq) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at`,
-      [r.streamId, r.session, r.seq, JSON.stringify(r), expiresAt],
+      [r.streamId, r.session, r.seq, r.worker.toLowerCase(), JSON.stringify(r), r.publishedAt, expiresAt],
     );
     if (++this.puts % this.purgeEvery === 0) await this.purge();
   }
@@ -127,6 +131,17 @@ export class AuditStore {
     s.checkTranscodeMs = Math.round(s.checkTranscodeMs);
     s.extraCost = s.transcodeMs > 0 ? s.checkTranscodeMs / s.transcodeMs : 0;
     return s;
+  }
+
+  /** The `limit` latest segments `worker` published that were never spot-checked (within retention). */
+  async uncheckedBy(worker: string, limit: number): Promise<AuditRecord[]> {
+    const rows = await this.db.query<{ record: AuditRecord | string }>(
+      `SELECT record FROM audit_records
+        WHERE worker = $1 AND expires_at > $2 AND jsonb_typeof(record->'spotCheck') = 'null'
+        ORDER BY published_at DESC LIMIT $3`,
+      [worker.toLowerCase(), Date.now(), limit],
+    );
+    return rows.map((r) => (typeof r.record === 'string' ? (JSON.parse(r.record) as AuditRecord) : r.record));
   }
 
   /** Deletes the records past their retention; returns how many. */

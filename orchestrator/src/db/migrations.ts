@@ -189,11 +189,15 @@ export const MIGRATIONS: readonly Migration[] = [
         stream_id text NOT NULL,
         session integer NOT NULL,
         seq integer NOT NULL,
+        worker text NOT NULL,
         record jsonb NOT NULL,
+        published_at bigint NOT NULL,
         expires_at bigint NOT NULL,
         PRIMARY KEY (stream_id, session, seq)
       )`,
       `CREATE INDEX audit_records_expiry ON audit_records (expires_at)`,
+      // a worker proven to cheat: everything it published that is still served gets redone
+      `CREATE INDEX audit_records_worker ON audit_records (worker, published_at DESC)`,
     ],
   },
 ];

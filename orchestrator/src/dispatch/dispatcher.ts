@@ -1,7 +1,12 @@
 import type { SegmentJob } from '@segmint/protocol';
 
 /** A spot-check job: which worker's published result it checks, and (tie-break) the first verifier. */
-export type SpotCheck = { checked: string; fingerprint: string; tieBreakOf?: string };
+/**
+ * A re-transcode whose result is compared, never published as a new segment. `tieBreakOf`: the
+ * first verifier disagreed, this is the third opinion. `redo`: `checked` was proven to cheat on
+ * another segment, so this unchecked one of its is done again and replaced if it differs.
+ */
+export type SpotCheck = { checked: string; fingerprint: string; tieBreakOf?: string; redo?: boolean };
 
 /** How a worker's attempt at a job ended, as the result handler saw it. */
 export type Settlement =
@@ -45,6 +50,8 @@ export interface Dispatcher {
    * counted; with `excludeForMs` it also wins no auction for that long.
    */
   penalize(worker: string, opts?: { excludeForMs?: number }): Promise<void>;
+  /** Whether a worker is kept out of auctions now (its in-flight results are refused too). */
+  isExcluded(worker: string): Promise<boolean>;
   /** Tells the dispatcher how a worker's attempt ended (frees its slot, scores it, fails over). */
   settle(job: SegmentJob, worker: string, settlement: Settlement): Promise<void>;
   /** Called once per job that no worker could do (the segment is then skipped). */

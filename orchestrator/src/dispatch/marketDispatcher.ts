@@ -125,6 +125,8 @@ export class MarketDispatcher implements Dispatcher {
   }
 
   async enqueueCheck(job: SegmentJob, checked: SpotCheck): Promise<'sent' | 'queued' | 'none'> {
+    // A redo may concern a segment whose job record expired: the verifier's result must find it.
+    await this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS);
     const outcome = await this.sendCheck(job, checked);
     if (outcome === 'queued') this.checksWaiting.set(job.jobId, { job, checked, since: Date.now() });
     return outcome;
@@ -160,6 +162,10 @@ export class MarketDispatcher implements Dispatcher {
     await this.o.registry.recordFault(worker);
     if (opts.excludeForMs) await this.o.registry.exclude(worker, opts.excludeForMs);
     this.snapshot = null;
+  }
+
+  isExcluded(worker: string): Promise<boolean> {
+    return this.o.registry.isExcluded(worker);
   }
 
   onGaveUp(handler: (job: SegmentJob, reason: string) => void): void {

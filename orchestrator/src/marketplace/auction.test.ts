@@ -18,7 +18,7 @@ describe('runAuction', () => {
 
   it.each<[string, Partial<Candidate>]>([
     ['stale-heartbeat', { heartbeatFresh: false }],
-    ['quality-excluded', { excluded: true }],
+    ['faulty-excluded', { excluded: true }],
     ['jailed', { jailed: true }],
     ['stake-below-minimum', { stake: E18 - 1n }],
     ['price-above-max', { pricePerPixel: 1001n }],

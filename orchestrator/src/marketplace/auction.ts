@@ -1,7 +1,7 @@
 /**
  * The per-segment auction (DESIGN step 2), pure: candidates in, ranking out.
  *
- * Eligible: heartbeat fresh, not excluded after a failed quality check, not jailed, stake ≥ minimum, ask ≤ the stream's max price, one of the
+ * Eligible: heartbeat fresh, not excluded (proven to cheat, or failed a quality check), not jailed, stake ≥ minimum, ask ≤ the stream's max price, one of the
  * encoders and the output height the job needs, a free slot, not excluded (already tried for this segment).
  *
  * Rank by **effective price**, lowest first:
@@ -30,7 +30,7 @@ export type Candidate = {
   stake: bigint;
   jailed: boolean;
   heartbeatFresh: boolean;
-  /** Kept out of auctions for a while after a failed quality (SSIM) check. */
+  /** Kept out of auctions for a while: proven to cheat, or failed a quality (SSIM) check. */
   excluded?: boolean;
   capabilities: Capabilities;
   inflight: number;
@@ -53,7 +53,7 @@ export type AuctionRules = {
 };
 
 export type IneligibleReason =
-  | 'excluded' | 'stale-heartbeat' | 'quality-excluded' | 'jailed' | 'stake-below-minimum' | 'price-above-max' | 'capability' | 'no-free-slot';
+  | 'excluded' | 'stale-heartbeat' | 'faulty-excluded' | 'jailed' | 'stake-below-minimum' | 'price-above-max' | 'capability' | 'no-free-slot';
 
 export type RankedBid = { worker: string; pricePerPixel: bigint; effectivePrice: number; candidate: Candidate };
 
@@ -67,7 +67,7 @@ export type AuctionReturnType = {
 export function ineligibility(c: Candidate, job: AuctionJob, rules: AuctionRules): IneligibleReason | null {
   if (rules.exclude?.has(c.worker)) return 'excluded';
   if (!c.heartbeatFresh) return 'stale-heartbeat';
-  if (c.excluded) return 'quality-excluded';
+  if (c.excluded) return 'faulty-excluded';
   if (c.jailed) return 'jailed';
   if (c.stake < rules.minStake) return 'stake-below-minimum';
   if (c.pricePerPixel > rules.maxPricePerPixel) return 'price-above-max';

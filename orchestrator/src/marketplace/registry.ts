@@ -147,9 +147,14 @@ export class Registry {
     await this.redis.segmintPerf(this.k.perf(worker), ok ? 1 : 0, latencyRatio === undefined ? '' : latencyRatio.toFixed(4), ALPHA);
   }
 
-  /** Keeps a worker out of every auction for `ms` (a failed quality check: no proof to slash with). */
+  /** Keeps a worker out of every auction for `ms` (never shortens an exclusion already longer). */
   async exclude(worker: string, ms: number): Promise<void> {
-    await this.redis.set(this.k.excluded(worker.toLowerCase()), String(Date.now() + ms), 'PX', ms);
+    const key = this.k.excluded(worker.toLowerCase());
+    if ((await this.redis.pttl(key)) < ms) await this.redis.set(key, String(Date.now() + ms), 'PX', ms);
+  }
+
+  async isExcluded(worker: string): Promise<boolean> {
+    return (await this.redis.exists(this.k.excluded(worker.toLowerCase()))) === 1;
   }
 
   /** A spot-check proved this worker's output wrong. */

@@ -19,7 +19,7 @@ export function createMetrics() {
     auctions: new Counter({ name: 'segmint_auctions_total', help: 'Auction outcomes: won, reauctioned (after a miss or failure), waiting (no free slot), gave-up (segment skipped)', labelNames: ['outcome'], registers: [registry] }),
     deadlinesMissed: new Counter({ name: 'segmint_deadlines_missed_total', help: 'Segments a worker did not finish by its deadline (re-auctioned)', registers: [registry] }),
     workerFailures: new Counter({ name: 'segmint_worker_failures_total', help: 'Segments a worker reported failed or whose result failed the checks', registers: [registry] }),
-    spotChecks: new Counter({ name: 'segmint_spotchecks_total', help: 'Spot-checks by outcome: agree, mismatch, caught, verifier-faulty, unresolved, no-verifier (nobody with the same fingerprint free), verifier-failed, no-record; for non-deterministic encoders ssim-pass, ssim-fail, ssim-error', labelNames: ['outcome'], registers: [registry] }),
+    spotChecks: new Counter({ name: 'segmint_spotchecks_total', help: 'Spot-checks by outcome: agree, mismatch, caught, verifier-faulty, unresolved, redone (an unchecked segment of a caught worker replaced), no-verifier (nobody with the same fingerprint free), verifier-failed, no-record; for non-deterministic encoders ssim-pass, ssim-fail, ssim-error', labelNames: ['outcome'], registers: [registry] }),
     slashes: new Counter({ name: 'segmint_slashes_total', help: 'Slash transactions for workers proven wrong: sent (mined) or failed', labelNames: ['outcome'], registers: [registry] }),
     activeStreams: new Gauge({ name: 'segmint_active_streams', help: 'Streams with a live session', registers: [registry] }),
   };

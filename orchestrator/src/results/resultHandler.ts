@@ -48,6 +48,11 @@ async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, res
   const { session } = parseJobId(job.jobId)!;
   const meta = await p.live.meta(job.streamId);
   if (!meta || meta.session !== session || job.seq < meta.nextSeq) return { status: 'duplicate', published: 0 };
+  // A worker excluded meanwhile (proven to cheat, failed a quality check): its result is not taken.
+  if (await p.dispatcher.isExcluded(worker)) {
+    await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
+    throw new ApiError('CHECK_FAILED', `worker ${worker} is excluded (it failed a spot-check): the segment goes to another worker`);
+  }
   // The worker must stand behind what it reports: a signed Merkle commitment to every hash.
   const tree = await verifyCommitment(job.jobId, worker, result, p.audit.domain).catch(async (err: unknown) => {
     await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
@@ -80,6 +85,7 @@ async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, res
     proofs: Object.fromEntries(result.renditions.map((r, i) => [r.name, tree.getProof(i) as Hex[]])),
     spotCheck: sample ? { outcome: 'pending' } : null,
     publishedAt: Date.now(),
+    job,
   };
   try {
     await p.audit.store.put(record);

@@ -60,6 +60,20 @@ async function compare(p: Pipeline, job: SegmentJob, worker: string, result: Tra
   const log = p.logger.child({ jobId: job.jobId, checked: check.checked, verifier: worker });
   const record = (spotCheck: NonNullable<AuditRecord['spotCheck']>) => p.audit.store.put({ ...audit, spotCheck });
 
+  if (check.redo) {
+    // The publisher cheated elsewhere: this unchecked segment of its is replaced if it differs.
+    const mismatched = differing(audit.renditions, result.renditions);
+    const base = { verifier: worker, verifierTranscodeMs: result.transcodeMs, mismatched, redo: true };
+    if (mismatched.length === 0) {
+      p.metrics.spotChecks.inc({ outcome: 'agree' });
+      await record({ outcome: 'agree', ...base });
+    } else {
+      p.metrics.spotChecks.inc({ outcome: 'redone' });
+      await record({ outcome: 'redone', ...base, replaced: await replacePublished(p, job, worker, session) });
+    }
+    return done;
+  }
+
   if (!check.tieBreakOf) {
     const mismatched = differing(audit.renditions, result.renditions);
     if (mismatched.length === 0) {
@@ -89,7 +103,11 @@ async function compare(p: Pipeline, job: SegmentJob, worker: string, result: Tra
   }
   const outcome = faulty === check.checked ? 'caught' : 'verifier-faulty';
   p.metrics.spotChecks.inc({ outcome });
-  await p.dispatcher.penalize(faulty);
+  // Out of every auction for a long while (on-chain jailing, when there is a chain, says the same),
+  // its in-flight results refused.
+  await p.dispatcher.penalize(faulty, { excludeForMs: p.config.cheaterExcludeMs });
+  // Whatever else it published and nobody checked is suspect now: it is all done again.
+  void redoUnchecked(p, faulty, job.jobId).catch((err: Error) => log.error({ err }, 'could not start redoing the faulty worker\'s segments'));
   // Paid nothing for it: tickets cannot be recalled, so its credit drops by what the job was worth.
   if (await p.payments?.clawBack(job.jobId, faulty).catch((err: Error) => log.error({ err }, 'claw-back failed'))) base.clawedBack = true;
   await record({ ...base, outcome, faulty });
@@ -132,6 +150,31 @@ async function replacePublished(p: Pipeline, job: SegmentJob, worker: string, se
   }
   await Promise.all(targets.map((t) => p.storage.move(t.from, t.to)));
   return true;
+}
+
+/** Most segments of a proven cheater redone at once (the latest first: what viewers still get). */
+const REDO_LIMIT = 500;
+
+/**
+ * Sends every unchecked segment `faulty` published that is still served to another worker with
+ * the same fingerprint; a result that differs replaces it (outcome `redone`). Idempotent: a
+ * segment marked for a redo is no longer unchecked.
+ */
+async function redoUnchecked(p: Pipeline, faulty: string, exceptJobId: string): Promise<number> {
+  const records = await p.audit.store.uncheckedBy(faulty, REDO_LIMIT);
+  let sent = 0;
+  for (const r of records) {
+    if (!r.job || r.jobId === exceptJobId) continue;
+    const file = await p.storage.read(storageKeys.rendition(r.streamId, r.job.profiles[0]!.name, r.session, r.seq));
+    file?.stream.destroy();
+    if (!file) continue; // no longer served: nothing to put right
+    await p.audit.store.put({ ...r, spotCheck: { outcome: 'pending', redo: true } });
+    const how = await p.dispatcher.enqueueCheck(r.job, { checked: faulty, fingerprint: r.encoderFingerprint, redo: true });
+    if (how === 'none') await p.audit.store.put({ ...r, spotCheck: { outcome: 'no-verifier', redo: true } });
+    else sent++;
+  }
+  if (records.length > 0) p.logger.warn({ faulty, unchecked: records.length, sent }, 'redoing the unchecked segments of a worker proven to cheat');
+  return sent;
 }
 
 /** A sampled segment nobody could re-transcode (no other worker with the same fingerprint). */

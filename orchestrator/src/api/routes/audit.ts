@@ -27,10 +27,11 @@ export const AuditSchema = Type.Object({
   spotCheck: Type.Union([
     Type.Null(),
     Type.Object({
-      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier; for non-deterministic encoders ssim-pass, ssim-fail' }),
+      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone (replaced after its worker was caught elsewhere); for non-deterministic encoders ssim-pass, ssim-fail' }),
       verifier: Type.Optional(Type.String()),
       verifierTranscodeMs: Type.Optional(Type.Number()),
       tieBreakTranscodeMs: Type.Optional(Type.Number()),
+      redo: Type.Optional(Type.Boolean({ description: 'redone after its worker was proven to cheat on another segment' })),
       tieBreaker: Type.Optional(Type.String()),
       faulty: Type.Optional(Type.String({ description: 'the worker two of three proved wrong' })),
       mismatched: Type.Optional(Type.Array(Type.String(), { description: 'renditions whose hashes differ (SSIM checks: whose SSIM is below the threshold)' })),
