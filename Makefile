@@ -24,7 +24,12 @@ e2e/livepeer-sdk/node_modules/.installed: e2e/livepeer-sdk/package-lock.json
 	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "chromium missing: install Debian's chromium package or set CHROMIUM_PATH"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 
-install: node_modules/.installed e2e/livepeer-sdk/node_modules/.installed $(if $(FFPROBE_PATH),,/usr/bin/ffprobe) $(if $(CHROMIUM_PATH),,/usr/bin/chromium)
+# GStreamer: a second RTMP publisher in the tests (rtmp2sink, x264enc, voaacenc), written apart from ffmpeg.
+/usr/bin/gst-launch-1.0:
+	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "gst-launch-1.0 missing: install Debian's gstreamer1.0-tools and gstreamer1.0-plugins-{base,good,bad,ugly}"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly >/dev/null
+
+install: node_modules/.installed e2e/livepeer-sdk/node_modules/.installed $(if $(FFPROBE_PATH),,/usr/bin/ffprobe) $(if $(CHROMIUM_PATH),,/usr/bin/chromium) /usr/bin/gst-launch-1.0
 
 demo: install
 	$(NPM) run demo

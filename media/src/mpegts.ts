@@ -150,7 +150,7 @@ export type SegmentFacts = {
   width: number;
   height: number;
   frames: number;
-  /** Frame rate derived from PTS spacing. */
+  /** Frame rate from the mean PTS spacing. */
   fps: number;
   /** Video duration: last PTS − first PTS + one frame. */
   durationSec: number;
@@ -167,14 +167,12 @@ export function segmentFacts(buf: Buffer): SegmentFacts {
   const { video, audio } = demux(buf);
   if (!video || video.pesCount === 0) throw new TypeError('segment has no video stream');
   const sorted = [...video.pts].sort((a, b) => a - b);
-  let frameTicks = Infinity;
-  for (let i = 1; i < sorted.length; i++) {
-    const d = sorted[i]! - sorted[i - 1]!;
-    if (d > 0 && d < frameTicks) frameTicks = d;
-  }
-  if (!Number.isFinite(frameTicks)) frameTicks = 3000; // one frame: assume 30 fps
   const first = sorted[0] ?? 0;
   const last = sorted[sorted.length - 1] ?? 0;
+  // The mean spacing, not the smallest: RTMP timestamps are whole milliseconds, so a 30 fps
+  // source arrives as 33, 33, 34 ms (or 31, 35 ms from a jittery encoder) and the smallest gap
+  // would read as 32 fps. Exact sources (our renditions) have equal spacing either way.
+  const frameTicks = sorted.length > 1 && last > first ? (last - first) / (sorted.length - 1) : 3000; // one frame: assume 30 fps
   const sps = video.codec === 'h264' ? parseH264Sps(video.bytes) : undefined;
   return {
     videoCodec: video.codec,

@@ -1,4 +1,4 @@
-import { demux } from '@segmint/media';
+import { demux, segmentFacts } from '@segmint/media';
 import { FlvToTs, TS_OFFSET_90K, type MuxedSegment } from './flvToTs.js';
 import { MpegTsMuxError } from './muxError.js';
 import { PID_AUDIO, PID_PAT, PID_PMT, PID_VIDEO, TS_PACKET } from './psi.js';
@@ -151,6 +151,21 @@ describe('FLV → MPEG-TS muxer', () => {
       }
     }
     expect(frame).toBe(40);
+  });
+
+  it('segments of a jittery encoder (GStreamer: 31 and 35 ms frame gaps) read as 30 fps with every frame counted', () => {
+    const segs: MuxedSegment[] = [];
+    const m = new FlvToTs({ segmentSec: 2, onSegment: (s) => segs.push(s) });
+    m.push(9, 0, avcHeader);
+    for (let f = 0; f < 4 * 30; f++) m.push(9, Math.round((f * 1000) / 30) + (f % 2 ? 2 : -2) + 2, videoTag(f % 60 === 0, 0));
+    m.end();
+    expect(segs).toHaveLength(2);
+    for (const s of segs) {
+      const facts = segmentFacts(s.bytes);
+      expect(facts.frames).toBe(60);
+      expect(facts.fps).toBeCloseTo(30, 0);
+      expect(Math.abs(facts.durationSec - 2)).toBeLessThanOrEqual(1 / 30);
+    }
   });
 
   it('drops media before the first keyframe and frames before the AVC sequence header', () => {

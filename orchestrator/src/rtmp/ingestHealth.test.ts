@@ -23,4 +23,14 @@ describe('IngestHealthTracker', () => {
     h.videoFrame(5000, true);
     expect(h.snapshot().warnings).toEqual([expect.stringContaining('keyframe interval 5.00 s exceeds the 2 s segment target')]);
   });
+
+  it('does not warn about a GOP a few ms over the target (whole-ms timestamps, 29.97 fps)', () => {
+    const h = new IngestHealthTracker(2);
+    h.videoFrame(0, true);
+    h.videoFrame(2002, true); // 60 frames at 30000/1001 fps
+    expect(h.snapshot().keyframeInterval).toBe(2.002);
+    expect(h.snapshot().warnings).toEqual([]);
+    h.videoFrame(4102, true); // 2.1 s: segments really get longer
+    expect(h.snapshot().warnings).toEqual([expect.stringContaining('keyframe interval 2.10 s exceeds')]);
+  });
 });

@@ -18,6 +18,8 @@ export type IngestHealth = {
   warnings: string[];
 };
 
+/** Keyframe interval beyond the segment target that still gets no warning (timestamp rounding). */
+const KEYFRAME_SLACK_SEC = 0.05;
 const WINDOW_MS = 5000;
 
 export class IngestHealthTracker {
@@ -56,7 +58,9 @@ export class IngestHealthTracker {
     const f = this.frames;
     const fps = f.length > 1 && f[f.length - 1]! > f[0]! ? ((f.length - 1) * 1000) / (f[f.length - 1]! - f[0]!) : 0;
     const warnings: string[] = [];
-    if (this.keyframeInterval !== null && this.keyframeInterval > this.segmentTargetSec + 0.001) {
+    // A few ms over is whole-millisecond timestamps (a 29.97 fps encoder's 60-frame GOP is 2.002 s),
+    // not a GOP that makes segments longer.
+    if (this.keyframeInterval !== null && this.keyframeInterval > this.segmentTargetSec + KEYFRAME_SLACK_SEC) {
       warnings.push(`keyframe interval ${this.keyframeInterval.toFixed(2)} s exceeds the ${this.segmentTargetSec} s segment target: segments will be longer; set the encoder's keyframe interval to ${this.segmentTargetSec} s`);
     }
     return {
