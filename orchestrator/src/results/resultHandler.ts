@@ -6,7 +6,7 @@ import { parseJobId, storageKeys } from '../ingest/jobIds.js';
 import type { Hex } from 'viem';
 import type { AuditRecord } from '../audit/auditStore.js';
 import { verifyCommitment } from '../audit/commitments.js';
-import { checkSpotCheckResult, noVerifier, sampled } from '../verification/spotCheck.js';
+import { checkSpotCheckResult, noVerifier, redo, sampled } from '../verification/spotCheck.js';
 import { hashComparable, ssimSpotCheck } from '../verification/ssimCheck.js';
 import { checkUploads } from './uploads.js';
 
@@ -91,7 +91,11 @@ async function checkAndPublish(p: Pipeline, job: SegmentJob, worker: string, res
     await p.audit.store.put(record);
     // Sampled after the commitment arrived (the worker could not know), sent to another worker;
     // an encoder that never gives the same bytes twice is checked against the source instead.
-    if (sample && !hashComparable(result.encoderFingerprint)) {
+    if (!sample && hashComparable(result.encoderFingerprint) && (await p.dispatcher.isExcluded(worker))) {
+      // Proven to cheat while this result was on its way (it passed the check above just before):
+      // the redo of its segments may have run already, so this one is redone on its own.
+      await redo(p, { ...record, job }, worker);
+    } else if (sample && !hashComparable(result.encoderFingerprint)) {
       void ssimSpotCheck(p, job, worker).catch((err: unknown) => {
         p.metrics.spotChecks.inc({ outcome: 'ssim-error' });
         log.error({ err }, 'quality (SSIM) spot-check failed to run');

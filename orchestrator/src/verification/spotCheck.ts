@@ -164,17 +164,23 @@ async function redoUnchecked(p: Pipeline, faulty: string, exceptJobId: string): 
   const records = await p.audit.store.uncheckedBy(faulty, REDO_LIMIT);
   let sent = 0;
   for (const r of records) {
-    if (!r.job || r.jobId === exceptJobId) continue;
-    const file = await p.storage.read(storageKeys.rendition(r.streamId, r.job.profiles[0]!.name, r.session, r.seq));
+    const job = r.job;
+    if (!job || r.jobId === exceptJobId) continue;
+    const file = await p.storage.read(storageKeys.rendition(r.streamId, job.profiles[0]!.name, r.session, r.seq));
     file?.stream.destroy();
     if (!file) continue; // no longer served: nothing to put right
-    await p.audit.store.put({ ...r, spotCheck: { outcome: 'pending', redo: true } });
-    const how = await p.dispatcher.enqueueCheck(r.job, { checked: faulty, fingerprint: r.encoderFingerprint, redo: true });
-    if (how === 'none') await p.audit.store.put({ ...r, spotCheck: { outcome: 'no-verifier', redo: true } });
-    else sent++;
+    if (await redo(p, { ...r, job }, faulty)) sent++;
   }
   if (records.length > 0) p.logger.warn({ faulty, unchecked: records.length, sent }, 'redoing the unchecked segments of a worker proven to cheat');
   return sent;
+}
+
+/** Sends one published segment of a proven cheater to another worker; false when nobody can take it. */
+export async function redo(p: Pipeline, r: AuditRecord & { job: SegmentJob }, faulty: string): Promise<boolean> {
+  await p.audit.store.put({ ...r, spotCheck: { outcome: 'pending', redo: true } });
+  const how = await p.dispatcher.enqueueCheck(r.job, { checked: faulty, fingerprint: r.encoderFingerprint, redo: true });
+  if (how === 'none') await p.audit.store.put({ ...r, spotCheck: { outcome: 'no-verifier', redo: true } });
+  return how !== 'none';
 }
 
 /** A sampled segment nobody could re-transcode (no other worker with the same fingerprint). */
