@@ -200,4 +200,10 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX audit_records_worker ON audit_records (worker, published_at DESC)`,
     ],
   },
+  {
+    version: 9,
+    name: 'index for the sweep of assets left processing',
+    // the sweep runs every few seconds: it must not scan every asset ever made
+    up: [`CREATE INDEX assets_processing ON assets (updated_at) WHERE phase = 'processing' AND deleted_at IS NULL`],
+  },
 ];
