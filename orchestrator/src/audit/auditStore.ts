@@ -19,7 +19,7 @@ export type AuditRecord = {
   proofs: Record<string, Hex[]>;
   /** Outcome of the spot-check: null while the segment was not sampled (or no verifier was free). */
   spotCheck: null | {
-    /** pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone, ssim-pass, ssim-fail */
+    /** pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone, ssim-pass, ssim-fail, ssim-busy */
     outcome: string;
     verifier?: string;
     /** ffmpeg time the verifier reported: the extra transcode cost of this check. */

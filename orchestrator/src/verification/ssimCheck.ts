@@ -16,6 +16,7 @@ import { ffmpegPath, run } from '@segmint/media';
 import type { SegmentJob } from '@segmint/protocol';
 import { parseJobId, storageKeys } from '../ingest/jobIds.js';
 import type { Pipeline } from '../pipeline.js';
+import { Slots } from './slots.js';
 
 /**
  * Whether results with this encoder fingerprint can be compared hash for hash. Fingerprints are
@@ -39,10 +40,29 @@ export async function ssimAgainstSource(encoded: string, source: string, width: 
  * Checks a sampled, published segment of a non-deterministic encoder against its source and
  * records the outcome (`ssim-pass` / `ssim-fail`, each rendition's SSIM, the threshold) in the
  * audit trail. On a failure the worker's score falls, the fault is counted, and it is excluded
- * from auctions for `excludeMs`.
+ * from auctions for `excludeMs`. At most 2 run at once and 32 wait: a sample beyond that is
+ * recorded `ssim-busy` and not checked.
  */
-export async function ssimSpotCheck(p: Pipeline, job: SegmentJob, worker: string): Promise<'ssim-pass' | 'ssim-fail'> {
+export async function ssimSpotCheck(p: Pipeline, job: SegmentJob, worker: string): Promise<'ssim-pass' | 'ssim-fail' | 'ssim-busy'> {
   const { session } = parseJobId(job.jobId)!;
+  if (!(await slots.take())) {
+    // The orchestrator's own CPU serves every stream: a long burst of samples is thinned.
+    p.metrics.spotChecks.inc({ outcome: 'ssim-busy' });
+    const audit = await p.audit.store.get(job.streamId, session, job.seq);
+    if (audit) await p.audit.store.put({ ...audit, spotCheck: { outcome: 'ssim-busy' } });
+    return 'ssim-busy';
+  }
+  try {
+    return await check(p, job, worker, session);
+  } finally {
+    slots.release();
+  }
+}
+
+/** Quality checks running at once on this orchestrator (2), and waiting for a turn (32), at most. */
+const slots = new Slots(2, 32);
+
+async function check(p: Pipeline, job: SegmentJob, worker: string, session: number): Promise<'ssim-pass' | 'ssim-fail'> {
   const { ssimThreshold: threshold, ssimExcludeMs } = p.config;
   const dir = await mkdtemp(join(tmpdir(), 'segmint-ssim-'));
   const started = performance.now();

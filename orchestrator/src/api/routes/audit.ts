@@ -27,7 +27,7 @@ export const AuditSchema = Type.Object({
   spotCheck: Type.Union([
     Type.Null(),
     Type.Object({
-      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone (replaced after its worker was caught elsewhere); for non-deterministic encoders ssim-pass, ssim-fail' }),
+      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone (replaced after its worker was caught elsewhere); for non-deterministic encoders ssim-pass, ssim-fail, ssim-busy' }),
       verifier: Type.Optional(Type.String()),
       verifierTranscodeMs: Type.Optional(Type.Number()),
       tieBreakTranscodeMs: Type.Optional(Type.Number()),
