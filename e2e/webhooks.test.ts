@@ -130,7 +130,9 @@ describe('webhooks and sessions', () => {
     const log = (await api(orch, 'GET', `/api/webhook/${hook.id}/log`)).json;
     expect(log.map((d: { event: string }) => d.event).sort()).toEqual(['stream.idle', 'stream.started']);
     expect(log[0]).toMatchObject({ success: true, attempt: 1, response: { status: 204 }, request: { url: receiver.url, method: 'POST' } });
-    expect(strangerRx.got).toHaveLength(0);
+    // Only deliveries count: on a shared machine the receiver's port may have served another
+    // test's orchestrator a moment ago, whose workers still send it heartbeats.
+    expect(strangerRx.got.filter((r) => r.headers['livepeer-signature'])).toHaveLength(0);
     expect((await api(stranger, 'GET', `/api/session/${session.id}`)).json.error.code).toBe('SESSION_NOT_FOUND');
     expect((await api(stranger, 'GET', `/api/webhook/${hook.id}/log`)).json.error.code).toBe('WEBHOOK_NOT_FOUND');
     expect((await api(stranger, 'GET', `/api/stream/${stream.id}/sessions`)).json.error.code).toBe('STREAM_NOT_FOUND');
