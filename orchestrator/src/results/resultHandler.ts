@@ -130,7 +130,7 @@ async function moveAndPublish(
   await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
   const renditions: SegmentEntry['renditions'] = {
     [SOURCE_RENDITION]: {
-      bytes: await sizeOf(p, storageKeys.source(job.streamId, session, job.seq)),
+      bytes: (await p.storage.size(storageKeys.source(job.streamId, session, job.seq))) ?? 0,
       durationSec: job.source.durationSec,
       width: job.source.width,
       height: job.source.height,
@@ -145,12 +145,6 @@ async function moveAndPublish(
   }
   const entry: SegmentEntry = { seq: job.seq, session, durationSec: job.source.durationSec, ingestedAt: job.ingestedAt, renditions };
   return publish(p, job.streamId, job.seq, entry);
-}
-
-async function sizeOf(p: Pipeline, key: string): Promise<number> {
-  const obj = await p.storage.read(key);
-  obj?.stream.destroy();
-  return obj?.size ?? 0;
 }
 
 /**

@@ -10,6 +10,8 @@ export interface SegmentStorage {
   put(key: string, bytes: Buffer): Promise<void>;
   /** A readable stream of the object, or null when it does not exist. */
   read(key: string): Promise<{ stream: ReadStream; size: number } | null>;
+  /** The object's size in bytes, or null when it does not exist (nothing is opened). */
+  size(key: string): Promise<number | null>;
   move(from: string, to: string): Promise<void>;
   delete(keys: readonly string[]): Promise<void>;
   deletePrefix(prefix: string): Promise<void>;
@@ -41,6 +43,10 @@ export class LocalDiskStorage implements SegmentStorage {
     } catch {
       return null;
     }
+  }
+
+  async size(key: string): Promise<number | null> {
+    return stat(this.path(key)).then((s) => s.size, () => null);
   }
 
   async move(from: string, to: string): Promise<void> {

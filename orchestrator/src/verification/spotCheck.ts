@@ -143,11 +143,7 @@ async function compare(p: Pipeline, job: SegmentJob, worker: string, result: Tra
 
 async function replacePublished(p: Pipeline, job: SegmentJob, worker: string, session: number): Promise<boolean> {
   const targets = job.profiles.map((x) => ({ from: storageKeys.pending(job.jobId, worker, x.name), to: storageKeys.rendition(job.streamId, x.name, session, job.seq) }));
-  for (const t of targets) {
-    const still = await p.storage.read(t.to);
-    still?.stream.destroy();
-    if (!still) return false;
-  }
+  for (const t of targets) if ((await p.storage.size(t.to)) === null) return false;
   await Promise.all(targets.map((t) => p.storage.move(t.from, t.to)));
   return true;
 }
@@ -166,9 +162,8 @@ async function redoUnchecked(p: Pipeline, faulty: string, exceptJobId: string): 
   for (const r of records) {
     const job = r.job;
     if (!job || r.jobId === exceptJobId) continue;
-    const file = await p.storage.read(storageKeys.rendition(r.streamId, job.profiles[0]!.name, r.session, r.seq));
-    file?.stream.destroy();
-    if (!file) continue; // no longer served: nothing to put right
+    // no longer served: nothing to put right
+    if ((await p.storage.size(storageKeys.rendition(r.streamId, job.profiles[0]!.name, r.session, r.seq))) === null) continue;
     if (await redo(p, { ...r, job }, faulty)) sent++;
   }
   if (records.length > 0) p.logger.warn({ faulty, unchecked: records.length, sent }, 'redoing the unchecked segments of a worker proven to cheat');
