@@ -10,7 +10,7 @@ import { stakingManagerAbi } from '@segmint/protocol';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { sampled } from '../orchestrator/src/verification/spotCheck.js';
 import { cheated } from '../worker/src/runner/jobRunner.js';
-import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, workerCli, type TestOrchestrator } from './helpers.js';
+import { api, onlineWorkers, spawnWorker, startTestOrchestrator, stopProcess, waitFor, workerCli, type TestOrchestrator } from './helpers.js';
 
 // The catch rate of spot-checks: a worker cheating on a fraction f of its n segments, sampled at
 // rate p, is caught with probability ≥ 1 − (1 − p·f)ⁿ. Two halves:
@@ -101,7 +101,7 @@ describe('catch rate of spot-checks', () => {
         spawnWorker(orch, ['--concurrency', '2', '--price', '200']),
         spawnWorker(orch, ['--concurrency', '2', '--price', '300']),
       ];
-      await waitFor('3 workers online', async () => ((await (await fetch(`${orch.url}/marketplace/workers`)).json()) as { online: boolean }[]).filter((w) => w.online).length === 3, 60_000);
+      await waitFor('3 workers online', async () => (await onlineWorkers(orch)).length === 3, 60_000);
       const stake0 = (await chain.readContract({ ...sm, functionName: 'getStake', args: [cheater] })).bonded;
 
       const stream = (await api(orch, 'POST', '/api/stream', { name: 'catch rate', profiles: PROFILES })).json;

@@ -8,7 +8,7 @@ import { generateSegments, segmentFacts } from '@segmint/media';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
 import { buildCommitmentTree, slashEvidence, stakingManagerAbi } from '@segmint/protocol';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
-import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, workerCli, type TestOrchestrator } from './helpers.js';
+import { api, onlineWorkers, spawnWorker, startTestOrchestrator, stopProcess, waitFor, workerCli, type TestOrchestrator } from './helpers.js';
 
 // A cheater caught by spot-checks is slashed on a real anvil with evidence the contract checks.
 const E18 = 10n ** 18n;
@@ -59,7 +59,7 @@ describe('slashing a worker caught by spot-checks', () => {
       spawnWorker(orch, ['--concurrency', '2', '--price', '200']),
       spawnWorker(orch, ['--concurrency', '2', '--price', '300']),
     ];
-    await waitFor('3 workers online', async () => ((await (await fetch(`${orch.url}/marketplace/workers`)).json()) as { online: boolean }[]).filter((w) => w.online).length === 3, 60_000);
+    await waitFor('3 workers online', async () => (await onlineWorkers(orch)).length === 3, 60_000);
     const stream = (await api(orch, 'POST', '/api/stream', { name: 'cheated', profiles: PROFILES })).json;
     const push = (seq: number) => fetch(`${orch.url}/live/${stream.streamKey}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(segments[seq]!) });
     for (let seq = 0; seq < 2; seq++) expect((await push(seq)).status).toBe(200);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSegments } from '@segmint/media';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
-import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
+import { api, onlineWorkers, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
 
 // Spot-checks at scale between real worker processes: honest workers on different CPU budgets
 // never disagree.
@@ -52,7 +52,7 @@ describe('honest workers on different CPU budgets', () => {
       spawnWorker(orch, ['--concurrency', '2', '--price', '100']),
       spawnWorker(orch, ['--concurrency', '1', '--price', '100'], {}, { pinToCpu: 0 }),
     ];
-    await waitFor('2 workers online', async () => ((await (await fetch(`${orch!.url}/marketplace/workers`)).json()) as { online: boolean }[]).filter((w) => w.online).length === 2, 60_000);
+    await waitFor('2 workers online', async () => (await onlineWorkers(orch!)).length === 2, 60_000);
     const stream = (await api(orch, 'POST', '/api/stream', { name: 'honest at scale', profiles: PROFILES })).json;
     const summary = await pushAll(orch, stream, segments);
     const done = await waitFor('every comparison done', async () => {
