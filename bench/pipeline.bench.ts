@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffmpegPath, generateSegments, run, segmentFacts } from '@segmint/media';
 import { capProfiles, DEFAULT_PROFILES } from '@segmint/protocol';
-import { ladderArgs } from '../worker/src/transcoder/ladder.js';
+import { ladderArgs } from '@segmint/media';
 import { openDatabase } from '../orchestrator/src/db/database.js';
 import { spawnWorker, startTestOrchestrator, stopProcess } from '../e2e/helpers.js';
 

@@ -5,9 +5,8 @@ import HLS from 'hls-parser';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { recoverTypedDataAddress } from 'viem';
 import { commitmentTypedData } from '@segmint/protocol';
-import { generateSegments, segmentFacts } from '@segmint/media';
+import { generateSegments, segmentFacts, transcodeSegment } from '@segmint/media';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
-import { transcodeSegment } from '../worker/src/transcoder/transcode.js';
 import { api, startTestOrchestrator, testWorker, waitFor, type TestOrchestrator } from './helpers.js';
 
 // No worker process runs here: two registered workers are played by hand, one cheap and cheating.

@@ -1,12 +1,6 @@
 import { SegmintError } from '@segmint/protocol';
 
-/** ffmpeg failed on a segment. Retryable: another attempt (maybe on another worker) may succeed. */
-export class TranscodeError extends SegmintError {
-  override name = 'TranscodeError';
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super('TRANSCODE_FAILED', message, { ...options, retryable: true });
-  }
-}
+export { TranscodeError } from '@segmint/media';
 
 /** The orchestrator could not be reached or answered 5xx. Retryable. */
 export class OrchestratorUnavailableError extends SegmintError {

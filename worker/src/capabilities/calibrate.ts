@@ -1,10 +1,8 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { generateSegments, segmentFacts } from '@segmint/media';
+import { encoderFingerprint, generateSegments, segmentFacts, transcodeSegment, type H264Encoder } from '@segmint/media';
 import { capProfiles, DEFAULT_PROFILES } from '@segmint/protocol';
-import type { H264Encoder } from '../transcoder/ladder.js';
-import { encoderFingerprint, transcodeSegment } from '../transcoder/transcode.js';
 
 export const CALIBRATION_FILE = join(homedir(), '.segmint', 'calibration.json');
 

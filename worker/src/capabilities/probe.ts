@@ -1,8 +1,6 @@
 import { cpus } from 'node:os';
-import { ffmpegPath, run } from '@segmint/media';
+import { encoderFingerprint, ffmpegPath, run, type H264Encoder } from '@segmint/media';
 import type { Capabilities } from '@segmint/protocol';
-import type { H264Encoder } from '../transcoder/ladder.js';
-import { encoderFingerprint } from '../transcoder/transcode.js';
 
 /** H.264 encoders a worker can offer, best first. */
 const H264_ENCODERS = ['h264_nvenc', 'libx264'] as const;

@@ -7,8 +7,7 @@ import type { Logger } from 'pino';
 import { seededJobDraw, workerQueueName, type ResultResponse, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
 import { OrchestratorUnavailableError } from '../errors.js';
 import { call, postJson } from '../http.js';
-import type { H264Encoder } from '../transcoder/ladder.js';
-import { encoderFingerprint, transcodeSegment } from '../transcoder/transcode.js';
+import { encoderFingerprint, transcodeSegment, type H264Encoder } from '@segmint/media';
 import { TicketRejectedError, type TicketReceiver } from '../payments/ticketReceiver.js';
 
 export type JobRunnerOptions = {

@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ffmpegPath, generateSegments, probe, segmentFacts } from '@segmint/media';
+import { ffmpegPath, generateSegments, probe, segmentFacts } from '../index.js';
 import { capProfiles, DEFAULT_PROFILES } from '@segmint/protocol';
 import { encoderFingerprint, transcodeSegment } from './transcode.js';
 

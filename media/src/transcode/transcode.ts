@@ -1,10 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ffmpegPath, run, segmentFacts } from '@segmint/media';
-import type { RenditionProfile, RenditionResult, SegmentFacts } from '@segmint/protocol';
-import { TranscodeError } from '../errors.js';
+import { ffmpegPath } from '../binaries.js';
+import { run } from '../run.js';
+import { segmentFacts } from '../mpegts.js';
+import { SegmintError, type RenditionProfile, type RenditionResult, type SegmentFacts } from '@segmint/protocol';
 import { ladderArgs, LADDER_VERSION, X264_SETTINGS, type H264Encoder } from './ladder.js';
+
+/** ffmpeg failed on a segment. Retryable: another attempt (maybe on another worker) may succeed. */
+export class TranscodeError extends SegmintError {
+  override name = 'TranscodeError';
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('TRANSCODE_FAILED', message, { ...options, retryable: true });
+  }
+}
 
 export type TranscodeSegmentParameters = {
   /** A file, or a stream of the segment's bytes (piped to ffmpeg while it downloads). */
