@@ -35,7 +35,12 @@ export type DemuxReturnType = {
   packets: number;
   video?: ElementaryStream;
   audio?: ElementaryStream;
+  /** Every elementary stream the PMT lists, in order (a rendition must have one video, at most one audio). */
+  streams: { pid: number; streamType: number; codec: string; kind: 'video' | 'audio' | 'other' }[];
 };
+
+const VIDEO_TYPES = new Set([0x01, 0x02, 0x10, 0x1b, 0x24]);
+const AUDIO_TYPES = new Set([0x03, 0x04, 0x0f, 0x11, 0x81, 0x87]);
 
 /** True when every 188-byte packet starts with the sync byte (and there is at least one). */
 export function isMpegTs(buf: Uint8Array): boolean {
@@ -125,8 +130,10 @@ export function demux(buf: Buffer): DemuxReturnType {
     }
   }
 
-  const result: DemuxReturnType = { packets: buf.length / TS_PACKET };
+  const result: DemuxReturnType = { packets: buf.length / TS_PACKET, streams: [] };
   for (const [pid, s] of streams) {
+    const kind = VIDEO_TYPES.has(s.streamType) ? 'video' : AUDIO_TYPES.has(s.streamType) ? 'audio' : 'other';
+    result.streams.push({ pid, streamType: s.streamType, codec: STREAM_TYPES[s.streamType] ?? `0x${s.streamType.toString(16)}`, kind });
     flush(s);
     const codec = STREAM_TYPES[s.streamType] ?? `0x${s.streamType.toString(16)}`;
     const es: ElementaryStream = {
@@ -137,16 +144,32 @@ export function demux(buf: Buffer): DemuxReturnType {
       pts: s.pts,
       bytes: Buffer.concat(s.chunks),
     };
-    const isVideo = s.streamType === 0x1b || s.streamType === 0x24;
-    if (isVideo && !result.video) result.video = es;
-    else if (!isVideo && !result.audio) result.audio = es;
+    if (kind === 'video' && !result.video) result.video = es;
+    else if (kind === 'audio' && !result.audio) result.audio = es;
   }
   return result;
 }
 
+/** Facts of a segment's audio elementary stream. */
+export type AudioFacts = {
+  codec: string;
+  /** From the ADTS headers (AAC); 0 when unknown (other codecs). */
+  channels: number;
+  sampleRate: number;
+  /** AAC frames (1024 samples each), or PES packets for other codecs. */
+  frames: number;
+  /** AAC: frames × 1024 ÷ sample rate; otherwise the PTS span. */
+  durationSec: number;
+  /** sha256 (hex) of the audio elementary stream. */
+  sha256: string;
+};
+
 export type SegmentFacts = {
   videoCodec: string;
   audioCodec?: string;
+  audio?: AudioFacts;
+  /** How many elementary streams of each kind the PMT lists. */
+  streams?: { video: number; audio: number; other: number };
   width: number;
   height: number;
   frames: number;
@@ -180,9 +203,40 @@ export function nominalFrameRate(measured: number): number {
   return Math.round((nearest ?? measured) * 1000) / 1000;
 }
 
+const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+
+/** Walks ADTS frames: how many, channels and sample rate of the first (null: not ADTS). */
+export function adtsFacts(es: Buffer): { frames: number; channels: number; sampleRate: number } | null {
+  let frames = 0;
+  let channels = 0;
+  let sampleRate = 0;
+  for (let o = 0; o + 7 <= es.length; ) {
+    if (es[o] !== 0xff || (es[o + 1]! & 0xf6) !== 0xf0) return frames > 0 ? { frames, channels, sampleRate } : null;
+    const length = ((es[o + 3]! & 0x03) << 11) | (es[o + 4]! << 3) | (es[o + 5]! >> 5);
+    if (length < 7) return null;
+    if (frames === 0) {
+      sampleRate = ADTS_RATES[(es[o + 2]! >> 2) & 0x0f] ?? 0;
+      channels = ((es[o + 2]! & 0x01) << 2) | (es[o + 3]! >> 6);
+    }
+    // Raw data blocks per ADTS frame − 1 (almost always 0: one 1024-sample frame).
+    frames += 1 + (es[o + 6]! & 0x03);
+    o += length;
+  }
+  return frames > 0 ? { frames, channels, sampleRate } : null;
+}
+
+function audioFacts(audio: ElementaryStream): AudioFacts {
+  const sha256 = createHash('sha256').update(audio.bytes).digest('hex');
+  const adts = audio.codec === 'aac' ? adtsFacts(audio.bytes) : null;
+  if (adts && adts.sampleRate > 0) return { codec: audio.codec, ...adts, durationSec: (adts.frames * 1024) / adts.sampleRate, sha256 };
+  const pts = [...audio.pts].sort((a, b) => a - b);
+  const span = pts.length > 1 ? (pts[pts.length - 1]! - pts[0]!) / 90_000 : 0;
+  return { codec: audio.codec, channels: 0, sampleRate: 0, frames: audio.pesCount, durationSec: span, sha256 };
+}
+
 /** Facts a worker reports and the orchestrator checks, read from the segment's own bytes. */
 export function segmentFacts(buf: Buffer): SegmentFacts {
-  const { video, audio } = demux(buf);
+  const { video, audio, streams } = demux(buf);
   if (!video || video.pesCount === 0) throw new TypeError('segment has no video stream');
   const sorted = [...video.pts].sort((a, b) => a - b);
   const first = sorted[0] ?? 0;
@@ -195,6 +249,12 @@ export function segmentFacts(buf: Buffer): SegmentFacts {
   return {
     videoCodec: video.codec,
     audioCodec: audio?.codec,
+    ...(audio && audio.bytes.length > 0 ? { audio: audioFacts(audio) } : {}),
+    streams: {
+      video: streams.filter((x) => x.kind === 'video').length,
+      audio: streams.filter((x) => x.kind === 'audio').length,
+      other: streams.filter((x) => x.kind === 'other').length,
+    },
     width: sps?.width ?? 0,
     height: sps?.height ?? 0,
     frames: video.pesCount,

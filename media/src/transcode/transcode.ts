@@ -55,6 +55,7 @@ export async function transcodeSegment(p: TranscodeSegmentParameters): Promise<T
       return {
         name: profile.name,
         sha256: facts.videoSha256,
+        ...(facts.audio ? { audioSha256: facts.audio.sha256 } : {}),
         width: facts.width,
         height: facts.height,
         frames: facts.frames,

@@ -22,3 +22,30 @@ describe('checkRendition', () => {
     expect(reasons(null)).toEqual(['missing']);
   });
 });
+
+describe('checkRendition: audio and streams', () => {
+  const audio = { codec: 'aac', channels: 2, sampleRate: 48_000, frames: 94, durationSec: 2.0053, sha256: 'dd'.repeat(32) };
+  const withAudio: SegmentFacts = { ...source, audio, streams: { video: 1, audio: 1, other: 0 } };
+  const out = (over: Partial<SegmentFacts> = {}): SegmentFacts => ({ ...withAudio, width: 426, height: 240, videoSha256: 'bb'.repeat(32), audio: { ...audio, frames: 95, durationSec: 2.0267, sha256: 'ee'.repeat(32) }, ...over });
+  const c = { ...claimed, audioSha256: 'ee'.repeat(32) };
+  const check = (actual: SegmentFacts, cl: typeof c | typeof claimed = c) => checkRendition(profile, withAudio, cl, actual).map((f) => f.reason);
+
+  it('passes the encoder\'s audio (one priming frame longer than the source, as measured)', () => {
+    expect(check(out())).toEqual([]);
+  });
+
+  it('fails stripped audio, audio the source does not have, the wrong channel count, a cut duration or another codec', () => {
+    expect(check(out({ audio: undefined, streams: { video: 1, audio: 0, other: 0 } }), claimed)).toEqual(['audio']);
+    expect(checkRendition(profile, source, c, out()).map((f) => f.reason)).toEqual(['audio']);
+    expect(check(out({ audio: { ...audio, channels: 1, frames: 95, durationSec: 2.0267, sha256: 'ee'.repeat(32) } }))).toEqual(['audio']);
+    expect(check(out({ audio: { ...audio, frames: 80, durationSec: 1.7067, sha256: 'ee'.repeat(32) } }))).toEqual(['audio']);
+    expect(check(out({ audio: { ...audio, codec: 'mp3', durationSec: 2.0267, sha256: 'ee'.repeat(32) } }))).toEqual(['audio']);
+  });
+
+  it('fails audio bytes other than the claimed ones (replaced audio) and any extra stream', () => {
+    expect(check(out(), { ...c, audioSha256: 'ff'.repeat(32) })).toEqual(['hash']);
+    expect(check(out({ streams: { video: 1, audio: 2, other: 0 } }))).toEqual(['streams']);
+    expect(check(out({ streams: { video: 2, audio: 1, other: 0 } }))).toEqual(['streams']);
+    expect(check(out({ streams: { video: 1, audio: 1, other: 1 } }))).toEqual(['streams']);
+  });
+});

@@ -1,6 +1,14 @@
 import type { RenditionProfile, RenditionResult, SegmentFacts } from '@segmint/protocol';
 
-export type CheckFailure = { rendition: string; reason: 'missing' | 'codec' | 'resolution' | 'frames' | 'duration' | 'hash'; message: string };
+export type CheckFailure = {
+  rendition: string;
+  reason: 'missing' | 'codec' | 'resolution' | 'frames' | 'duration' | 'hash' | 'streams' | 'audio';
+  message: string;
+};
+
+/** Samples per AAC frame; the encoder adds a priming frame, so rendition audio may differ by a few. */
+const AAC_FRAME = 1024;
+const AUDIO_SLACK_FRAMES = 3;
 
 /**
  * Checks one rendition against its profile and the source, from facts read from the uploaded
@@ -32,5 +40,30 @@ export function checkRendition(
     out.push(fail('duration', `${actual.durationSec.toFixed(3)} s, source ${source.durationSec.toFixed(3)} s`));
   }
   if (claimed.sha256 !== actual.videoSha256) out.push(fail('hash', 'uploaded bytes do not match the reported sha256'));
+  return [...out, ...checkStreams(profile.name, source, claimed, actual)];
+}
+
+/**
+ * Exactly one video and at most one audio stream; audio present when the source has it, AAC with
+ * the source's channels and about its duration; the claimed audio hash is the uploaded one.
+ */
+function checkStreams(rendition: string, source: SegmentFacts, claimed: RenditionResult, actual: SegmentFacts): CheckFailure[] {
+  const fail = (reason: CheckFailure['reason'], message: string): CheckFailure => ({ rendition, reason, message });
+  const n = actual.streams ?? { video: 1, audio: actual.audio ? 1 : 0, other: 0 };
+  if (n.video !== 1 || n.audio > 1 || n.other > 0) {
+    return [fail('streams', `${n.video} video, ${n.audio} audio, ${n.other} other streams; want 1 video and at most 1 audio`)];
+  }
+  const want = source.audio;
+  const got = actual.audio;
+  if (!want) return got || claimed.audioSha256 ? [fail('audio', 'the source has no audio, the rendition does')] : [];
+  if (!got) return [fail('audio', 'audio missing: the source has an audio stream')];
+  const out: CheckFailure[] = [];
+  if (got.codec !== 'aac') out.push(fail('audio', `audio codec ${got.codec}, want aac`));
+  if (want.channels > 0 && got.channels !== want.channels) out.push(fail('audio', `${got.channels} audio channels, source has ${want.channels}`));
+  const slack = (AUDIO_SLACK_FRAMES * AAC_FRAME) / (got.sampleRate || 48_000);
+  if (Math.abs(got.durationSec - want.durationSec) > slack + 1e-6) {
+    out.push(fail('audio', `audio lasts ${got.durationSec.toFixed(3)} s, source ${want.durationSec.toFixed(3)} s`));
+  }
+  if (claimed.audioSha256 !== got.sha256) out.push(fail('hash', 'uploaded audio does not match the reported audio sha256'));
   return out;
 }

@@ -4,6 +4,7 @@
  * StakingManager, plus the slash evidence the contract checks. Byte-for-byte what
  * contracts/src/StakingManager.sol verifies (test: contracts/test-ts/onchain.test.ts).
  */
+import { createHash } from 'node:crypto';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { hashTypedData, type Address, type Hex } from 'viem';
 
@@ -27,7 +28,31 @@ export const stakingManagerDomain = (chainId: number, staking: Address) =>
 /** sha256 as 0x-prefixed bytes32 (results carry bare lowercase hex). */
 export const toBytes32Sha = (sha256: string): Hex => (sha256.startsWith('0x') ? sha256 : `0x${sha256}`) as Hex;
 
-/** The Merkle tree over one job's renditions. */
+/** Leaf name of the encoder fingerprint: binds the worker's claimed build and settings to its result. */
+export const FINGERPRINT_LEAF = '@fingerprint';
+/** Leaf name of a rendition's audio elementary stream hash. */
+export const audioLeafName = (rendition: string) => `${rendition}/audio`;
+
+/**
+ * Every `(name, sha256)` a worker commits to for a job: each rendition's video hash, its audio hash
+ * (when it has audio), and sha256 of the encoder fingerprint. The worker signs the root of these;
+ * the orchestrator rebuilds it from the result, so neither the audio nor the fingerprint can be
+ * changed after the fact, and a slash can point at any one of them.
+ */
+export function commitmentEntries(
+  renditions: readonly { name: string; sha256: string; audioSha256?: string }[],
+  fingerprint: string,
+): { name: string; sha256: string }[] {
+  const out: { name: string; sha256: string }[] = [];
+  for (const r of renditions) {
+    out.push({ name: r.name, sha256: r.sha256 });
+    if (r.audioSha256) out.push({ name: audioLeafName(r.name), sha256: r.audioSha256 });
+  }
+  out.push({ name: FINGERPRINT_LEAF, sha256: createHash('sha256').update(fingerprint).digest('hex') });
+  return out;
+}
+
+/** The Merkle tree over one job's renditions (or commitmentEntries: renditions, audio and fingerprint). */
 export function buildCommitmentTree(jobId: string, renditions: { name: string; sha256: string }[]): CommitmentTree {
   const leaves = renditions.map((r): CommitmentLeaf => [jobId, r.name, toBytes32Sha(r.sha256)]);
   return StandardMerkleTree.of(leaves, [...COMMITMENT_LEAF_ENCODING]);

@@ -6,6 +6,17 @@ import { TicketParamsSchema } from '../payments/payment.js';
 export const SegmentFactsSchema = Type.Object({
   videoCodec: Type.String(),
   audioCodec: Type.Optional(Type.String()),
+  audio: Type.Optional(
+    Type.Object({
+      codec: Type.String(),
+      channels: Type.Integer({ minimum: 0 }),
+      sampleRate: Type.Integer({ minimum: 0 }),
+      frames: Type.Integer({ minimum: 0 }),
+      durationSec: Type.Number({ minimum: 0 }),
+      sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    }),
+  ),
+  streams: Type.Optional(Type.Object({ video: Type.Integer(), audio: Type.Integer(), other: Type.Integer() })),
   width: Type.Integer({ minimum: 0 }),
   height: Type.Integer({ minimum: 0 }),
   frames: Type.Integer({ minimum: 0 }),
@@ -58,6 +69,7 @@ export const RenditionResultSchema = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' }),
     sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha256 of the video elementary stream' }),
+    audioSha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha256 of the audio elementary stream (absent: no audio)' })),
     width: Type.Integer({ minimum: 1 }),
     height: Type.Integer({ minimum: 1 }),
     frames: Type.Integer({ minimum: 0 }),
@@ -71,7 +83,10 @@ export type RenditionResult = Static<typeof RenditionResultSchema>;
 export const TranscodeResultSchema = Type.Object(
   {
     renditions: Type.Array(RenditionResultSchema, { minItems: 1, maxItems: 16 }),
-    /** ffmpeg build + encoder + settings: results with equal fingerprints must hash equal. */
+    /**
+     * ffmpeg build + encoder + settings: results with equal fingerprints must hash equal. Must be
+     * the fingerprint the worker registered with (it is also a leaf of the signed commitment).
+     */
     encoderFingerprint: Type.String({ maxLength: 512 }),
     workerId: Type.String({ maxLength: 128 }),
     transcodeMs: Type.Number({ minimum: 0 }),

@@ -4,7 +4,7 @@ import { cpus, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { seededJobDraw, workerQueueName, type ResultResponse, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
+import { commitmentEntries, seededJobDraw, workerQueueName, type ResultResponse, type TranscodeJob, type TranscodeResult } from '@segmint/protocol';
 import { OrchestratorUnavailableError } from '../errors.js';
 import { call, postJson } from '../http.js';
 import { encoderFingerprint, transcodeSegment, type H264Encoder } from '@segmint/media';
@@ -92,12 +92,14 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
           }),
         ),
       );
+      const fingerprint = opts.fingerprint ?? (await encoderFingerprint(opts.encoder));
       const result: TranscodeResult = {
         renditions: renditions.map(({ path: _path, data: _data, ...facts }) => facts),
-        encoderFingerprint: opts.fingerprint ?? (await encoderFingerprint(opts.encoder)),
+        encoderFingerprint: fingerprint,
         workerId,
         transcodeMs: Math.round(transcodeMs),
-        commitment: await opts.commit(data.jobId, renditions),
+        // Signed over video and audio hashes and the fingerprint: none can change after the fact.
+        commitment: await opts.commit(data.jobId, commitmentEntries(renditions, fingerprint)),
         ...(opts.payments ? { ticketParams: await opts.payments.offer(data.jobId) } : {}),
       };
       const uploadMs = lap();
