@@ -73,13 +73,16 @@ describe('spot-checks: a second worker with the same encoder fingerprint re-tran
     expect(await metric('segmint_spotchecks_total\\{outcome="mismatch"\\}')).toBe(0);
   }, 180_000);
 
-  it('with two workers a cheater (first rendition at 70 % bitrate) shows as a mismatch on exactly that rendition, unresolved without a third', async () => {
+  it('with two workers the orchestrator\'s own re-transcode (same build) breaks the tie: the cheater (first rendition at 70 % bitrate) is caught on exactly that rendition, whether it published or verified', async () => {
     const { online, audits } = await run([{ price: '100', args: ['--test-cheat-rate', '1'] }, { price: '200' }]);
     const cheater = online.find((w) => w.pricePerPixel === '100')!.address;
     expect(audits.filter((a) => a.worker === cheater).length).toBeGreaterThan(0);
-    // Checked by the cheater, the honest worker's segments mismatch too: who is wrong takes a third worker.
-    for (const a of audits) expect(a.spotCheck).toMatchObject({ outcome: 'unresolved', mismatched: ['low'] });
-    expect(await metric('segmint_spotchecks_total\\{outcome="mismatch"\\}')).toBe(SEGMENTS);
+    for (const a of audits) {
+      if (a.worker === cheater) expect(a.spotCheck).toMatchObject({ outcome: 'caught', faulty: cheater, mismatched: ['low'], verifier: 'orchestrator' });
+      else if (a.spotCheck.verifier === cheater) expect(a.spotCheck).toMatchObject({ outcome: 'verifier-faulty', faulty: cheater, tieBreaker: 'orchestrator' });
+      else expect(a.spotCheck).toMatchObject({ outcome: 'agree', mismatched: [] });
+    }
+    expect(audits.every((a) => a.spotCheck.faulty === undefined || a.spotCheck.faulty === cheater)).toBe(true);
   }, 180_000);
 
   it('with three workers the tie-break names the cheater, whether it published or verified; its faults are counted', async () => {
@@ -111,7 +114,7 @@ describe('quality checks: a non-deterministic encoder (NVENC-like) is checked ag
       expect(a.spotCheck).toMatchObject({ outcome: 'ssim-pass', ssimThreshold: 0.85, mismatched: [] });
       expect(Object.keys(a.spotCheck.ssim).sort()).toEqual(['low', 'mid']);
       for (const v of ssimOf(a)) expect(v).toBeGreaterThanOrEqual(0.85);
-      expect(a.spotCheck.verifier).toBeUndefined();
+      expect(a.spotCheck.verifier).toBe('orchestrator');
     }
     expect(await metric('segmint_spotchecks_total\\{outcome="ssim-pass"\\}')).toBe(SEGMENTS);
   }, 180_000);

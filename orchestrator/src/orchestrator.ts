@@ -29,7 +29,11 @@ import { createMetrics } from './metrics/metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { publish } from './results/resultHandler.js';
 import { Slasher } from './verification/slasher.js';
-import { noVerifier } from './verification/spotCheck.js';
+import { noVerifier, redoUnchecked } from './verification/spotCheck.js';
+import { OwnChecks } from './verification/ownChecks.js';
+import { PendingChecks } from './verification/pendingChecks.js';
+import { runOwnCheck } from './verification/runOwnCheck.js';
+import { encoderFingerprint } from '@segmint/media';
 import { RtmpServer } from './rtmp/rtmpServer.js';
 import { LocalDiskStorage } from './storage/segmentStorage.js';
 import { StreamStore } from './streams/streamStore.js';
@@ -76,7 +80,11 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
   await redis.connect();
   const metrics = createMetrics();
   const registry = new Registry(redis, config.redisPrefix, await stakeReader(config, logger), config.heartbeatTtlMs);
+  // Checks concluded within 10 minutes count as open; a lost one stops counting after that.
+  const pendingChecks = new PendingChecks(redis, config.redisPrefix, config.maxPendingChecks, 600_000);
+  const ownChecks = new OwnChecks(redis, config.redisPrefix);
   const dispatcher = new MarketDispatcher({
+    pendingChecks,
     redis,
     prefix: config.redisPrefix,
     registry,
@@ -96,10 +104,6 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     chainId: config.chainId,
     redis,
     prefix: config.redisPrefix,
-    priceOf: async (worker) => {
-      const r = await registry.record(worker);
-      return r ? BigInt(r.pricePerPixel) : null;
-    },
     logger: logger.child({ component: 'payments' }),
     registry: metrics.registry,
   });
@@ -134,6 +138,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     events: new EventEmitter(),
     endSession: async () => {}, // set below, once the sweep's helpers exist
     payments,
+    checks: { pending: pendingChecks, own: ownChecks, referenceFingerprint: await encoderFingerprint('libx264'), qualityRate: config.qualityCheckRate },
     onSessionStart(stream, session) {
       logger.info({ streamId: stream.id, session }, 'stream session started');
       metrics.activeStreams.inc();
@@ -142,6 +147,9 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     },
   };
 
+  if (config.checkConcurrency > 0) {
+    ownChecks.start((d) => runOwnCheck(pipeline, d, (f, except) => redoUnchecked(pipeline, f, except)), config.checkConcurrency, logger.child({ component: 'checks' }));
+  }
   dispatcher.onCheckGaveUp((job) => void noVerifier(pipeline, job).catch((err) => logger.warn({ err }, 'could not record a dropped spot-check')));
   // A segment whose job failed every attempt is skipped, so the ones after it still publish.
   dispatcher.onGaveUp((job, reason) => {
@@ -224,6 +232,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
       await app.close();
       await integrator.close();
       await dispatcher.close();
+      await ownChecks.close();
       redis.disconnect();
       if (!opts.db) await db.close();
     },

@@ -10,6 +10,8 @@ import type { AuditStore, CommitmentDomain } from './audit/auditStore.js';
 import type { Slasher } from './verification/slasher.js';
 import type { IngestHealth } from './rtmp/ingestHealth.js';
 import type { TicketSender } from './payments/ticketSender.js';
+import type { OwnChecks } from './verification/ownChecks.js';
+import type { PendingChecks } from './verification/pendingChecks.js';
 
 /** What the segment path needs, in one bundle handed to ingest, result handling and routes. */
 export type Pipeline = {
@@ -44,6 +46,15 @@ export type Pipeline = {
   endSession(streamId: string): Promise<void>;
   /** Live ingest health (RTMP publishes: bitrate, fps, keyframe interval); null when unknown. */
   ingestHealth?(streamId: string): IngestHealth | null;
+  /** How sampled results are checked when no peer is free (verification/startCheck.ts). */
+  checks: {
+    pending: PendingChecks;
+    own: OwnChecks;
+    /** The orchestrator's own encoder fingerprint: a worker with this one is checked by re-transcoding. */
+    referenceFingerprint: string;
+    /** Sampling rate of results that cannot be compared bit for bit (quality checks). */
+    qualityRate: number;
+  };
   /** Pays accepted results with tickets; absent when no chain/broker/sender key is configured. */
   payments?: TicketSender | null;
   /**

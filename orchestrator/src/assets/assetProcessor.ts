@@ -93,7 +93,7 @@ export async function processAsset(p: Pipeline, store: AssetStore, asset: Asset,
       chain = chain.then(async () => {
         for (const { entry } of records) {
           for (const name of Object.keys(entry.renditions)) {
-            await p.storage.move(storageKeys.rendition(stream.id, name, entry.session, entry.seq), assetKey(asset.id, name, entry.seq));
+            await p.storage.move(storageKeys.rendition(stream.id, name, entry.session, entry.seq, entry.rev), assetKey(asset.id, name, entry.seq));
           }
           kept.push({ seq: entry.seq, durationSec: entry.durationSec, renditions: entry.renditions });
         }

@@ -49,6 +49,8 @@ export type AuditRecord = {
     slash?: { tx: Hex; blockNumber: string } | { error: string };
   };
   publishedAt: number;
+  /** Revision of the published files (> 0 once a caught segment was republished under new names). */
+  rev?: number;
   /** The segment job itself (kept so a segment can be transcoded again if its worker is proven to cheat). */
   job?: SegmentJob;
 };

@@ -1,15 +1,15 @@
 import { recoverTypedDataAddress, type Address, type Hex } from 'viem';
-import { ApiError, buildCommitmentTree, commitmentTypedData, type TranscodeResult } from '@segmint/protocol';
+import { ApiError, buildCommitmentTree, commitmentEntries, commitmentTypedData, type TranscodeResult } from '@segmint/protocol';
 
 export type CommitmentDomain = { chainId: number; stakingManager: Address };
 
 /**
- * Checks a result's commitment: its root is the Merkle root of the renditions it reports, and the
- * worker signed it (EIP-712 for StakingManager). Returns the tree, whose proofs go to the audit
+ * Checks a result's commitment: its root is the Merkle root of the renditions it reports (video and
+ * audio hashes) and of its encoder fingerprint, and the worker signed it (EIP-712 for StakingManager). Returns the tree, whose proofs go to the audit
  * trail; refuses with COMMITMENT_INVALID otherwise (the result is treated as a failure).
  */
 export async function verifyCommitment(jobId: string, worker: string, result: TranscodeResult, domain: CommitmentDomain) {
-  const tree = buildCommitmentTree(jobId, result.renditions);
+  const tree = buildCommitmentTree(jobId, commitmentEntries(result.renditions, result.encoderFingerprint));
   if (tree.root !== result.commitment.root) {
     throw new ApiError('COMMITMENT_INVALID', `commitment root ${result.commitment.root} is not the root of the reported renditions (${tree.root})`);
   }

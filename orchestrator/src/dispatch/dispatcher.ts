@@ -8,6 +8,12 @@ import type { SegmentJob } from '@segmint/protocol';
  */
 export type SpotCheck = { checked: string; fingerprint: string; tieBreakOf?: string; redo?: boolean };
 
+/**
+ * What a worker won a job with, fixed when it was handed the job and kept server-side: the price
+ * per pixel its tickets pay (decimal wei) and the encoder fingerprint it was chosen for.
+ */
+export type Assignment = { pricePerPixel: string; fingerprint: string; at: number };
+
 /** How a worker's attempt at a job ended, as the result handler saw it. */
 export type Settlement =
   /** Its result passed the checks and was published (or resolved the seq). */
@@ -26,6 +32,8 @@ export interface Dispatcher {
   enqueue(job: SegmentJob): Promise<void>;
   /** The job while it is known (in flight, or recently finished). */
   get(jobId: string): Promise<SegmentJob | null>;
+  /** What `worker` won the job with (null: it was never handed the job, or long ago). */
+  assignment(jobId: string, worker: string): Promise<Assignment | null>;
   /**
    * Called when a worker's result passed the checks, before it is published: true for the first
    * valid result of the job (it publishes), false for any later one (dropped as a duplicate).
@@ -38,9 +46,9 @@ export interface Dispatcher {
   /**
    * Sends an accepted segment to a second worker with the same encoder fingerprint (not `worker`)
    * to re-transcode it for comparison: 'sent', 'queued' (sent once a slot frees), or 'none' (no
-   * other worker with that fingerprint is online).
+   * other worker with that fingerprint is online; with `wait: false`, none free right now).
    */
-  enqueueCheck(job: SegmentJob, check: SpotCheck): Promise<'sent' | 'queued' | 'none'>;
+  enqueueCheck(job: SegmentJob, check: SpotCheck, opts?: { wait?: boolean }): Promise<'sent' | 'queued' | 'none'>;
   /** Called once per queued spot-check that found no verifier in time (it is dropped). */
   onCheckGaveUp(handler: (job: SegmentJob) => void): void;
   /** The spot-check a (job, worker) pair is doing, if it is one (its result is compared, never published). */

@@ -5,7 +5,8 @@ import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/pr
 import { runAuction, type AuctionRules, type Candidate, type RankedBid } from '../marketplace/auction.js';
 import type { Registry } from '../marketplace/registry.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Dispatcher, Settlement, SpotCheck } from './dispatcher.js';
+import type { PendingChecks } from '../verification/pendingChecks.js';
+import type { Assignment, Dispatcher, Settlement, SpotCheck } from './dispatcher.js';
 
 /** H.264 encoders a worker may use for a segment (results are checked, not the encoder). */
 const H264_ENCODERS = ['libx264', 'h264_nvenc'] as const;
@@ -31,6 +32,8 @@ export type MarketDispatcherOptions = {
   waitLimitMs: number;
   /** URLs and token a given worker uses for a job. */
   links(job: SegmentJob, worker: string): Pick<TranscodeJob, 'sourceUrl' | 'resultUrl' | 'token'>;
+  /** Workers with too many checks open win nothing (absent: no such limit). */
+  pendingChecks?: PendingChecks;
   metrics: Metrics;
   logger: Logger;
 };
@@ -75,7 +78,13 @@ export class MarketDispatcher implements Dispatcher {
     job: (jobId: string) => `${this.o.prefix}:mkt:job:${jobId}`,
     done: (jobId: string) => `${this.o.prefix}:mkt:done:${jobId}`,
     check: (jobId: string, worker: string) => `${this.o.prefix}:mkt:check:${jobId}|${worker}`,
+    assignment: (jobId: string, worker: string) => `${this.o.prefix}:mkt:assign:${jobId}|${worker.toLowerCase()}`,
   };
+
+  async assignment(jobId: string, worker: string): Promise<Assignment | null> {
+    const raw = await this.o.redis.get(this.key.assignment(jobId, worker));
+    return raw ? (JSON.parse(raw) as Assignment) : null;
+  }
 
   async enqueue(job: SegmentJob): Promise<void> {
     // Written alongside the auction's claim (one round trip): workers only ask for it after the add.
@@ -124,11 +133,14 @@ export class MarketDispatcher implements Dispatcher {
     if ((await this.o.redis.get(this.key.done(jobId))) === worker) await this.o.redis.del(this.key.done(jobId));
   }
 
-  async enqueueCheck(job: SegmentJob, checked: SpotCheck): Promise<'sent' | 'queued' | 'none'> {
+  async enqueueCheck(job: SegmentJob, checked: SpotCheck, opts: { wait?: boolean } = {}): Promise<'sent' | 'queued' | 'none'> {
     // A redo may concern a segment whose job record expired: the verifier's result must find it.
     await this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS);
     const outcome = await this.sendCheck(job, checked);
-    if (outcome === 'queued') this.checksWaiting.set(job.jobId, { job, checked, since: Date.now() });
+    if (outcome !== 'queued') return outcome;
+    // Not waiting: the caller checks it another way (the orchestrator's own check queue).
+    if (opts.wait === false) return 'none';
+    this.checksWaiting.set(job.jobId, { job, checked, since: Date.now() });
     return outcome;
   }
 
@@ -191,7 +203,16 @@ export class MarketDispatcher implements Dispatcher {
     }
     bid.candidate.inflight += 1;
     const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
+    // What it won, kept server-side: the price its tickets pay (pay-as-ask, capped by the rules it
+    // won under) and the fingerprint it was chosen with; re-registering changes later auctions only.
+    const cap = this.rulesFor(job).maxPricePerPixel;
+    const assignment: Assignment = {
+      pricePerPixel: (bid.pricePerPixel < cap ? bid.pricePerPixel : cap).toString(),
+      fingerprint: bid.candidate.capabilities.fingerprint,
+      at: Date.now(),
+    };
     try {
+      await this.o.redis.set(this.key.assignment(job.jobId, bid.worker), JSON.stringify(assignment), 'PX', JOB_TTL_MS);
       await beforeAdd?.();
       await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
     } catch (err) {
@@ -328,10 +349,11 @@ export class MarketDispatcher implements Dispatcher {
   }
 
   /** The orchestrator's rules, with the stream's own price cap when it is lower. */
-  private rulesFor(job: SegmentJob): MarketDispatcherOptions['rules'] {
-    if (job.maxPricePerPixel === undefined) return this.o.rules;
+  private rulesFor(job: SegmentJob): MarketDispatcherOptions['rules'] & { maxPendingChecks?: number } {
+    const rules = { ...this.o.rules, ...(this.o.pendingChecks ? { maxPendingChecks: this.o.pendingChecks.limit } : {}) };
+    if (job.maxPricePerPixel === undefined) return rules;
     const cap = BigInt(job.maxPricePerPixel);
-    return { ...this.o.rules, maxPricePerPixel: cap < this.o.rules.maxPricePerPixel ? cap : this.o.rules.maxPricePerPixel };
+    return { ...rules, maxPricePerPixel: cap < rules.maxPricePerPixel ? cap : rules.maxPricePerPixel };
   }
 
   private budgetMs(job: SegmentJob): number {
@@ -355,8 +377,16 @@ export class MarketDispatcher implements Dispatcher {
     return this.snapshot.load;
   }
 
+  /** The registry's candidates, with each one's open checks. */
+  private async loadCandidates(): Promise<Candidate[]> {
+    const cs = await this.o.registry.candidates();
+    if (!this.o.pendingChecks) return cs;
+    const open = await this.o.pendingChecks.counts(cs.map((c) => c.worker));
+    return cs.map((c, i) => ({ ...c, checksPending: open[i] }));
+  }
+
   private reload(now: number): Promise<Candidate[]> {
-    const load = this.o.registry.candidates();
+    const load = this.loadCandidates();
     load.then(
       () => {
         // Swap in only once loaded, so callers never wait on a reload in flight.

@@ -1,8 +1,6 @@
 import { SOURCE_RENDITION } from '@segmint/protocol';
+import { segmentFile as segmentFileName } from '../ingest/jobIds.js';
 import type { LiveMeta, PublishedRecord } from '../live/liveState.js';
-
-/** File name of a segment in a media playlist (unique across sessions of a stream). */
-export const segmentFileName = (session: number, seq: number) => `${session}_${seq}.ts`;
 
 export type MediaPlaylistParameters = {
   rendition: string;
@@ -40,7 +38,7 @@ export function renderMediaPlaylist(p: MediaPlaylistParameters): string {
     const jumped = previous !== undefined && r.index !== previous + 1;
     if (r.discontinuity || jumped) lines.push('#EXT-X-DISCONTINUITY');
     lines.push(`#EXTINF:${r.entry.renditions[p.rendition]!.durationSec.toFixed(3)},`);
-    lines.push(segmentFileName(r.entry.session, r.entry.seq));
+    lines.push(segmentFileName(r.entry.session, r.entry.seq, r.entry.rev));
     previous = r.index;
   }
   if (p.ended) lines.push('#EXT-X-ENDLIST');

@@ -7,6 +7,7 @@ const SCRIPTS = {
   segmintAdmit: { numberOfKeys: 4, lua: lua('admit-4.lua') },
   segmintResolve: { numberOfKeys: 4, lua: lua('resolve-4.lua') },
   segmintEnd: { numberOfKeys: 2, lua: lua('end-2.lua') },
+  segmintRevise: { numberOfKeys: 2, lua: lua('revise-2.lua') },
 };
 
 /** One accepted segment with every rendition, as the playlists need it. */
@@ -15,6 +16,8 @@ export type SegmentEntry = {
   session: number;
   durationSec: number;
   ingestedAt: number;
+  /** Revision: > 0 once a caught segment was replaced (its files have a new name). */
+  rev?: number;
   /** Rendition name (including `source`) → facts for the playlists. */
   renditions: Record<string, { bytes: number; durationSec: number; width: number; height: number; codecs: string; fps: number }>;
 };
@@ -37,6 +40,7 @@ type Commands = {
   segmintAdmit(...args: (string | number)[]): Promise<[AdmitStatus, string, number]>;
   segmintResolve(...args: (string | number)[]): Promise<[number, string[], string[]]>;
   segmintEnd(...args: (string | number)[]): Promise<number>;
+  segmintRevise(...args: (string | number)[]): Promise<number>;
 };
 
 /**
@@ -77,6 +81,15 @@ export class LiveState {
     );
     const parse = (r: string) => JSON.parse(r) as PublishedRecord;
     return { resolved: resolved === 1, published: published.map(parse), evicted: evicted.map(parse) };
+  }
+
+  /**
+   * Moves a published (or waiting) segment to revision `rev` (its files were replaced under new
+   * names). Returns the previous revision, or -1 when the segment is no longer listed.
+   */
+  async revise(streamId: string, session: number, seq: number, rev: number): Promise<number> {
+    const k = this.keys(streamId);
+    return this.redis.segmintRevise(k.ready, k.published, session, seq, rev);
   }
 
   /** Ends the session now (`force`) or only if nothing was ingested since `idleCutoff`. */

@@ -2,7 +2,8 @@
  * The per-segment auction (DESIGN step 2), pure: candidates in, ranking out.
  *
  * Eligible: heartbeat fresh, not excluded (proven to cheat, or failed a quality check), not jailed, stake ≥ minimum, ask ≤ the stream's max price, one of the
- * encoders and the output height the job needs, a free slot, not excluded (already tried for this segment).
+ * encoders and the output height the job needs, a free slot, not excluded (already tried for this segment),
+ * fewer than the limit of its sampled results still waiting for their check.
  *
  * Rank by **effective price**, lowest first:
  *   effective = (ask + 1 wei) × reliability penalty × speed penalty ÷ stake boost
@@ -35,6 +36,8 @@ export type Candidate = {
   capabilities: Capabilities;
   inflight: number;
   perf: Performance;
+  /** Its sampled results whose check has not concluded (see verification/pendingChecks.ts). */
+  checksPending?: number;
 };
 
 /**
@@ -50,10 +53,12 @@ export type AuctionRules = {
   exclude?: ReadonlySet<string>;
   /** Stake that counts as one unit in the boost (e.g. 1 token = 10^18). */
   stakeUnit?: bigint;
+  /** A worker with this many checks open wins nothing until they conclude. */
+  maxPendingChecks?: number;
 };
 
 export type IneligibleReason =
-  | 'excluded' | 'stale-heartbeat' | 'faulty-excluded' | 'jailed' | 'stake-below-minimum' | 'price-above-max' | 'capability' | 'no-free-slot';
+  | 'excluded' | 'stale-heartbeat' | 'faulty-excluded' | 'jailed' | 'stake-below-minimum' | 'price-above-max' | 'capability' | 'no-free-slot' | 'checks-pending';
 
 export type RankedBid = { worker: string; pricePerPixel: bigint; effectivePrice: number; candidate: Candidate };
 
@@ -74,6 +79,7 @@ export function ineligibility(c: Candidate, job: AuctionJob, rules: AuctionRules
   if (job.fingerprint !== undefined && c.capabilities.fingerprint !== job.fingerprint) return 'capability';
   if (!job.encoders.some((e) => c.capabilities.encoders.includes(e)) || c.capabilities.maxHeight < job.maxHeight) return 'capability';
   if (c.inflight >= c.capabilities.maxConcurrent) return 'no-free-slot';
+  if (rules.maxPendingChecks !== undefined && (c.checksPending ?? 0) >= rules.maxPendingChecks) return 'checks-pending';
   return null;
 }
 

@@ -19,7 +19,6 @@ export async function startPayments(o: {
   chainId: number;
   redis: Redis;
   prefix: string;
-  priceOf(worker: string): Promise<bigint | null>;
   logger: Logger;
   /** Prometheus registry for the payment counters. */
   registry?: Registry;
@@ -48,7 +47,6 @@ export async function startPayments(o: {
     ledger: new CreditLedger(o.redis, o.prefix),
     funds,
     signer: new TicketSigner(config.senderKey, new TicketCodec(o.chainId, config.ticketBroker)),
-    priceOf: o.priceOf,
     maxFaceValue: config.maxFaceValue,
     minTicketValiditySec: config.minTicketValiditySec,
     maxTicketsPerResult: config.maxTicketsPerResult,

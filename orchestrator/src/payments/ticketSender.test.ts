@@ -6,7 +6,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
 import {
   ApiError, batchTickets, recipientRandHash, ticketBrokerAbi, ticketEV, TicketVerifier, winProbability,
-  type SegmentJob, type TicketParams, type TranscodeResult,
+  type SegmentJob, type TicketParams,
 } from '@segmint/protocol';
 import { startPayments } from './startPayments.js';
 import type { TicketSender } from './ticketSender.js';
@@ -32,7 +32,7 @@ const config = (over: Partial<Parameters<typeof startPayments>[0]['config']> = {
   maxFaceValue: 10n ** 17n, minTicketValiditySec: 60, maxTicketsPerResult: 100, ...over,
 });
 const start = (over: Partial<Parameters<typeof startPayments>[0]['config']> = {}) =>
-  startPayments({ config: config(over), chainRpcUrl: anvil.rpcUrl, chainId: d.chainId, redis, prefix, priceOf: async () => PRICE, logger: pino({ level: 'silent' }) });
+  startPayments({ config: config(over), chainRpcUrl: anvil.rpcUrl, chainId: d.chainId, redis, prefix, logger: pino({ level: 'silent' }) });
 
 beforeAll(async () => {
   anvil = await startAnvil();
@@ -52,8 +52,7 @@ const params = (over: Partial<TicketParams> = {}): TicketParams => ({
   recipient: worker, faceValue: FACE.toString(), winProb: WIN.toString(), recipientRandHash: recipientRandHash(42n), expiry: Math.floor(Date.now() / 1000) + 3600, ...over,
 });
 /** 1 rendition of 1280x720x60 frames: 55,296,000 pixels × 1,000,000 wei = 5.5296e13 wei ≈ 0.55 tickets of EV 1e14. */
-const result = (p: TicketParams | undefined) =>
-  ({ renditions: [{ name: 'hd', sha256: '0'.repeat(64), width: 1280, height: 720, frames: 60, durationSec: 2, bytes: 1 }], encoderFingerprint: 'x', workerId: 'w', transcodeMs: 1, ...(p ? { ticketParams: p } : {}) }) as unknown as TranscodeResult;
+const OWED = { pricePerPixel: PRICE, pixels: 1280n * 720n * 60n };
 
 describe('TicketSender', () => {
   it('funds deposit and reserve to the targets at start', async () => {
@@ -73,7 +72,7 @@ describe('TicketSender', () => {
     let sent = 0n;
     let lastNonce = -1n;
     for (let i = 0; i < 12; i++) {
-      const b = (await sender.pay(job(`j${i}`), worker, result(params()), 'accepted'))!;
+      const b = (await sender.pay(job(`j${i}`), worker, params(), OWED))!;
       owed += PRICE * 1280n * 720n * 60n;
       expect(b.owed).toBe((PRICE * 1280n * 720n * 60n).toString());
       sent += BigInt(b.nonces.length) * EV;
@@ -84,17 +83,17 @@ describe('TicketSender', () => {
         expect(ticket.senderNonce).toBeGreaterThan(lastNonce);
         lastNonce = ticket.senderNonce;
       }
-      const retried = await sender.pay(job(`j${i}`), worker, result(params({ expiry: Math.floor(Date.now() / 1000) + 7200 })), 'duplicate');
+      const retried = await sender.pay(job(`j${i}`), worker, params({ expiry: Math.floor(Date.now() / 1000) + 7200 }), 'duplicate');
       expect(retried).toEqual(b);
       // even a second "accepted" for the job (a bug upstream) books nothing new
-      expect(await sender.pay(job(`j${i}`), worker, result(params()), 'accepted')).toEqual(b);
+      expect(await sender.pay(job(`j${i}`), worker, params(), OWED)).toEqual(b);
     }
     expect(sent).toBeGreaterThan(0n);
   });
 
   it('pays nothing for a duplicate it never paid, nor a result without ticket params', async () => {
-    expect(await sender.pay(job('never'), worker, result(params()), 'duplicate')).toBeUndefined();
-    expect(await sender.pay(job('no-params'), worker, result(undefined), 'accepted')).toBeUndefined();
+    expect(await sender.pay(job('never'), worker, params(), 'duplicate')).toBeUndefined();
+    expect(await sender.pay(job('no-params'), worker, undefined, OWED)).toBeUndefined();
   });
 
   it('refuses ticket params it will not sign (TICKET_PARAMS_INVALID)', () => {
@@ -117,17 +116,17 @@ describe('TicketSender', () => {
   it('sends no ticket it cannot cover: the amount stays as credit and the answer says why', async () => {
     const big = params({ faceValue: (10n ** 17n).toString(), winProb: (1n << 255n).toString() }); // EV 0.05 ETH
     // deposit 1 ETH + share of 0.5 ETH reserve covers 0.1 ETH: paid
-    const covered = (await sender.pay(job('big-ok'), worker, result(big), 'accepted'))!;
+    const covered = (await sender.pay(job('big-ok'), worker, big, OWED))!;
     expect(covered.unpaid).toBeUndefined();
     // an account with no ETH cannot fund the broker: it starts, and pays nothing
     const poor = (await start({ senderKey: generatePrivateKey() }))!;
     const owed = PRICE * 1280n * 720n * 60n;
     const w2 = privateKeyToAccount(generatePrivateKey()).address;
-    const first = (await poor.pay(job('poor-1'), w2, result(params({ recipient: w2, faceValue: '1000', winProb: (1n << 255n).toString() })), 'accepted'))!;
+    const first = (await poor.pay(job('poor-1'), w2, params({ recipient: w2, faceValue: '1000', winProb: (1n << 255n).toString() }), OWED))!;
     expect(first.nonces).toEqual([]);
     expect(first.unpaid).toMatch(/cannot cover a 1000 wei ticket/);
     expect(first.credit).toBe(owed.toString()); // carried, owed to the worker
-    const second = (await poor.pay(job('poor-2'), w2, result(params({ recipient: w2, faceValue: '1000', winProb: (1n << 255n).toString() })), 'accepted'))!;
+    const second = (await poor.pay(job('poor-2'), w2, params({ recipient: w2, faceValue: '1000', winProb: (1n << 255n).toString() }), OWED))!;
     expect(second.credit).toBe((2n * owed).toString());
   }, 60_000);
 });

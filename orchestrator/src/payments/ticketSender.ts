@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { Address } from 'viem';
 import {
-  ApiError, resultPixels, ticketEV, TicketCodec, TicketSigner,
-  type SegmentJob, type TicketBatch, type TicketParams, type TranscodeResult,
+  ApiError, ticketEV, TicketCodec, TicketSigner,
+  type SegmentJob, type TicketBatch, type TicketParams,
 } from '@segmint/protocol';
 import type { BookedPayment, CreditLedger } from './creditLedger.js';
 import type { SenderFunds } from './senderFunds.js';
@@ -12,14 +12,15 @@ export type TicketSenderOptions = {
   ledger: CreditLedger;
   funds: SenderFunds;
   signer: TicketSigner;
-  /** The worker's ask, wei per pixel (pay-as-ask: what the auction cleared at). */
-  priceOf(worker: string): Promise<bigint | null>;
   maxFaceValue: bigint;
   minTicketValiditySec: number;
   maxTicketsPerResult: number;
   logger: Logger;
   metrics?: { ticketsSent: Counter; evSentWei: Counter; unpaid: Counter };
 };
+
+/** What one accepted result is owed: wei per pixel it won the job at, and the job's pixels. */
+export type Owed = { pricePerPixel: bigint; pixels: bigint };
 
 /**
  * The orchestrator's side of payments: checks the ticket parameters a worker offers with a result,
@@ -51,24 +52,23 @@ export class TicketSender {
     if (p.expiry < Date.now() / 1000 + this.o.minTicketValiditySec) throw bad(`expiry must be at least ${this.o.minTicketValiditySec} s away`);
   }
 
-  /**
-   * Pays a result the handler accepted; for a duplicate, returns what the same (job, worker) was
-   * already paid, if anything (a retried POST), never anything new.
-   */
   /** A paid result proven wrong by a spot-check: what it was credited is taken back (once). */
   clawBack(jobId: string, worker: string): Promise<boolean> {
     return this.o.ledger.clawBack(jobId, worker);
   }
 
-  async pay(job: SegmentJob, worker: string, result: TranscodeResult, status: 'accepted' | 'duplicate'): Promise<TicketBatch | undefined> {
-    const params = result.ticketParams;
+  /**
+   * Pays a result the handler accepted, `owed` = the price it won the job at × the job's pixels
+   * (both fixed server-side: see results/stages/payResult.ts). For a duplicate, returns what the
+   * same (job, worker) was already paid, if anything (a retried POST), never anything new.
+   */
+  async pay(job: SegmentJob, worker: string, params: TicketParams | undefined, owed: Owed | 'duplicate'): Promise<TicketBatch | undefined> {
     if (!params) return undefined;
-    if (status === 'duplicate') {
+    if (owed === 'duplicate') {
       const earlier = await this.o.ledger.booked(job.jobId, worker);
       return earlier ? this.batch(earlier, worker) : undefined;
     }
-    const price = (await this.o.priceOf(worker)) ?? 0n;
-    const pixels = resultPixels(result.renditions);
+    const { pricePerPixel: price, pixels } = owed;
     const face = BigInt(params.faceValue);
     const ev = ticketEV(face, BigInt(params.winProb));
     let unpaid: string | undefined;

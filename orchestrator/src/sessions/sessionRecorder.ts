@@ -70,7 +70,7 @@ export function recordSessions(p: Pipeline, sessions: SessionStore, usage: Usage
         if (!session?.record) continue;
         for (const { entry } of list) {
           for (const name of Object.keys(entry.renditions)) {
-            const obj = await p.storage.read(storageKeys.rendition(streamId, name, entry.session, entry.seq));
+            const obj = await p.storage.read(storageKeys.rendition(streamId, name, entry.session, entry.seq, entry.rev));
             if (obj) await p.storage.put(recordingKey(session.id, name, entry.seq), await readAll(obj.stream));
           }
         }

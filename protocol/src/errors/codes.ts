@@ -32,6 +32,8 @@ export const API_ERRORS = {
   INVALID_SEGMENT: { status: 422, description: 'Body is not an MPEG-TS segment with H.264 video.' },
   COMMITMENT_INVALID: { status: 422, description: 'A transcode result\'s commitment is not the signed Merkle root of its renditions.' },
   CHECK_FAILED: { status: 422, description: 'A transcode result failed the orchestrator checks.' },
+  FINGERPRINT_MISMATCH: { status: 422, description: 'A transcode result names another encoder fingerprint than the one its worker registered and won the job with.' },
+  JOB_NOT_ASSIGNED: { status: 403, description: 'The worker was never handed this job (or it was long ago): only the auction\'s winner may post a result.' },
   TICKET_PARAMS_INVALID: { status: 422, description: 'The ticket parameters offered with a result are not ones this orchestrator signs (recipient, face value, win probability or expiry).' },
   RATE_LIMITED: { status: 429, description: 'Too many API requests with this key; retry after the Retry-After header\'s seconds.' },
   INTERNAL: { status: 500, description: 'Unexpected failure (a bug: please report it).' },

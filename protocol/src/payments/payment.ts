@@ -66,6 +66,19 @@ export function ticketEV(faceValue: bigint, winProb: bigint): bigint {
 }
 
 /** Output pixels of a result: Σ renditions width × height × frames. */
+/**
+ * Pixels a job's ladder asks for: each profile's size × the frames the checks require of it (the
+ * source's frame count, scaled when the profile lowers the frame rate). What a worker is paid for,
+ * computed from the job alone, never from what the worker reports.
+ */
+export function jobPixels(job: { profiles: readonly { width: number; height: number; fps?: number }[]; source: { frames: number; fps: number } }): bigint {
+  return job.profiles.reduce((sum, x) => {
+    const fps = Math.min(x.fps ?? 30, job.source.fps);
+    const frames = job.source.fps > 0 ? Math.round((job.source.frames * fps) / job.source.fps) : job.source.frames;
+    return sum + BigInt(x.width) * BigInt(x.height) * BigInt(frames);
+  }, 0n);
+}
+
 export function resultPixels(renditions: readonly { width: number; height: number; frames: number }[]): bigint {
   return renditions.reduce((sum, r) => sum + BigInt(r.width) * BigInt(r.height) * BigInt(r.frames), 0n);
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError, capProfiles, SOURCE_RENDITION } from '@segmint/protocol';
-import { storageKeys } from '../../ingest/jobIds.js';
+import { parseSegmentFile, storageKeys } from '../../ingest/jobIds.js';
 import { renderMasterPlaylist, renderMediaPlaylist, variantsOf } from '../../hls/playlists.js';
 import type { Pipeline } from '../../pipeline.js';
 import type { Stream } from '../../streams/streamStore.js';
@@ -50,10 +50,10 @@ export function hlsRoutes(p: Pipeline): FastifyPluginAsync {
 
     app.get<{ Params: { playbackId: string; rendition: string; file: string } }>('/hls/:playbackId/:rendition/:file', async (req, reply) => {
       const stream = await streamOf(req.params.playbackId);
-      const m = /^(\d{1,9})_(\d{1,15})\.ts$/.exec(req.params.file);
+      const f = parseSegmentFile(req.params.file);
       const { rendition } = req.params;
-      if (!m || !/^[A-Za-z0-9_-]{1,32}$/.test(rendition)) throw new ApiError('NOT_FOUND', 'no such segment');
-      const obj = await p.storage.read(storageKeys.rendition(stream.id, rendition, Number(m[1]), Number(m[2])));
+      if (!f || !/^[A-Za-z0-9_-]{1,32}$/.test(rendition)) throw new ApiError('NOT_FOUND', 'no such segment');
+      const obj = await p.storage.read(storageKeys.rendition(stream.id, rendition, f.session, f.seq, f.rev));
       if (!obj) throw new ApiError('NOT_FOUND', 'segment is not (or no longer) available');
       return reply
         .header('content-type', 'video/mp2t')

@@ -70,12 +70,8 @@ export function transcodeRoutes(p: Pipeline, opts: { maxSegmentBytes: number }):
     app.post<JobParams>('/transcode/:jobId/:worker', async (req, reply) => {
       const { jobId, worker } = authorized(req);
       const result = jsonBody<Static<typeof TranscodeResultSchema>>(req, resultValidator);
-      const job = await jobOrThrow(p, jobId);
-      p.payments?.checkParams(worker, result.ticketParams);
-      const out = await handleResult(p, job, worker, result);
-      // Tickets for an accepted result (or the same ones again for a retried one): see payments/.
-      const payment = await p.payments?.pay(job, worker, result, out.status);
-      return reply.send(payment ? { ...out, payment } : out);
+      // Tickets for an accepted result (or the same ones again for a retried one): see results/stages/.
+      return reply.send(await handleResult(p, await jobOrThrow(p, jobId), worker, result));
     });
 
     app.post<JobParams>('/transcode/:jobId/:worker/failure', async (req, reply) => {

@@ -1,0 +1,56 @@
+import type { SegmentFacts } from '@segmint/media';
+import { SOURCE_RENDITION, type SegmentJob, type TranscodeResult } from '@segmint/protocol';
+import { storageKeys } from '../../ingest/jobIds.js';
+import type { SegmentEntry } from '../../live/liveState.js';
+import type { Pipeline } from '../../pipeline.js';
+
+/**
+ * Stage 3: moves the winner's renditions into place, then resolves the seq in the live state and
+ * publishes whatever is now in order (a playlist never lists a file that is not there). Returns
+ * how many segments were published, or -1 when the seq was no longer in flight.
+ */
+export async function publishResult(p: Pipeline, job: SegmentJob, worker: string, session: number, result: TranscodeResult, facts: Map<string, SegmentFacts | null>): Promise<number> {
+  await Promise.all(
+    job.profiles.map((x) =>
+      p.storage.move(storageKeys.pending(job.jobId, worker, x.name), storageKeys.rendition(job.streamId, x.name, session, job.seq)),
+    ),
+  );
+  await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
+  const renditions: SegmentEntry['renditions'] = {
+    [SOURCE_RENDITION]: {
+      bytes: (await p.storage.size(storageKeys.source(job.streamId, session, job.seq))) ?? 0,
+      durationSec: job.source.durationSec,
+      width: job.source.width,
+      height: job.source.height,
+      codecs: job.source.videoCodecString,
+      fps: job.source.fps,
+    },
+  };
+  for (const x of job.profiles) {
+    const f = facts.get(x.name)!;
+    const claimed = result.renditions.find((r) => r.name === x.name)!;
+    renditions[x.name] = { bytes: claimed.bytes, durationSec: f.durationSec, width: f.width, height: f.height, codecs: f.videoCodecString, fps: f.fps };
+  }
+  const entry: SegmentEntry = { seq: job.seq, session, durationSec: job.source.durationSec, ingestedAt: job.ingestedAt, renditions };
+  return publish(p, job.streamId, job.seq, entry);
+}
+
+/**
+ * Resolves a seq (entry, or null to skip it), publishes what is now in order, deletes what fell
+ * out of retention. Returns how many segments were published, or -1 when the seq was not in flight.
+ */
+export async function publish(p: Pipeline, streamId: string, seq: number, entry: SegmentEntry | null): Promise<number> {
+  const { resolved, published, evicted } = await p.live.resolve(streamId, seq, entry, p.config.hlsWindow + p.config.hlsRetain);
+  if (!resolved) return -1;
+  const now = Date.now();
+  for (const r of published) p.metrics.publishSeconds.observe((now - r.entry.ingestedAt) / 1000);
+  p.metrics.segmentsPublished.inc(published.length);
+  if (published.length > 0) p.events.emit('published', streamId, published);
+  if (evicted.length > 0) {
+    const keys = evicted.flatMap((r) =>
+      Object.keys(r.entry.renditions).map((name) => storageKeys.rendition(streamId, name, r.entry.session, r.entry.seq, r.entry.rev)),
+    );
+    await p.storage.delete(keys);
+  }
+  return published.length;
+}

@@ -1,0 +1,112 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline as pump } from 'node:stream/promises';
+import { transcodeSegment } from '@segmint/media';
+import type { AuditRecord } from '../audit/auditStore.js';
+import { storageKeys } from '../ingest/jobIds.js';
+import type { Pipeline } from '../pipeline.js';
+import { convict, differingLeaves, leafHash } from './convict.js';
+import type { OwnCheckData } from './ownChecks.js';
+import { ssimAgainstSource } from './ssimCheck.js';
+
+/** Who the audit trail names as verifier when the orchestrator checked a segment itself. */
+export const ORCHESTRATOR_VERIFIER = 'orchestrator';
+
+/**
+ * Runs one of the orchestrator's own checks (see ownChecks.ts) and records its outcome. The
+ * reference transcode is the orchestrator's: its files replace the published ones when the worker
+ * is proven wrong. `redoUnchecked` comes from spotCheck.ts.
+ */
+export async function runOwnCheck(p: Pipeline, d: OwnCheckData, redoUnchecked: (faulty: string, except: string) => Promise<unknown>): Promise<void> {
+  const audit = await p.audit.store.get(d.streamId, d.session, d.seq);
+  if (!audit?.job || audit.worker !== d.worker) return finish(p, d, null);
+  const dir = await mkdtemp(join(tmpdir(), 'segmint-check-'));
+  const started = performance.now();
+  try {
+    const source = join(dir, 'source.ts');
+    if (!(await copyOut(p, storageKeys.source(d.streamId, d.session, d.seq), source))) return finish(p, d, { outcome: 'source-gone' });
+    const reference = await transcodeSegment({ input: source, source: audit.job.source, profiles: audit.job.profiles, outDir: dir });
+    const verdict = d.kind === 'reference' ? compareHashes(audit, reference.renditions) : await judgeQuality(p, audit, dir, source);
+    const base = { verifier: ORCHESTRATOR_VERIFIER, verifierTranscodeMs: Math.round(reference.transcodeMs), checkMs: Math.round(performance.now() - started), ...verdict.figures };
+    if (verdict.ok && d.kind === 'reference' && audit.spotCheck?.outcome === 'mismatch') return blameFirstVerifier(p, d, audit, reference.renditions, base, redoUnchecked);
+    if (verdict.ok) return finish(p, d, { outcome: d.kind === 'reference' ? 'agree' : 'ssim-pass', ...base });
+    // Proven wrong: the orchestrator's own renditions go to viewers instead, under new names.
+    const replacement: Record<string, string> = {};
+    for (const r of reference.renditions) {
+      replacement[r.name] = storageKeys.pending(d.jobId, ORCHESTRATOR_VERIFIER, r.name);
+      await p.storage.put(replacement[r.name]!, await readFile(r.path));
+    }
+    const leaf = verdict.mismatched[0]!;
+    const proven = await convict(
+      p,
+      {
+        job: audit.job,
+        session: d.session,
+        faulty: d.worker,
+        how: d.kind === 'reference' ? 'hash' : 'quality',
+        replacement,
+        ...(d.kind === 'reference'
+          ? { evidence: { renditions: audit.renditions, fingerprint: audit.encoderFingerprint, signature: audit.commitment.signature, leaf, correctSha256: leafHash(reference.renditions, leaf)! } }
+          : {}),
+      },
+      redoUnchecked,
+    );
+    await finish(p, d, { outcome: d.kind === 'reference' ? 'caught' : 'ssim-fail', faulty: d.worker, ...base, ...proven });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A peer disagreed with a published result the reference re-transcode confirms: the peer's
+ * committed output is the wrong one (the orchestrator's reference is the tie-break).
+ */
+async function blameFirstVerifier(
+  p: Pipeline, d: OwnCheckData, audit: AuditRecord, reference: AuditRecord['renditions'],
+  base: Partial<NonNullable<AuditRecord['spotCheck']>>, redoUnchecked: (faulty: string, except: string) => Promise<unknown>,
+): Promise<void> {
+  const first = audit.spotCheck!;
+  const faulty = first.verifier!;
+  const leaf = differingLeaves(first.verifierRenditions ?? [], reference)[0];
+  const proven = leaf && first.verifierCommitment
+    ? await convict(p, { job: audit.job!, session: d.session, faulty, how: 'hash', evidence: { renditions: first.verifierRenditions!, fingerprint: audit.encoderFingerprint, signature: first.verifierCommitment.signature, leaf, correctSha256: leafHash(reference, leaf)! } }, redoUnchecked)
+    : {};
+  await finish(p, d, { ...first, ...base, verifier: first.verifier, tieBreaker: ORCHESTRATOR_VERIFIER, mismatched: first.mismatched, outcome: leaf ? 'verifier-faulty' : 'unresolved', ...(leaf ? { faulty } : {}), ...proven });
+}
+
+type Verdict = { ok: boolean; mismatched: string[]; figures: Partial<NonNullable<AuditRecord['spotCheck']>> };
+
+function compareHashes(audit: AuditRecord, reference: AuditRecord['renditions']): Verdict {
+  const mismatched = differingLeaves(audit.renditions, reference);
+  return { ok: mismatched.length === 0, mismatched, figures: { mismatched, verifierRenditions: reference.map(({ name, sha256, audioSha256, width, height, frames, durationSec, bytes }) => ({ name, sha256, ...(audioSha256 ? { audioSha256 } : {}), width, height, frames, durationSec, bytes })) } };
+}
+
+/** Mean SSIM of each published rendition against the source (threshold: SEGMINT_SSIM_THRESHOLD). */
+async function judgeQuality(p: Pipeline, audit: AuditRecord, dir: string, source: string): Promise<Verdict> {
+  const ssim: Record<string, number> = {};
+  for (const x of audit.job!.profiles) {
+    const published = join(dir, `published-${x.name}.ts`);
+    if (!(await copyOut(p, storageKeys.rendition(audit.streamId, x.name, audit.session, audit.seq, audit.rev), published))) continue;
+    ssim[x.name] = await ssimAgainstSource(published, source, x.width, x.height);
+  }
+  const mismatched = Object.entries(ssim).filter(([, v]) => v < p.config.ssimThreshold).map(([k]) => k);
+  return { ok: mismatched.length === 0, mismatched, figures: { ssim, ssimThreshold: p.config.ssimThreshold, mismatched } };
+}
+
+async function finish(p: Pipeline, d: OwnCheckData, spotCheck: AuditRecord['spotCheck']): Promise<void> {
+  if (spotCheck) {
+    p.metrics.spotChecks.inc({ outcome: spotCheck.outcome });
+    const audit = await p.audit.store.get(d.streamId, d.session, d.seq);
+    if (audit) await p.audit.store.put({ ...audit, spotCheck });
+  }
+  await p.checks.pending.done(d.worker, d.jobId);
+}
+
+async function copyOut(p: Pipeline, key: string, path: string): Promise<boolean> {
+  const obj = await p.storage.read(key);
+  if (!obj) return false;
+  await pump(obj.stream, createWriteStream(path));
+  return true;
+}
