@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import HLS from 'hls-parser';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { recoverTypedDataAddress } from 'viem';
-import { commitmentTypedData } from '@segmint/protocol';
+import { commitmentEntries, commitmentTypedData } from '@segmint/protocol';
 import { generateSegments, segmentFacts, transcodeSegment } from '@segmint/media';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { api, startTestOrchestrator, testWorker, waitFor, type TestOrchestrator } from './helpers.js';
@@ -117,7 +117,7 @@ describe('the orchestrator checks every result before it publishes', () => {
     const facts = segmentFacts(segment);
     const claim = { name: 'low', sha256: facts.videoSha256, width: 320, height: 180, frames: facts.frames, durationSec: facts.durationSec, bytes: segment.length };
     expect((await fetch(`${job.resultUrl}/low.ts`, { method: 'PUT', headers: { ...auth, 'content-type': 'video/mp2t' }, body: new Uint8Array(segment) })).status).toBe(204);
-    const result = { renditions: [claim], encoderFingerprint: 'test', workerId: 'cheat', transcodeMs: 1, commitment: await cheater.client.commit(jobId, [claim]) };
+    const result = { renditions: [claim], encoderFingerprint: 'test', workerId: 'cheat', transcodeMs: 1, commitment: await cheater.client.commit(jobId, commitmentEntries([claim], 'test')) };
     const refused = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(result) });
     expect(refused.status).toBe(422);
     expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'CHECK_FAILED', message: expect.stringContaining('640x360, want 320x180') });
@@ -129,7 +129,7 @@ describe('the orchestrator checks every result before it publishes', () => {
 
     // A result whose bytes do not match the claimed hash is refused too.
     const forgedClaim = { ...claim, sha256: 'f'.repeat(64) };
-    const forged = { ...result, renditions: [forgedClaim], commitment: await cheater.client.commit(jobId, [forgedClaim]) };
+    const forged = { ...result, renditions: [forgedClaim], commitment: await cheater.client.commit(jobId, commitmentEntries([forgedClaim], 'test')) };
     await fetch(`${job.resultUrl}/low.ts`, { method: 'PUT', headers: { ...auth, 'content-type': 'video/mp2t' }, body: new Uint8Array(segment) });
     const refusedAgain = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(forged) });
     expect(refusedAgain.status).toBe(422);
@@ -137,7 +137,7 @@ describe('the orchestrator checks every result before it publishes', () => {
     // A commitment that is not the root of the reported hashes, or not signed by this worker: 422.
     const wrongRoot = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ ...forged, commitment: result.commitment }) });
     expect(await errorOf(wrongRoot)).toEqual({ status: 422, code: 'COMMITMENT_INVALID' });
-    const notSigned = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ ...result, commitment: await honest.client.commit(jobId, [claim]) }) });
+    const notSigned = await fetch(job.resultUrl, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ ...result, commitment: await honest.client.commit(jobId, commitmentEntries([claim], 'test')) }) });
     expect(await errorOf(notSigned)).toEqual({ status: 422, code: 'COMMITMENT_INVALID' });
 
     // Bad result bodies are 400; a token for another job, or another worker's job, is 401.
@@ -159,7 +159,7 @@ describe('the orchestrator checks every result before it publishes', () => {
     const low = out.renditions[0]!;
     await fetch(`${retry.resultUrl}/low.ts`, { method: 'PUT', headers: { ...honestAuth, 'content-type': 'video/mp2t' }, body: new Uint8Array(await readFile(low.path)) });
     const { path: _p, data: _d, ...honestLow } = low;
-    const honestResult = { ...result, workerId: 'honest', renditions: [honestLow], commitment: await honest.client.commit(jobId, [honestLow]) };
+    const honestResult = { ...result, workerId: 'honest', renditions: [honestLow], commitment: await honest.client.commit(jobId, commitmentEntries([honestLow], 'test')) };
     const accepted = await fetch(retry.resultUrl, { method: 'POST', headers: { ...honestAuth, 'content-type': 'application/json' }, body: JSON.stringify(honestResult) });
     expect(accepted.status).toBe(200);
     expect(await accepted.json()).toEqual({ status: 'accepted', published: 1 });

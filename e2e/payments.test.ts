@@ -7,7 +7,7 @@ import { createPublicClient, createWalletClient, http, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { generateSegments, segmentFacts, transcodeSegment } from '@segmint/media';
-import { batchTickets, recipientRandHash, ticketBrokerAbi, ticketEV, TicketCodec, TicketVerifier, winProbability, type ResultResponse } from '@segmint/protocol';
+import { batchTickets, recipientRandHash, ticketBrokerAbi, ticketEV, TicketCodec, TicketVerifier, winProbability, commitmentEntries, type ResultResponse } from '@segmint/protocol';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { TicketStore } from '../worker/src/payments/ticketStore.js';
@@ -152,7 +152,7 @@ describe('ticket payments', () => {
       const facts = segmentFacts(segments[0]!);
       const bogus = { name: 'low', sha256: facts.videoSha256, width: 320, height: 180, frames: facts.frames, durationSec: facts.durationSec, bytes: segments[0]!.length };
       await fetch(`${job.resultUrl}/low.ts`, { method: 'PUT', headers: { ...auth, 'content-type': 'video/mp2t' }, body: new Uint8Array(segments[0]!) });
-      const bogusResult = { renditions: [bogus], encoderFingerprint: 'test', workerId: 'cheat', transcodeMs: 1, commitment: await cheater.client.commit(jobId, [bogus]) };
+      const bogusResult = { renditions: [bogus], encoderFingerprint: 'test', workerId: 'cheat', transcodeMs: 1, commitment: await cheater.client.commit(jobId, commitmentEntries([bogus], 'test')) };
       // Parameters the sender will not sign (tickets for someone else): 422 TICKET_PARAMS_INVALID.
       const wrongRecipient = await post({ ...bogusResult, ticketParams: params(honest.address) });
       expect(((await wrongRecipient.json()) as { error: { code: string } }).error.code).toBe('TICKET_PARAMS_INVALID');
@@ -171,7 +171,7 @@ describe('ticket payments', () => {
       const out = await transcodeSegment({ input: src, source: facts, profiles: again.profiles, outDir: join(dir) });
       const { path: _p, data, ...low } = out.renditions[0]!;
       await fetch(`${again.resultUrl}/low.ts`, { method: 'PUT', headers: { ...auth2, 'content-type': 'video/mp2t' }, body: new Uint8Array(data) });
-      const result = { renditions: [low], encoderFingerprint: 'test', workerId: 'honest', transcodeMs: 1, commitment: await honest.client.commit(jobId, [low]), ticketParams: params(honest.address) };
+      const result = { renditions: [low], encoderFingerprint: 'test', workerId: 'honest', transcodeMs: 1, commitment: await honest.client.commit(jobId, commitmentEntries([low], 'test')), ticketParams: params(honest.address) };
       const postAgain = () => fetch(again.resultUrl, { method: 'POST', headers: { ...auth2, 'content-type': 'application/json' }, body: JSON.stringify(result) });
       const accepted = (await (await postAgain()).json()) as ResultResponse;
       expect(accepted.status).toBe('accepted');

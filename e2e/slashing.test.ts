@@ -72,9 +72,15 @@ describe('slashing a worker caught by spot-checks', () => {
     expect(audit.worker).toBe(cheater);
     expect(audit.spotCheck).toMatchObject({ outcome: 'caught', faulty: cheater, mismatched: ['low'], slash: { tx: expect.stringMatching(/^0x/) } });
 
-    // Viewers now get the output the two honest workers agree on.
+    // Viewers now get the output the two honest workers agree on, under a new name: the playlist
+    // lists revision 1, and the cheater's file (served immutable) is never served again.
     expect(audit.spotCheck.replaced).toBe(true);
-    const served = Buffer.from(await (await fetch(`${orch.url}/hls/${stream.playbackId}/low/1_0.ts`)).arrayBuffer());
+    expect(audit.rev).toBe(1);
+    const playlist = await (await fetch(`${orch.url}/hls/${stream.playbackId}/low/index.m3u8`)).text();
+    expect(playlist).toContain('1_0r1.ts');
+    expect(playlist).not.toMatch(/^1_0\.ts$/m);
+    expect((await fetch(`${orch.url}/hls/${stream.playbackId}/low/1_0.ts`)).status).toBe(404);
+    const served = Buffer.from(await (await fetch(`${orch.url}/hls/${stream.playbackId}/low/1_0r1.ts`)).arrayBuffer());
     expect(segmentFacts(served).videoSha256).toBe(audit.spotCheck.verifierRenditions[0].sha256);
     expect(segmentFacts(served).videoSha256).not.toBe(audit.renditions[0].sha256);
 

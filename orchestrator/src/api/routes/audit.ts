@@ -23,11 +23,12 @@ export const AuditSchema = Type.Object({
     chainId: Type.Integer(),
     stakingManager: Type.String({ description: 'EIP-712 verifying contract of the commitment' }),
   }),
-  proofs: Type.Record(Type.String(), Type.Array(Hex), { description: 'rendition → Merkle proof of its (jobId, rendition, sha256) leaf' }),
+  proofs: Type.Record(Type.String(), Type.Array(Hex), { description: 'leaf name (rendition, RENDITION/audio, @fingerprint) → Merkle proof of its (jobId, name, sha256) leaf' }),
+  rev: Type.Optional(Type.Integer({ description: 'revision of the published files: > 0 once a caught segment was republished under new names (SESSION_SEQrREV.ts)' })),
   spotCheck: Type.Union([
     Type.Null(),
     Type.Object({
-      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone (replaced after its worker was caught elsewhere); for non-deterministic encoders ssim-pass, ssim-fail, ssim-busy' }),
+      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone (replaced after its worker was caught elsewhere), source-gone; quality checks ssim-pass, ssim-fail. verifier "orchestrator": checked by the orchestrator itself' }),
       verifier: Type.Optional(Type.String()),
       verifierTranscodeMs: Type.Optional(Type.Number()),
       tieBreakTranscodeMs: Type.Optional(Type.Number()),
