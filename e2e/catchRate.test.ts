@@ -164,8 +164,10 @@ describe('catch rate of spot-checks', () => {
       const cheatedByIt = audits.filter((a) => a.worker === cheater && isCheated(cheat, a.jobId));
       expect(cheatedByIt.length).toBeGreaterThan(0);
       for (const a of cheatedByIt) {
-        expect([a.seq, a.spotCheck.replaced]).toEqual([a.seq, true]);
-        const served = Buffer.from(await (await fetch(`${orch.url}/hls/${stream.playbackId}/low/1_${a.seq}.ts`)).arrayBuffer());
+        expect([a.seq, a.spotCheck.replaced, a.rev]).toEqual([a.seq, true, 1]);
+        // Republished under a new name; the cheater's file is never served again.
+        expect((await fetch(`${orch.url}/hls/${stream.playbackId}/low/1_${a.seq}.ts`)).status).toBe(404);
+        const served = Buffer.from(await (await fetch(`${orch.url}/hls/${stream.playbackId}/low/1_${a.seq}r1.ts`)).arrayBuffer());
         expect(segmentFacts(served).videoSha256).not.toBe(a.renditions[0].sha256);
       }
     }, 900_000);
