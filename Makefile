@@ -1,5 +1,5 @@
 # Segmint: the two commands a new user needs are `make demo` and `make test`.
-.PHONY: install demo test test-ts test-contracts typecheck contracts bench clean
+.PHONY: install demo test test-ts test-contracts typecheck contracts bench clean attack
 
 NPM ?= npm
 
@@ -46,7 +46,11 @@ contracts: install
 test-contracts: install
 	$(NPM) run --workspace contracts --if-present test
 
-test: typecheck test-contracts test-ts
+# The attack suite (attacks/*.attack.ts): each attack a real worker or client against a real orchestrator.
+attack: install
+	$(NPM) run attack
+
+test: typecheck test-contracts test-ts attack
 
 bench: install
 	$(NPM) run bench:pipeline
