@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/protocol';
-import { runAuction, type AuctionRules, type Candidate, type RankedBid } from '../marketplace/auction.js';
+import { runAuction, type AuctionRules, type Candidate, type IneligibleReason, type RankedBid } from '../marketplace/auction.js';
 import type { Registry } from '../marketplace/registry.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PendingChecks } from '../verification/pendingChecks.js';
@@ -17,6 +17,8 @@ const SNAPSHOT_MS = 100;
 /** A snapshot older than this is never served: after an idle spell the next auction waits for a fresh one. */
 const STALE_MAX_MS = 1000;
 const TICK_MS = 100;
+/** Reasons a worker that could take a segment cannot take it yet: the segment waits for it. */
+const BUSY = new Set<IneligibleReason>(['no-free-slot', 'checks-pending']);
 
 export type MarketDispatcherOptions = {
   /** Commands connection (also used by the per-worker BullMQ queues). */
@@ -161,7 +163,7 @@ export class MarketDispatcher implements Dispatcher {
       this.o.logger.debug({ jobId: job.jobId, ...checked, verifier: bid.worker }, 'spot-check dispatched');
       return 'sent';
     }
-    return auction.ranked.length > 0 || auction.ineligible.some((i) => i.reason === 'no-free-slot') ? 'queued' : 'none';
+    return auction.ranked.length > 0 || auction.ineligible.some((i) => BUSY.has(i.reason)) ? 'queued' : 'none';
   }
 
   async checkOf(jobId: string, worker: string): Promise<SpotCheck | null> {
@@ -246,7 +248,7 @@ export class MarketDispatcher implements Dispatcher {
       );
       return;
     }
-    const someoneBusy = auction.ranked.length > 0 || auction.ineligible.some((i) => i.reason === 'no-free-slot');
+    const someoneBusy = auction.ranked.length > 0 || auction.ineligible.some((i) => BUSY.has(i.reason));
     // Failed by every worker there is: skip it. After a missed deadline with nobody else to ask,
     // it waits instead: the slow worker's late result still counts (first valid result wins).
     if (!someoneBusy && round === 'failed') return this.giveUp(job, 'failed by every eligible worker');
