@@ -12,6 +12,7 @@ import { MarketplaceClient } from '../worker/src/marketplace/client.js';
 import { loadOrchestratorConfig } from '../orchestrator/src/config.js';
 import type { Database } from '../orchestrator/src/db/database.js';
 import { startOrchestrator, type Orchestrator } from '../orchestrator/src/orchestrator.js';
+import { deleteWorkerAclUsers, listWorkerAclUsers } from '../orchestrator/src/marketplace/workerAcl.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROOT = resolve(import.meta.dirname, '..');
@@ -41,6 +42,7 @@ export async function startTestOrchestrator(db: Database, env: Record<string, st
       const redis = new Redis(REDIS_URL);
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
+      await deleteWorkerAclUsers(redis, await listWorkerAclUsers(redis, prefix));
       await redis.quit();
       await rm(dataDir, { recursive: true, force: true });
     },
@@ -49,11 +51,12 @@ export async function startTestOrchestrator(db: Database, env: Record<string, st
 
 /**
  * A worker as its own process, exactly as `segmint worker start` runs it: registers with `orch`
- * under a fresh key (unless `--key` is given) and takes the segments it wins.
+ * under a fresh key (unless `--key` is given) and takes the segments it wins from its queue, as the
+ * Redis user its registration created (REDIS_URL only names the host: its credentials are ignored).
  */
-export function spawnWorker(orch: { prefix: string; url: string }, args: string[] = [], env: Record<string, string> = {}, opts: { pinToCpu?: number } = {}): ChildProcess {
+export function spawnWorker(orch: { url: string }, args: string[] = [], env: Record<string, string> = {}, opts: { pinToCpu?: number } = {}): ChildProcess {
   const key = args.includes('--key') ? [] : ['--key', generatePrivateKey()];
-  const node = [process.execPath, '--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), 'start', '--redis-prefix', orch.prefix, '--orchestrator', orch.url, ...key, ...args];
+  const node = [process.execPath, '--import', 'tsx', join(ROOT, 'worker/src/cli.ts'), 'start', '--orchestrator', orch.url, ...key, ...args];
   // pinToCpu: the worker and its ffmpeg children run on that one core only (taskset).
   const argv = opts.pinToCpu === undefined ? node : ['taskset', '--cpu-list', String(opts.pinToCpu), ...node];
   const child = spawn(

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseRtmpKnobs, RTMP_KNOBS, type RtmpConfig } from './rtmp/rtmpConfig.js';
 import { parseWebhookKnobs, WEBHOOK_KNOBS, type WebhookConfig } from './webhooks/webhookConfig.js';
 import { API_KNOBS, parseApiKnobs, type ApiConfig } from './api/apiConfig.js';
+import { workerRedisUrl } from './marketplace/workerAcl.js';
 import { PAYMENT_KNOBS, parsePaymentKnobs, type PaymentConfig } from './payments/paymentsConfig.js';
 
 /**
@@ -42,6 +43,10 @@ export const ORCHESTRATOR_KNOBS = {
   maxPendingChecks: { env: 'SEGMINT_MAX_PENDING_CHECKS', flag: '--max-pending-checks', default: '2', help: 'A worker with this many sampled results still being checked wins no work until they conclude' },
   checkConcurrency: { env: 'SEGMINT_CHECK_CONCURRENCY', flag: '--check-concurrency', default: '1', help: 'Checks this orchestrator runs itself at once (reference re-transcodes, quality checks)' },
   auditRetentionSec: { env: 'SEGMINT_AUDIT_RETENTION_SEC', flag: '--audit-retention-sec', default: String(7 * 86_400), help: 'How long the audit record of a published segment is kept (at least the unbonding period)' },
+  workerRedisUrl: { env: 'SEGMINT_WORKER_REDIS_URL', flag: '--worker-redis-url', default: '', help: 'Redis URL handed to workers with their own ACL user (no credentials in it; default REDIS_URL without its credentials)' },
+  workerExpireSec: { env: 'SEGMINT_WORKER_EXPIRE_SEC', flag: '--worker-expire-sec', default: '86400', help: 'A worker neither registering nor heartbeating for this long is forgotten (registration, performance, Redis ACL user)' },
+  registerRateLimit: { env: 'SEGMINT_REGISTER_RATE_LIMIT', flag: '--register-rate-limit', default: '10', help: 'Signed registrations per minute per worker address (then 429 REGISTRATION_RATE_LIMITED; 0: no limit)' },
+  registerIpRateLimit: { env: 'SEGMINT_REGISTER_IP_RATE_LIMIT', flag: '--register-ip-rate-limit', default: '60', help: 'Registrations per minute per client IP address (then 429 REGISTRATION_RATE_LIMITED; 0: no limit)' },
   chainId: { env: 'SEGMINT_CHAIN_ID', flag: '--chain-id', default: '31337', help: 'EIP-712 chain id of registrations (and of the staking contract)' },
   ...RTMP_KNOBS,
   ...WEBHOOK_KNOBS,
@@ -70,6 +75,10 @@ export type OrchestratorConfig = {
   deadlineMinMs: number;
   dispatchWaitMs: number;
   heartbeatTtlMs: number;
+  /** Redis URL (without credentials) workers connect to with their own ACL user. */
+  workerRedisUrl: string;
+  workerExpireSec: number;
+  registerRateLimit: { perAddress: number; perIp: number };
   chainId: number;
   chainRpcUrl: string | undefined;
   stakingManager: `0x${string}` | undefined;
@@ -143,6 +152,14 @@ const privateKey = (name: string, v: string) => {
   return v as `0x${string}`;
 };
 
+const redisUrlForWorkers = (own: string, configured: string) => {
+  try {
+    return workerRedisUrl(own, configured);
+  } catch {
+    throw new ConfigError(`${configured ? 'SEGMINT_WORKER_REDIS_URL' : 'REDIS_URL'} must be a redis:// or rediss:// URL (got "${configured || own}")`);
+  }
+};
+
 export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
   const k = readKnobs(ORCHESTRATOR_KNOBS, argv, env);
   const httpPort = int('SEGMINT_HTTP_PORT', k.httpPort, 0, 65535);
@@ -166,6 +183,12 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     deadlineMinMs: int('SEGMINT_DEADLINE_MIN_MS', k.deadlineMinMs, 100, 600_000),
     dispatchWaitMs: int('SEGMINT_DISPATCH_WAIT_MS', k.dispatchWaitMs, 100, 3_600_000),
     heartbeatTtlMs: int('SEGMINT_HEARTBEAT_TTL_MS', k.heartbeatTtlMs, 300, 600_000),
+    workerRedisUrl: redisUrlForWorkers(k.redisUrl, k.workerRedisUrl),
+    workerExpireSec: int('SEGMINT_WORKER_EXPIRE_SEC', k.workerExpireSec, 10, 365 * 86_400),
+    registerRateLimit: {
+      perAddress: int('SEGMINT_REGISTER_RATE_LIMIT', k.registerRateLimit, 0, 1_000_000),
+      perIp: int('SEGMINT_REGISTER_IP_RATE_LIMIT', k.registerIpRateLimit, 0, 1_000_000),
+    },
     chainId: int('SEGMINT_CHAIN_ID', k.chainId, 1, 2 ** 48),
     chainRpcUrl: k.chainRpcUrl || undefined,
     stakingManager: address('SEGMINT_STAKING_MANAGER', k.stakingManager),

@@ -79,7 +79,10 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
   const metrics = createMetrics();
-  const registry = new Registry(redis, config.redisPrefix, await stakeReader(config, logger), config.heartbeatTtlMs);
+  const registry = new Registry(redis, config.redisPrefix, await stakeReader(config, logger), config.heartbeatTtlMs, {
+    workerRedisUrl: config.workerRedisUrl,
+    expireMs: config.workerExpireSec * 1000,
+  });
   // Checks concluded within 10 minutes count as open; a lost one stops counting after that.
   const pendingChecks = new PendingChecks(redis, config.redisPrefix, config.maxPendingChecks, 600_000);
   const ownChecks = new OwnChecks(redis, config.redisPrefix);
@@ -175,6 +178,8 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
       minStake: config.minStake,
       maxPricePerPixel: config.maxPricePerPixel,
       heartbeatIntervalMs: Math.max(100, Math.floor(config.heartbeatTtlMs / 3)),
+      registerRateLimit: config.registerRateLimit,
+      redisPrefix: config.redisPrefix,
     }),
   );
   await app.register(hlsRoutes(pipeline));
@@ -217,6 +222,12 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
       .catch((err) => logger.warn({ err }, 'idle sweep failed'));
   }, 1000);
   sweep.unref();
+  // Stale registrations and orphaned worker ACL users (any orchestrator may do it; idempotent).
+  const registrySweep = setInterval(() => {
+    registry.sweep().then((gone) => gone.length && logger.info({ workers: gone }, 'forgot workers not seen for SEGMINT_WORKER_EXPIRE_SEC'))
+      .catch((err) => logger.warn({ err }, 'registry sweep failed'));
+  }, Math.min(10_000, config.workerExpireSec * 250));
+  registrySweep.unref();
 
   return {
     url,
@@ -228,6 +239,7 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     rtmp,
     async close() {
       clearInterval(sweep);
+      clearInterval(registrySweep);
       await rtmp?.close();
       await app.close();
       await integrator.close();

@@ -8,7 +8,8 @@ import { markNondeterministic, preferredEncoder, probeCapabilities } from './cap
 import { WORKER_KNOBS } from './config.js';
 import { call } from './http.js';
 import { loadWorkerKey } from './identity/workerKey.js';
-import { MarketplaceClient } from './marketplace/client.js';
+import { MarketplaceClient, queueConnection } from './marketplace/client.js';
+import type { Registered } from '@segmint/protocol';
 import { startJobRunner } from './runner/jobRunner.js';
 import { openWorkerPayments, parseWinProb, type WorkerPayments } from './payments/workerPayments.js';
 import type { TicketRejectedError } from './payments/ticketReceiver.js';
@@ -66,42 +67,61 @@ async function start(argv: string[]): Promise<void> {
   const capabilities = maxHeightText ? { ...probed, maxHeight: Math.min(probed.maxHeight, integer(maxHeightText, '--max-height', 144, 4320)) } : probed;
   if (flag(argv, WORKER_KNOBS.testNondeterministic) === '1') capabilities.fingerprint = markNondeterministic(capabilities.fingerprint);
   const orchestratorUrl = flag(argv, WORKER_KNOBS.orchestratorUrl).replace(/\/$/, '');
-  const market = new MarketplaceClient({ orchestratorUrl, account, pricePerPixel: BigInt(priceText), capabilities, logger });
+  let runner: ReturnType<typeof startJobRunner> | undefined;
+  let refused = false;
+  const redisOverride = flag(argv, WORKER_KNOBS.redisUrl) || undefined;
+  const market = new MarketplaceClient({
+    orchestratorUrl, account, pricePerPixel: BigInt(priceText), capabilities, logger,
+    // A new registration rotated this worker's Redis password: reconnect with it (the old runner
+    // finishes the segments in hand; the orchestrator's slots bound what both take together).
+    onRegisteredAgain: (r) => {
+      if (refused) return;
+      const old = runner;
+      runner = run(r);
+      void old?.close().catch((err: Error) => logger.warn({ err: err.message }, 'closing the previous queue connection failed'));
+    },
+  });
+  let registered: Registered;
   try {
-    await market.start();
+    registered = await market.start();
   } catch (err) {
     const e = err as { code?: string; message: string };
     fail(`could not register with ${orchestratorUrl}: ${e.code ? `${e.code}: ` : ''}${e.message} (is the orchestrator running? set --orchestrator)`);
   }
   await warnIfUnstaked(market, orchestratorUrl, logger);
 
-  let runner: ReturnType<typeof startJobRunner> | undefined;
   const payments = await paymentsFrom(argv, account, logger, (err) => {
     // The sender cheated or cannot pay: stop working for it (no heartbeats: no more auctions won).
     logger.error({ code: err.code, err: err.message }, 'refusing this orchestrator\'s tickets: stopped taking its work');
+    refused = true;
     market.stop();
     void runner?.pause(true);
   });
-  const redisUrl = flag(argv, WORKER_KNOBS.redisUrl);
-  runner = startJobRunner({
-    connection: { url: redisUrl },
-    prefix: flag(argv, WORKER_KNOBS.redisPrefix),
-    address: market.address,
-    concurrency,
-    workerId: market.address,
-    workDir: flag(argv, WORKER_KNOBS.workDir) || undefined,
-    delayMs,
-    cheat,
-    fingerprint: capabilities.fingerprint,
-    ...(payments ? { payments: payments.receiver } : {}),
-    encoder: found.encoder,
-    commit: (jobId, renditions) => market.commit(jobId, renditions),
-    logger,
-  });
+  // The queue is reached only as this worker's own Redis user, handed out at registration.
+  const run = (r: Registered) => {
+    const w = startJobRunner({
+      connection: queueConnection(r.redis, redisOverride),
+      prefix: r.redis.prefix,
+      address: market.address,
+      concurrency,
+      workerId: market.address,
+      workDir: flag(argv, WORKER_KNOBS.workDir) || undefined,
+      delayMs,
+      cheat,
+      fingerprint: capabilities.fingerprint,
+      ...(payments ? { payments: payments.receiver } : {}),
+      encoder: found.encoder,
+      commit: (jobId, renditions) => market.commit(jobId, renditions),
+      logger,
+    });
+    w.on('error', (err) => logger.error({ err }, 'queue connection problem (is Redis up at the URL the orchestrator gave, or --redis-url?)'));
+    return w;
+  };
+  runner = run(registered);
   payments?.redeemer.start(integer(flag(argv, WORKER_KNOBS.redeemIntervalMs), '--redeem-interval-ms', 100, 86_400_000));
-  runner.on('error', (err) => logger.error({ err }, 'queue connection problem (is Redis up at REDIS_URL?)'));
   await runner.waitUntilReady();
-  logger.info({ address: market.address, key: source, orchestratorUrl, redisUrl, capabilities, encoder: found.encoder, pricePerPixel: priceText, ffmpeg: ffmpegPath() }, 'worker started');
+  const redisAt = { url: redisOverride ?? registered.redis.url, user: registered.redis.username };
+  logger.info({ address: market.address, key: source, orchestratorUrl, redis: redisAt, capabilities, encoder: found.encoder, pricePerPixel: priceText, ffmpeg: ffmpegPath() }, 'worker started');
   const stop = async () => {
     logger.info('stopping: finishing segments in hand');
     market.stop();

@@ -1,7 +1,6 @@
 /** Worker knobs: environment variable, CLI flag that overrides it, default, meaning. */
 export const WORKER_KNOBS = {
-  redisUrl: { env: 'REDIS_URL', flag: '--redis-url', default: 'redis://127.0.0.1:6379', help: 'Redis the orchestrator queues jobs in' },
-  redisPrefix: { env: 'SEGMINT_REDIS_PREFIX', flag: '--redis-prefix', default: 'segmint', help: 'Same prefix as the orchestrator' },
+  redisUrl: { env: 'REDIS_URL', flag: '--redis-url', default: '', help: 'Reach the job queue at this Redis host, port and db instead of the URL the orchestrator gives at registration (its credentials are ignored: the worker logs in as its own Redis user)' },
   concurrency: { env: 'SEGMINT_WORKER_CONCURRENCY', flag: '--concurrency', default: '', help: 'Segments transcoded at once (default: measured by a calibration run, cached)' },
   workDir: { env: 'SEGMINT_WORKER_DIR', flag: '--work-dir', default: '', help: 'Scratch directory (default: the OS temp dir)' },
   orchestratorUrl: { env: 'SEGMINT_ORCHESTRATOR_URL', flag: '--orchestrator', default: 'http://127.0.0.1:8935', help: 'Orchestrator to register with' },

@@ -3,10 +3,14 @@ import type { Redis } from 'ioredis';
 import type { Capabilities, Registration } from '@segmint/protocol';
 import type { Candidate } from './auction.js';
 import type { StakeReader } from './stake.js';
+import {
+  deleteWorkerAclUsers, listWorkerAclUsers, newPassword, setWorkerAclUser, workerAclUser, type WorkerRedisCredentials,
+} from './workerAcl.js';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
 const SCRIPTS = {
-  segmintRegister: { numberOfKeys: 2, lua: lua('register-2.lua') },
+  segmintRegister: { numberOfKeys: 3, lua: lua('register-3.lua') },
+  segmintPrune: { numberOfKeys: 2, lua: lua('prune-2.lua') },
   segmintClaim: { numberOfKeys: 3, lua: lua('claim-3.lua') },
   segmintSettle: { numberOfKeys: 4, lua: lua('settle-4.lua') },
   segmintUnclaim: { numberOfKeys: 3, lua: lua('unclaim-3.lua') },
@@ -15,6 +19,7 @@ const SCRIPTS = {
 };
 type Commands = {
   segmintRegister(...a: (string | number)[]): Promise<number>;
+  segmintPrune(...a: (string | number)[]): Promise<string[]>;
   segmintClaim(...a: (string | number)[]): Promise<number>;
   segmintSettle(...a: (string | number)[]): Promise<number>;
   segmintUnclaim(...a: (string | number)[]): Promise<number>;
@@ -30,6 +35,21 @@ export type WorkerRecord = {
   pricePerPixel: string;
   capabilities: Capabilities;
   registeredAt: number;
+  /** SHA-256 of the worker's Redis ACL password (never the password): lets any orchestrator recreate the user. */
+  aclHash?: string;
+};
+
+/** A worker as `GET /marketplace/workers` shows it: what the auction sees, plus its record and counters. */
+export type WorkerView = Candidate & { registeredAt: number; counts: { jobs: number; failures: number; faults: number } };
+
+export type RegistryOptions = {
+  /**
+   * Give each registered worker its own Redis ACL user reaching only its queue, at this Redis URL
+   * (no credentials in it). Unset: no ACL users (benchmarks driving the registry directly).
+   */
+  workerRedisUrl?: string;
+  /** A worker neither registering nor heartbeating for this long is forgotten by sweep(). */
+  expireMs?: number;
 };
 
 /**
@@ -41,25 +61,60 @@ export class Registry {
   readonly redis: Redis & Commands;
   private readonly k: ReturnType<typeof keys>;
 
-  constructor(redis: Redis, prefix: string, private readonly stake: StakeReader, private readonly heartbeatTtlMs: number) {
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+    private readonly stake: StakeReader,
+    private readonly heartbeatTtlMs: number,
+    private readonly opts: RegistryOptions = {},
+  ) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
     this.redis = redis as Redis & Commands;
     this.k = keys(prefix);
   }
 
-  /** Stores a registration whose signature was verified; false when its nonce was already used. */
-  async register(r: Registration): Promise<boolean> {
+  /**
+   * Stores a registration whose signature was verified (null when its nonce was already used).
+   * With `workerRedisUrl`, creates the worker's ACL user or rotates its password, and returns the
+   * credentials (the password exists only in this answer; Redis and the record keep its hash).
+   */
+  async register(r: Registration): Promise<{ redis: WorkerRedisCredentials | null } | null> {
     const worker = r.worker.toLowerCase();
-    const record: WorkerRecord = { worker, pricePerPixel: r.pricePerPixel, capabilities: r.capabilities, registeredAt: Date.now() };
-    const stored = await this.redis.segmintRegister(this.k.workers, this.k.nonces, worker, r.nonce, JSON.stringify(record));
-    if (stored === 1) await this.heartbeat(worker);
-    return stored === 1;
+    const secret = this.opts.workerRedisUrl !== undefined ? newPassword() : null;
+    const record: WorkerRecord = { worker, pricePerPixel: r.pricePerPixel, capabilities: r.capabilities, registeredAt: Date.now(), ...(secret ? { aclHash: secret.hash } : {}) };
+    const stored = await this.redis.segmintRegister(this.k.workers, this.k.nonces, this.k.seen, worker, r.nonce, JSON.stringify(record), Date.now());
+    if (stored !== 1) return null;
+    await this.heartbeat(worker);
+    if (!secret) return { redis: null };
+    await setWorkerAclUser(this.redis, this.prefix, worker, secret.hash);
+    // Two registrations of one worker at once: the user must end with the newest stored hash.
+    const now = await this.record(worker);
+    if (now?.aclHash && now.aclHash !== secret.hash) await setWorkerAclUser(this.redis, this.prefix, worker, now.aclHash);
+    return { redis: { url: this.opts.workerRedisUrl!, username: workerAclUser(this.prefix, worker), password: secret.password, prefix: this.prefix } };
   }
 
   async heartbeat(worker: string): Promise<boolean> {
-    if (!(await this.redis.hexists(this.k.workers, worker.toLowerCase()))) return false;
-    await this.redis.set(this.k.heartbeat(worker.toLowerCase()), '1', 'PX', this.heartbeatTtlMs);
+    const w = worker.toLowerCase();
+    if (!(await this.redis.hexists(this.k.workers, w))) return false;
+    await this.redis.multi().set(this.k.heartbeat(w), '1', 'PX', this.heartbeatTtlMs).zadd(this.k.seen, Date.now(), w).exec();
     return true;
+  }
+
+  /**
+   * Housekeeping any orchestrator may run at any time: forgets workers not seen for `expireMs`
+   * (registration, performance, ACL user), deletes ACL users left without a registration (a crash
+   * between the two steps), and recreates missing ACL users of registered workers from their
+   * stored hash (Redis restarted without an ACL file). Returns the workers forgotten.
+   */
+  async sweep(now = Date.now()): Promise<string[]> {
+    const forgotten = this.opts.expireMs === undefined ? [] : await this.redis.segmintPrune(this.k.workers, this.k.seen, now - this.opts.expireMs, 1000, this.k.perf(''), this.k.heartbeat(''));
+    if (this.opts.workerRedisUrl === undefined) return forgotten;
+    const users = new Set(await listWorkerAclUsers(this.redis, this.prefix));
+    const records = Object.values(await this.redis.hgetall(this.k.workers)).map((v) => JSON.parse(v) as WorkerRecord);
+    const registered = new Set(records.map((r) => workerAclUser(this.prefix, r.worker)));
+    await deleteWorkerAclUsers(this.redis, [...users].filter((u) => !registered.has(u)));
+    for (const r of records) if (r.aclHash && !users.has(workerAclUser(this.prefix, r.worker))) await setWorkerAclUser(this.redis, this.prefix, r.worker, r.aclHash);
+    return forgotten;
   }
 
   async record(worker: string): Promise<WorkerRecord | null> {
@@ -69,6 +124,11 @@ export class Registry {
 
   /** Every registered worker with what the auction needs (a few round trips, pipelined). */
   async candidates(): Promise<Candidate[]> {
+    return (await this.views()).map(({ registeredAt: _r, counts: _c, ...c }) => c);
+  }
+
+  /** Every registered worker with its record and counters: the same few round trips for any n. */
+  async views(): Promise<WorkerView[]> {
     const all = await this.redis.hgetall(this.k.workers);
     const records = Object.values(all).map((v) => JSON.parse(v) as WorkerRecord);
     if (records.length === 0) return [];
@@ -92,6 +152,8 @@ export class Registry {
         capabilities: r.capabilities,
         inflight: Number(inflight[r.worker] ?? 0),
         perf: { latencyRatio: Number(perf.latency ?? 0.5), successRate: Number(perf.success ?? 1) },
+        registeredAt: r.registeredAt,
+        counts: { jobs: Number(perf.jobs ?? 0), failures: Number(perf.failures ?? 0), faults: Number(perf.faults ?? 0) },
       };
     });
   }
@@ -179,6 +241,7 @@ function keys(prefix: string) {
   return {
     workers: `${base}:workers`,
     nonces: `${base}:nonces`,
+    seen: `${base}:seen`,
     inflight: `${base}:inflight`,
     deadlines: `${base}:deadlines`,
     late: `${base}:late`,

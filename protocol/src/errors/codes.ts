@@ -35,6 +35,7 @@ export const API_ERRORS = {
   FINGERPRINT_MISMATCH: { status: 422, description: 'A transcode result names another encoder fingerprint than the one its worker registered and won the job with.' },
   JOB_NOT_ASSIGNED: { status: 403, description: 'The worker was never handed this job (or it was long ago): only the auction\'s winner may post a result.' },
   TICKET_PARAMS_INVALID: { status: 422, description: 'The ticket parameters offered with a result are not ones this orchestrator signs (recipient, face value, win probability or expiry).' },
+  REGISTRATION_RATE_LIMITED: { status: 429, description: 'Too many worker registrations from this IP address or for this worker address; retry after the Retry-After header\'s seconds.' },
   RATE_LIMITED: { status: 429, description: 'Too many API requests with this key; retry after the Retry-After header\'s seconds.' },
   INTERNAL: { status: 500, description: 'Unexpected failure (a bug: please report it).' },
   UNAVAILABLE: { status: 503, description: 'A dependency (Redis, database) is unreachable; retry.' },

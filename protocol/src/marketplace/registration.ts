@@ -90,10 +90,26 @@ export const MarketplaceInfoSchema = Type.Object({
 });
 export type MarketplaceInfo = Static<typeof MarketplaceInfoSchema>;
 
-/** `POST /marketplace/register` answer: the token heartbeats carry. */
+/**
+ * Where and as whom a worker reads its own job queue: a Redis ACL user of its own, whose keys are
+ * its queue's alone. The password is new at each registration (the previous one stops working for
+ * new connections).
+ */
+export const WorkerRedisSchema = Type.Object({
+  /** Redis to connect to, without credentials (redis:// or rediss://, may name a db). */
+  url: Type.String(),
+  username: Type.String(),
+  password: Type.String(),
+  /** Key prefix of the orchestrator's queues (BullMQ `prefix`). */
+  prefix: Type.String(),
+});
+export type WorkerRedis = Static<typeof WorkerRedisSchema>;
+
+/** `POST /marketplace/register` answer: the token heartbeats carry, and the worker's Redis credentials. */
 export const RegisteredSchema = Type.Object({
   worker: Type.String(),
   heartbeatToken: Type.String(),
   heartbeatIntervalMs: Type.Integer(),
+  redis: WorkerRedisSchema,
 });
 export type Registered = Static<typeof RegisteredSchema>;

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import type { Address, Hex } from 'viem';
-import { buildCommitmentTree, commitmentTypedData, registrationTypedData, type Capabilities, type MarketplaceInfo, type Registered } from '@segmint/protocol';
+import type { RedisOptions } from 'bullmq';
+import { buildCommitmentTree, commitmentTypedData, registrationTypedData, type Capabilities, type MarketplaceInfo, type Registered, type WorkerRedis } from '@segmint/protocol';
 import { call, postJson } from '../http.js';
 
 export type MarketplaceClientOptions = {
@@ -10,7 +11,29 @@ export type MarketplaceClientOptions = {
   pricePerPixel: bigint;
   capabilities: Capabilities;
   logger?: Logger;
+  /** Called after every registration but the first (start's): the Redis password has changed. */
+  onRegisteredAgain?: (r: Registered) => void;
 };
+
+/**
+ * BullMQ connection options for the worker's own queue: the Redis user and password from its
+ * registration, at the URL the orchestrator named, or at `override`'s host, port, db and TLS (the
+ * override's own credentials, if any, are ignored). INFO is refused to worker users, so neither
+ * ioredis's ready check nor BullMQ's version check may use it.
+ */
+export function queueConnection(redis: WorkerRedis, override?: string): RedisOptions {
+  const u = new URL(override || redis.url);
+  return {
+    host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: Number(u.port || 6379),
+    db: Number(u.pathname.slice(1) || 0),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    username: redis.username,
+    password: redis.password,
+    enableReadyCheck: false,
+    skipVersionCheck: true,
+  };
+}
 
 let lastNonce = 0n;
 /** Strictly increasing across restarts (time-based), and within one process (counter). */
@@ -69,7 +92,11 @@ export class MarketplaceClient {
       } catch (err) {
         const code = (err as { code?: string }).code;
         this.o.logger?.warn({ err: (err as Error).message, code }, 'heartbeat failed');
-        if (code === 'WORKER_NOT_REGISTERED' || code === 'UNAUTHORIZED') await this.register().catch((e) => this.o.logger?.warn({ err: (e as Error).message }, 'registering again failed'));
+        if (code === 'WORKER_NOT_REGISTERED' || code === 'UNAUTHORIZED') {
+          await this.register()
+            .then((r) => this.o.onRegisteredAgain?.(r))
+            .catch((e) => this.o.logger?.warn({ err: (e as Error).message }, 'registering again failed'));
+        }
       }
       if (!this.stopped) this.timer = setTimeout(beat, this.registered!.heartbeatIntervalMs);
     };

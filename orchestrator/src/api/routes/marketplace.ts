@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type, type Static } from 'typebox';
 import {
   ApiError,
@@ -9,7 +9,8 @@ import {
   registrationSigner,
   type MarketplaceInfo,
 } from '@segmint/protocol';
-import type { Registry } from '../../marketplace/registry.js';
+import { RateLimitedError, RateLimiter } from '../../auth/rateLimiter.js';
+import type { Registry, WorkerView } from '../../marketplace/registry.js';
 import type { Pipeline } from '../../pipeline.js';
 import { errorResponses } from '../schemas.js';
 
@@ -21,6 +22,10 @@ export type MarketplaceRouteOptions = {
   minStake: bigint;
   maxPricePerPixel: bigint;
   heartbeatIntervalMs: number;
+  /** Registrations per minute per worker address (signed ones) and per client IP (any); 0: no limit. */
+  registerRateLimit: { perAddress: number; perIp: number };
+  /** Redis key prefix (the rate counters live under it, shared by every orchestrator). */
+  redisPrefix: string;
 };
 
 const AddressParams = Type.Object({ address: Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' }) });
@@ -59,6 +64,18 @@ export function marketplaceRoutes(p: Pipeline, o: MarketplaceRouteOptions): Fast
     heartbeatIntervalMs: o.heartbeatIntervalMs,
   });
 
+  const perAddress = new RateLimiter(o.registry.redis, `${o.redisPrefix}:mkt:register:address`, o.registerRateLimit.perAddress);
+  const perIp = new RateLimiter(o.registry.redis, `${o.redisPrefix}:mkt:register:ip`, o.registerRateLimit.perIp);
+  const limit = async (limiter: RateLimiter, id: string, what: string, reply: FastifyReply) => {
+    try {
+      await limiter.hit(id);
+    } catch (err) {
+      if (!(err instanceof RateLimitedError)) throw err;
+      reply.header('retry-after', String(err.retryAfterSec));
+      throw new ApiError('REGISTRATION_RATE_LIMITED', `too many registrations ${what}; retry in ${err.retryAfterSec} s`);
+    }
+  };
+
   return async (app) => {
     const tags = ['marketplace'];
 
@@ -71,11 +88,13 @@ export function marketplaceRoutes(p: Pipeline, o: MarketplaceRouteOptions): Fast
           tags,
           summary: 'Register a worker (EIP-712 signed by the worker address)',
           body: RegistrationSchema,
-          response: { 200: RegisteredSchema, ...errorResponses('REGISTRATION_FORGED', 'REGISTRATION_REPLAYED') },
+          response: { 200: RegisteredSchema, ...errorResponses('REGISTRATION_FORGED', 'REGISTRATION_REPLAYED', 'REGISTRATION_RATE_LIMITED') },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const r = req.body;
+        // Per IP before any work; per address only once signed (else anyone could use up a worker's quota).
+        await limit(perIp, req.ip, `from ${req.ip}`, reply);
         let signer: string;
         try {
           signer = await registrationSigner(r, info().orchestrator, o.chainId);
@@ -85,11 +104,12 @@ export function marketplaceRoutes(p: Pipeline, o: MarketplaceRouteOptions): Fast
         if (signer.toLowerCase() !== r.worker.toLowerCase()) {
           throw new ApiError('REGISTRATION_FORGED', `signed by ${signer}, not by ${r.worker} (sign with the worker's key, for orchestrator ${info().orchestrator} on chain ${o.chainId})`);
         }
-        if (!(await o.registry.register(r))) {
-          throw new ApiError('REGISTRATION_REPLAYED', `nonce ${r.nonce} is not above the last one used by ${r.worker}`);
-        }
+        await limit(perAddress, r.worker.toLowerCase(), `for ${r.worker}`, reply);
+        const stored = await o.registry.register(r);
+        if (!stored) throw new ApiError('REGISTRATION_REPLAYED', `nonce ${r.nonce} is not above the last one used by ${r.worker}`);
+        if (!stored.redis) throw new Error('the registry gives workers no Redis credentials (workerRedisUrl unset)');
         req.log.info({ worker: r.worker, pricePerPixel: r.pricePerPixel, capabilities: r.capabilities }, 'worker registered');
-        return { worker: r.worker.toLowerCase(), heartbeatToken: heartbeatToken(r.worker), heartbeatIntervalMs: o.heartbeatIntervalMs };
+        return { worker: r.worker.toLowerCase(), heartbeatToken: heartbeatToken(r.worker), heartbeatIntervalMs: o.heartbeatIntervalMs, redis: stored.redis };
       },
     );
 
@@ -106,40 +126,32 @@ export function marketplaceRoutes(p: Pipeline, o: MarketplaceRouteOptions): Fast
       },
     );
 
-    const view = async (address: string): Promise<Static<typeof WorkerSchema> | null> => {
-      const c = (await o.registry.candidates()).find((x) => x.worker === address.toLowerCase());
-      const record = await o.registry.record(address);
-      if (!c || !record) return null;
-      const perf = await o.registry.perf(address);
-      return {
-        address: c.worker,
-        pricePerPixel: c.pricePerPixel.toString(),
-        capabilities: c.capabilities,
-        registeredAt: record.registeredAt,
-        online: c.heartbeatFresh,
-        stake: c.stake.toString(),
-        jailed: c.jailed,
-        inflight: c.inflight,
-        performance: perf,
-      };
-    };
+    const view = (c: WorkerView): Static<typeof WorkerSchema> => ({
+      address: c.worker,
+      pricePerPixel: c.pricePerPixel.toString(),
+      capabilities: c.capabilities,
+      registeredAt: c.registeredAt,
+      online: c.heartbeatFresh,
+      stake: c.stake.toString(),
+      jailed: c.jailed,
+      inflight: c.inflight,
+      performance: { ...c.perf, ...c.counts },
+    });
 
     app.get(
       '/marketplace/workers',
       { schema: { tags, summary: 'Registered workers', response: { 200: Type.Array(WorkerSchema) } } },
-      async () => {
-        const all = await o.registry.candidates();
-        return (await Promise.all(all.map((c) => view(c.worker)))).filter((w) => w !== null);
-      },
+      // One pipelined read of every worker (the same few round trips for any number of workers).
+      async () => (await o.registry.views()).map(view),
     );
 
     app.get<{ Params: Static<typeof AddressParams> }>(
       '/marketplace/workers/:address',
       { schema: { tags, summary: 'One worker', params: AddressParams, response: { 200: WorkerSchema, ...errorResponses('WORKER_NOT_REGISTERED') } } },
       async (req) => {
-        const w = await view(req.params.address);
-        if (!w) throw new ApiError('WORKER_NOT_REGISTERED', `${req.params.address} is not registered`);
-        return w;
+        const c = (await o.registry.views()).find((x) => x.worker === req.params.address.toLowerCase());
+        if (!c) throw new ApiError('WORKER_NOT_REGISTERED', `${req.params.address} is not registered`);
+        return view(c);
       },
     );
   };
