@@ -115,7 +115,7 @@ describe('watch page and dashboard', () => {
     const res = await fetch(`${orch.url}/live/${live.streamKey}/0.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(await readFile(segments[0]!)) });
     expect(res.status).toBe(200);
     const page = await browser.newPage({ viewport: { width: 1200, height: 700 } });
-    await page.goto(`${orch.url}/dashboard`);
+    await page.goto(`${orch.url}/dashboard#key=${orch.apiKey}`);
     await page.waitForFunction(() => {
       const rows = [...document.querySelectorAll('#streams tbody tr')].map((r) => r.textContent ?? '');
       return rows.some((r) => r.includes('dash live') && r.includes('live'));

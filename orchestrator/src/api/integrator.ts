@@ -124,7 +124,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   );
   await app.register(assetTusRoutes(p, assets, runner, { dataDir: config.dataDir, maxAssetBytes: config.api.maxAssetBytes }));
   await app.register(vodRoutes(p, assets, sessions));
-  await app.register(dashboardRoutes(p));
+  await app.register(dashboardRoutes(p, o.apiKeys));
 
   return {
     sessions,

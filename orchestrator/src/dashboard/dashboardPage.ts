@@ -1,7 +1,9 @@
 /**
  * The operator dashboard's HTML: live streams (live/idle, health), workers (price, stake, score,
  * jobs) and recent segments, refreshed every 2 s from `/dashboard/data.json` and
- * `/marketplace/workers`. Shows no secrets (no stream keys).
+ * `/marketplace/workers`. Shows no secrets (no stream keys). data.json needs an API key: the page
+ * takes it from its URL fragment (`/dashboard#key=sm_…`, never sent to the server nor logged) or
+ * asks once, and keeps it in sessionStorage; it shows that key owner's streams only.
  */
 export const DASHBOARD_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -29,9 +31,16 @@ export const DASHBOARD_PAGE = `<!doctype html>
     }).join('') || '<tr><td colspan="8" class="idle">none</td></tr>';
   };
   var ago = function (ms) { return ms == null ? '–' : ((Date.now() - ms) / 1000).toFixed(0) + ' s ago'; };
+  var fromHash = /[#&]key=([^&]+)/.exec(location.hash);
+  if (fromHash) { sessionStorage.setItem('segmintKey', decodeURIComponent(fromHash[1])); history.replaceState(null, '', location.pathname); }
+  var key = sessionStorage.getItem('segmintKey') || window.prompt('API key (sm_…) whose streams to show') || '';
+  sessionStorage.setItem('segmintKey', key);
   function refresh() {
     Promise.all([
-      fetch('/dashboard/data.json').then(function (r) { return r.json(); }),
+      fetch('/dashboard/data.json', { headers: { authorization: 'Bearer ' + key } }).then(function (r) {
+        if (r.status === 401) { sessionStorage.removeItem('segmintKey'); throw new Error('API key refused: reload to enter another'); }
+        return r.json();
+      }),
       fetch('/marketplace/workers').then(function (r) { return r.ok ? r.json() : []; }).catch(function () { return []; }),
     ]).then(function (res) {
       var data = res[0], workers = res[1];
