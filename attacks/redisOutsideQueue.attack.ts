@@ -13,7 +13,7 @@ export type Attempt = { what: string; refused: boolean; answer: string };
  * only sent for real when Redis says this user may not run them: if the ACL were wrong, the
  * shared Redis would not be wiped, and the attempt still counts as a success.
  */
-export async function tryOutsideQueue(ctx: AttackContext): Promise<Attempt[]> {
+export async function tryOutsideQueue(ctx: AttackContext): Promise<{ attacker: string; victim: string; attempts: Attempt[] }> {
   const { prefix } = ctx.orch;
   const victim = await registeredWorker(ctx.orch.url);
   const attacker = await registeredWorker(ctx.orch.url);
@@ -84,7 +84,12 @@ export async function tryOutsideQueue(ctx: AttackContext): Promise<Attempt[]> {
     await attempt('CLIENT KILL another connection', () => redis.call('CLIENT', 'KILL', 'TYPE', 'normal'));
     await attempt('PUBLISH', () => redis.publish(`${prefix}:events`, 'x'));
     await attempt('MONITOR', () => redis.call('MONITOR'));
-    await attempt('DEBUG SLEEP', () => redis.call('DEBUG', 'SLEEP', '0'));
+    // Redis refuses DEBUG to every remote client before its ACL is asked: ask the ACL itself.
+    await attempt('DEBUG SLEEP (ACL DRYRUN)', async () => {
+      const dry = await admin.call('ACL', 'DRYRUN', attacker.registered.redis.username, 'DEBUG', 'SLEEP', '0');
+      if (String(dry) !== 'OK') throw new Error(String(dry));
+      return dry;
+    });
     await attempt('SELECT 1 then SET a foreign key', async () => {
       const other = workerRedis(attacker.registered, `${new URL(ctx.redisUrl).protocol}//${new URL(ctx.redisUrl).host}/1`);
       try {
@@ -103,13 +108,13 @@ export async function tryOutsideQueue(ctx: AttackContext): Promise<Attempt[]> {
     victim.client.stop();
     attacker.client.stop();
   }
-  return attempts;
+  return { attacker: me, victim: victim.registered.worker, attempts };
 }
 
 export default {
   name: 'Redis writes outside its own queue',
   async run(ctx: AttackContext): Promise<{ succeeded: boolean; detail: string }> {
-    const attempts = await tryOutsideQueue(ctx);
+    const { attempts } = await tryOutsideQueue(ctx);
     const [ping, ...attacks] = attempts;
     if (!ping || ping.refused) return { succeeded: false, detail: `the worker's own credentials did not even connect (${ping?.answer}): nothing was tried` };
     const worked = attacks.filter((a) => !a.refused);

@@ -40,13 +40,13 @@ export async function signedRegistration(url: string, key: `0x${string}`, nonce:
  * POSTs JSON from a chosen loopback source address (127.0.0.0/8 is all loopback on Linux), so an
  * attack can come from "another IP" than the tests' 127.0.0.1. Returns the status and body.
  */
-export function postFrom(localAddress: string, url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export function postFrom(localAddress: string, url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
     const req = request(url, { method: 'POST', localAddress, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
     });
     req.on('error', reject);
     req.end(data);

@@ -39,7 +39,7 @@ export async function startTestOrchestrator(db: Database, env: Record<string, st
     apiKey: token,
     async stop() {
       await orch.close();
-      const redis = new Redis(REDIS_URL);
+      const redis = new Redis(config.redisUrl);
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
       await deleteWorkerAclUsers(redis, await listWorkerAclUsers(redis, prefix));
@@ -52,7 +52,7 @@ export async function startTestOrchestrator(db: Database, env: Record<string, st
 /**
  * A worker as its own process, exactly as `segmint worker start` runs it: registers with `orch`
  * under a fresh key (unless `--key` is given) and takes the segments it wins from its queue, as the
- * Redis user its registration created (REDIS_URL only names the host: its credentials are ignored).
+ * Redis user its registration created, at the URL the orchestrator gives.
  */
 export function spawnWorker(orch: { url: string }, args: string[] = [], env: Record<string, string> = {}, opts: { pinToCpu?: number } = {}): ChildProcess {
   const key = args.includes('--key') ? [] : ['--key', generatePrivateKey()];
@@ -64,7 +64,8 @@ export function spawnWorker(orch: { url: string }, args: string[] = [], env: Rec
     argv.slice(1),
     {
       cwd: ROOT,
-      env: { ...process.env, REDIS_URL, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
+      // No REDIS_URL: the worker reaches Redis where, and as whom, its registration answer says.
+      env: { ...process.env, REDIS_URL: '', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
   );

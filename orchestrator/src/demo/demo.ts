@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const redis = await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   if (redis.child) {
     children.push(redis.child);
-    say(`  started redis-server at ${redis.url}`);
+    say(`  started redis-server at ${redis.url.replace(/:[^:@/]*@/, ':***@')} (password, AOF in ${redis.dir})`);
   }
   // --chain: a local devnet with payments. anvil (npm @foundry-rs/anvil) on a free port, the
   // contracts deployed, a dev sender key (SENDER_PRIVATE_KEY or a fresh one) and a fresh worker
@@ -84,8 +84,9 @@ async function main(): Promise<void> {
     cwd: ROOT,
     env: {
       ...process.env,
-      REDIS_URL: redis.url,
-      SEGMINT_REDIS_PREFIX: config.redisPrefix,
+      // no REDIS_URL: the worker reaches its queue as its own Redis user, at the URL its
+      // registration answer gives (the orchestrator's password never leaves the orchestrator)
+      REDIS_URL: '',
       // calibration (`segmint worker start` alone) takes seconds; the demo starts at once with one slot per core
       SEGMINT_WORKER_CONCURRENCY: process.env.SEGMINT_WORKER_CONCURRENCY ?? String(cpus().length),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',

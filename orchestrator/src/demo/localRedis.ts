@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,22 +31,34 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Uses the Redis at `url` when it answers; otherwise starts `redis-server` (no persistence) on a
- * free port in a temp dir. Returns the URL to use and the child to stop, if any.
+ * Starts `redis-server` on a free port as production runs it: a password (`--requirepass`, random)
+ * and AOF persistence (`appendfsync everysec`) in `dir` (default: a new temp dir). Returns its
+ * URL (password included), the child and the data dir.
  */
-export async function ensureRedis(url: string): Promise<{ url: string; child?: ChildProcess }> {
-  if (await redisAnswers(url)) return { url };
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'segmint-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+export async function startRedisServer(opts: { dir?: string; port?: number } = {}): Promise<{ url: string; child: ChildProcess; dir: string; password: string }> {
+  const port = opts.port ?? (await freePort());
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'segmint-redis-'));
+  mkdirSync(dir, { recursive: true });
+  const password = randomBytes(24).toString('hex');
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir];
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
   const failed = new Promise<never>((_, reject) =>
-    child.once('error', () => reject(new Error(`no Redis at ${url} and redis-server is not on PATH: install Redis or set REDIS_URL`))),
+    child.once('error', () => reject(new Error('redis-server is not on PATH: install Redis or set REDIS_URL'))),
   );
-  const local = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50; i++) {
-    if (await Promise.race([redisAnswers(local), failed])) return { url: local, child };
+    if (await Promise.race([redisAnswers(`redis://127.0.0.1:${port}`), failed])) return { url: `redis://:${password}@127.0.0.1:${port}`, child, dir, password };
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill();
   throw new Error('redis-server did not start');
+}
+
+/**
+ * Uses the Redis at `url` when it answers; otherwise starts `redis-server` with a password and AOF
+ * (startRedisServer). Returns the URL to use (with the password) and the child to stop, if any.
+ */
+export async function ensureRedis(url: string): Promise<{ url: string; child?: ChildProcess; dir?: string }> {
+  if (await redisAnswers(url)) return { url };
+  const { url: local, child, dir } = await startRedisServer();
+  return { url: local, child, dir };
 }
