@@ -59,7 +59,7 @@ describe('a worker reaches only its own queue in Redis', () => {
     expect(JSON.parse((await admin.hget(`${orch.prefix}:mkt:workers`, attacker))!)).toMatchObject({ worker: attacker, pricePerPixel: '100' });
   }, 60_000);
 
-  it('an honest worker process transcodes a pushed segment end to end, connected to Redis as its own ACL user', async () => {
+  it('an honest worker process transcodes a pushed segment end to end, connected to Redis as its own ACL user, and again after its registration expired and it registered anew', async () => {
     let worker: ChildProcess | undefined;
     try {
       worker = spawnWorker(orch, ['--concurrency', '1']);
@@ -78,6 +78,20 @@ describe('a worker reaches only its own queue in Redis', () => {
         return r.status === 200 && (HLS.parse(await r.text()) as HLS.types.MediaPlaylist).segments.length === 1;
       }, 90_000);
       expect((await onlineWorkers(orch)).find((w) => w.address === online!.address)?.performance.jobs).toBe(1);
+
+      // Its registration expires (ACL user deleted, connections closed): its next heartbeat is
+      // refused, it registers again with a new password, reconnects, and takes the next segment.
+      const registry = new Registry(admin, orch.prefix, new NoChainStake(), 3000, { workerRedisUrl: 'redis://127.0.0.1', expireMs: 600_000 });
+      await admin.zadd(`${orch.prefix}:mkt:seen`, Date.now() - 601_000, online!.address);
+      expect(await registry.sweep()).toEqual([online!.address]);
+      await waitFor('the worker back online as its ACL user', async () =>
+        (await onlineWorkers(orch)).some((w) => w.address === online!.address) && (await admin.call('CLIENT', 'LIST') as string).includes(`user=${user} `), 30_000);
+      const again = await fetch(`${orch.url}/live/${stream.streamKey}/1.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(await readFile(segments[1]!)) });
+      expect(again.status).toBe(200);
+      await waitFor('segment 1 published after the re-registration', async () => {
+        const r = await fetch(`${orch.url}/hls/${stream.playbackId}/240p0/index.m3u8`);
+        return r.status === 200 && (HLS.parse(await r.text()) as HLS.types.MediaPlaylist).segments.length === 2;
+      }, 90_000);
     } finally {
       await stopProcess(worker);
     }

@@ -68,6 +68,7 @@ async function start(argv: string[]): Promise<void> {
   if (flag(argv, WORKER_KNOBS.testNondeterministic) === '1') capabilities.fingerprint = markNondeterministic(capabilities.fingerprint);
   const orchestratorUrl = flag(argv, WORKER_KNOBS.orchestratorUrl).replace(/\/$/, '');
   let runner: ReturnType<typeof startJobRunner> | undefined;
+  let latest: Registered; // the newest registration: its Redis password is the valid one
   let refused = false;
   const redisOverride = flag(argv, WORKER_KNOBS.redisUrl) || undefined;
   const market = new MarketplaceClient({
@@ -75,15 +76,15 @@ async function start(argv: string[]): Promise<void> {
     // A new registration rotated this worker's Redis password: reconnect with it (the old runner
     // finishes the segments in hand; the orchestrator's slots bound what both take together).
     onRegisteredAgain: (r) => {
-      if (refused) return;
+      latest = r;
+      if (refused || !runner) return; // not started yet: it will start with `latest`
       const old = runner;
       runner = run(r);
       void old?.close().catch((err: Error) => logger.warn({ err: err.message }, 'closing the previous queue connection failed'));
     },
   });
-  let registered: Registered;
   try {
-    registered = await market.start();
+    latest = await market.start();
   } catch (err) {
     const e = err as { code?: string; message: string };
     fail(`could not register with ${orchestratorUrl}: ${e.code ? `${e.code}: ` : ''}${e.message} (is the orchestrator running? set --orchestrator)`);
@@ -117,10 +118,10 @@ async function start(argv: string[]): Promise<void> {
     w.on('error', (err) => logger.error({ err }, 'queue connection problem (is Redis up at the URL the orchestrator gave, or --redis-url?)'));
     return w;
   };
-  runner = run(registered);
+  runner = run(latest);
   payments?.redeemer.start(integer(flag(argv, WORKER_KNOBS.redeemIntervalMs), '--redeem-interval-ms', 100, 86_400_000));
   await runner.waitUntilReady();
-  const redisAt = { url: redisOverride ?? registered.redis.url, user: registered.redis.username };
+  const redisAt = { url: redisOverride ?? latest.redis.url, user: latest.redis.username };
   logger.info({ address: market.address, key: source, orchestratorUrl, redis: redisAt, capabilities, encoder: found.encoder, pricePerPixel: priceText, ffmpeg: ffmpegPath() }, 'worker started');
   const stop = async () => {
     logger.info('stopping: finishing segments in hand');
