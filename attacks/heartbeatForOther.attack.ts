@@ -1,7 +1,5 @@
-import type { TestOrchestrator } from '../e2e/helpers.js';
+import type { Attack, AttackContext } from './attack.js';
 import { postFrom, registeredWorker } from './workerCredentials.js';
-
-type AttackContext = { orch: TestOrchestrator; redisUrl: string };
 
 /**
  * A worker keeps another one "online" (so auctions keep picking a dead worker, or an address it
@@ -10,7 +8,7 @@ type AttackContext = { orch: TestOrchestrator; redisUrl: string };
  */
 export default {
   name: 'heartbeat for another address',
-  async run(ctx: AttackContext): Promise<{ succeeded: boolean; detail: string }> {
+  async run(ctx: AttackContext) {
     const victim = await registeredWorker(ctx.orch.url);
     const attacker = await registeredWorker(ctx.orch.url);
     victim.client.stop(); // a worker that went away: only the attacker could keep it online
@@ -38,4 +36,4 @@ export default {
         : `${tries.length} heartbeats for ${target} refused (${tries.map(([, r]) => r.status).join(', ')}); its own heartbeat answered ${own.status}`,
     };
   },
-};
+} satisfies Attack;

@@ -1,9 +1,7 @@
 import { Redis } from 'ioredis';
 import { liveKeys, workerQueueName } from '@segmint/protocol';
-import type { TestOrchestrator } from '../e2e/helpers.js';
+import type { Attack, AttackContext } from './attack.js';
 import { registeredWorker, workerRedis } from './workerCredentials.js';
-
-type AttackContext = { orch: TestOrchestrator; redisUrl: string };
 export type Attempt = { what: string; refused: boolean; answer: string };
 
 /**
@@ -113,7 +111,7 @@ export async function tryOutsideQueue(ctx: AttackContext): Promise<{ attacker: s
 
 export default {
   name: 'Redis writes outside its own queue',
-  async run(ctx: AttackContext): Promise<{ succeeded: boolean; detail: string }> {
+  async run(ctx: AttackContext) {
     const { attempts } = await tryOutsideQueue(ctx);
     const [ping, ...attacks] = attempts;
     if (!ping || ping.refused) return { succeeded: false, detail: `the worker's own credentials did not even connect (${ping?.answer}): nothing was tried` };
@@ -125,4 +123,4 @@ export default {
         : `${attacks.length} commands outside its queue, all refused (e.g. ${attacks[0]!.what}: ${attacks[0]!.answer})`,
     };
   },
-};
+} satisfies Attack;

@@ -1,8 +1,6 @@
 import { generatePrivateKey } from 'viem/accounts';
-import type { TestOrchestrator } from '../e2e/helpers.js';
+import type { Attack, AttackContext } from './attack.js';
 import { postFrom, signedRegistration } from './workerCredentials.js';
-
-type AttackContext = { orch: TestOrchestrator; redisUrl: string };
 
 /** Above every default limit (10 per address, 60 per IP, per minute). */
 const SAME_ADDRESS = 25;
@@ -16,7 +14,7 @@ const FRESH_ADDRESSES = 100;
  */
 export default {
   name: 'registration flood',
-  async run(ctx: AttackContext): Promise<{ succeeded: boolean; detail: string }> {
+  async run(ctx: AttackContext) {
     const url = `${ctx.orch.url}/marketplace/register`;
     const key = generatePrivateKey();
     const sameAddress: number[] = [];
@@ -32,4 +30,4 @@ export default {
       detail: `one address ×${SAME_ADDRESS}: ${summary(sameAddress)}; one IP ×${FRESH_ADDRESSES} addresses: ${summary(oneIp)}`,
     };
   },
-};
+} satisfies Attack;

@@ -9,6 +9,7 @@ import { openDatabase, type Database } from '../orchestrator/src/db/database.js'
 import { Registry } from '../orchestrator/src/marketplace/registry.js';
 import { NoChainStake } from '../orchestrator/src/marketplace/stake.js';
 import { workerAclUser } from '../orchestrator/src/marketplace/workerAcl.js';
+import type { AttackContext } from '../attacks/attack.js';
 import heartbeatForOther from '../attacks/heartbeatForOther.attack.js';
 import registrationFlood from '../attacks/registrationFlood.attack.js';
 import { tryOutsideQueue } from '../attacks/redisOutsideQueue.attack.js';
@@ -43,11 +44,12 @@ afterAll(async () => {
   await rm(mediaDir, { recursive: true, force: true });
 });
 
-const ctx = () => ({ orch, redisUrl });
+/** What the attack suite's runner gives each attack (attacks/attack.ts). */
+const ctx = async (): Promise<AttackContext> => ({ orch, redisUrl, db, segments: await Promise.all(segments.map((f) => readFile(f))), dir: mediaDir });
 
 describe('a worker reaches only its own queue in Redis', () => {
   it('refuses every command outside its queue made with a worker\'s own credentials (HSET/DEL on credit, registry, live state, another queue; FLUSHALL, CONFIG, KEYS, EVAL on foreign keys, ACL)', async () => {
-    const { attacker, attempts } = await tryOutsideQueue(ctx());
+    const { attacker, attempts } = await tryOutsideQueue(await ctx());
     const [ping, ...attacks] = attempts;
     expect(ping).toMatchObject({ refused: false, answer: '"PONG"' });
     expect(attacks.length).toBeGreaterThanOrEqual(40);
@@ -151,7 +153,7 @@ describe('a worker reaches only its own queue in Redis', () => {
 
 describe('marketplace and dashboard limits', () => {
   it('a heartbeat for another address with a worker\'s own token is refused', async () => {
-    const out = await heartbeatForOther.run(ctx());
+    const out = await heartbeatForOther.run(await ctx());
     expect(out).toMatchObject({ succeeded: false });
     expect(out.detail).toMatch(/refused \(401, 401, 401, 401, 401\); its own heartbeat answered 204/);
   });
@@ -160,7 +162,7 @@ describe('marketplace and dashboard limits', () => {
     // The counters are per wall-clock minute: start early in one so the flood fits in it.
     const left = 60_000 - (Date.now() % 60_000);
     if (left < 30_000) await new Promise((r) => setTimeout(r, left + 200));
-    const out = await registrationFlood.run(ctx());
+    const out = await registrationFlood.run(await ctx());
     expect(out).toMatchObject({ succeeded: false });
     expect(out.detail).toMatch(/one address ×25: 10 accepted, 15 limited, other none; one IP ×100 addresses: 60 accepted, 40 limited, other none/);
     // the answer itself: code, status, Retry-After
