@@ -115,7 +115,8 @@ async function start(argv: string[]): Promise<void> {
       commit: (jobId, renditions) => market.commit(jobId, renditions),
       logger,
     });
-    w.on('error', (err) => logger.error({ err }, 'queue connection problem (is Redis up at the URL the orchestrator gave, or --redis-url?)'));
+    // The message only: ioredis errors carry the command, and HELLO's carries the password.
+    w.on('error', (err) => logger.error({ err: err.message }, 'queue connection problem (is Redis up at the URL the orchestrator gave, or --redis-url?)'));
     return w;
   };
   runner = run(latest);
