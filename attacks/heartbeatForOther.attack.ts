@@ -1,5 +1,5 @@
 import type { Attack, AttackContext } from './attack.js';
-import { postFrom, registeredWorker } from './workerCredentials.js';
+import { postFrom, registeredWorker } from './fixtures/workerCredentials.js';
 
 /**
  * A worker keeps another one "online" (so auctions keep picking a dead worker, or an address it

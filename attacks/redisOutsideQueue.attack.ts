@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { liveKeys, workerQueueName } from '@segmint/protocol';
 import type { Attack, AttackContext } from './attack.js';
-import { registeredWorker, workerRedis } from './workerCredentials.js';
+import { registeredWorker, workerRedis } from './fixtures/workerCredentials.js';
 export type Attempt = { what: string; refused: boolean; answer: string };
 
 /**

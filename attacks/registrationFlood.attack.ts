@@ -1,6 +1,6 @@
 import { generatePrivateKey } from 'viem/accounts';
 import type { Attack, AttackContext } from './attack.js';
-import { postFrom, signedRegistration } from './workerCredentials.js';
+import { postFrom, signedRegistration } from './fixtures/workerCredentials.js';
 
 /** Above every default limit (10 per address, 60 per IP, per minute). */
 const SAME_ADDRESS = 25;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil } from '@segmint/contracts';
 import { generateSegments } from '@segmint/media';
 import { openDatabase } from '../orchestrator/src/db/database.js';
-import { REDIS_URL, startTestOrchestrator } from '../e2e/helpers.js';
+import { startRedisServer } from '../orchestrator/src/demo/localRedis.js';
 import type { Attack, AttackContext } from './attack.js';
 
 process.env.LOG_LEVEL ??= 'error'; // the attack workers' processes: their refusals are expected
@@ -33,7 +33,27 @@ async function startChain(): Promise<{ anvil: Anvil; env: Record<string, string>
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms).unref())]);
 
+/**
+ * A Redis that lets anyone in as the default user lets a worker in as the orchestrator: the
+ * attacks run against a production-like one. Without a password in REDIS_URL, a private
+ * password-protected redis-server is started for the run.
+ */
+async function protectedRedis(): Promise<(() => void) | undefined> {
+  const url = new URL(process.env.REDIS_URL || 'redis://127.0.0.1:6379');
+  if (url.password) return undefined;
+  const own = await startRedisServer();
+  process.env.REDIS_URL = own.url;
+  console.log(`REDIS_URL has no password: the attacks run on a private password-protected redis-server (port ${new URL(own.url).port})`);
+  return () => {
+    own.child.kill();
+    void rm(own.dir, { recursive: true, force: true });
+  };
+}
+
 async function main(): Promise<number> {
+  const stopRedis = await protectedRedis();
+  // Imported once REDIS_URL is final (the helpers read it at load).
+  const { REDIS_URL, startTestOrchestrator } = await import('../e2e/helpers.js');
   const attacks = await loadAttacks(process.argv.slice(2));
   const media = await mkdtemp(join(tmpdir(), 'segmint-attack-media-'));
   const [db, files] = await Promise.all([openDatabase(), generateSegments({ dir: media, count: 6, width: 640, height: 360 })]);
@@ -64,6 +84,7 @@ async function main(): Promise<number> {
     await chain?.anvil.stop();
     await db.close();
     await rm(media, { recursive: true, force: true });
+    stopRedis?.();
   }
   console.log(`attacks: ${attacks.length} tried, ${succeeded} succeeded${broken ? `, ${broken} could not run` : ''}`);
   return succeeded > 0 || broken > 0 || attacks.length === 0 ? 1 : 0;

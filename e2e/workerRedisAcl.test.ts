@@ -13,7 +13,7 @@ import type { AttackContext } from '../attacks/attack.js';
 import heartbeatForOther from '../attacks/heartbeatForOther.attack.js';
 import registrationFlood from '../attacks/registrationFlood.attack.js';
 import { tryOutsideQueue } from '../attacks/redisOutsideQueue.attack.js';
-import { postFrom, registeredWorker, signedRegistration, workerRedis } from '../attacks/workerCredentials.js';
+import { postFrom, registeredWorker, signedRegistration, workerRedis } from '../attacks/fixtures/workerCredentials.js';
 import { startRedisServer } from '../orchestrator/src/demo/localRedis.js';
 import { api, onlineWorkers, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
 
