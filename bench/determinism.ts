@@ -28,7 +28,7 @@ const ARM64 = !process.argv.includes('--no-arm64');
 const SOURCES: (SourceSpec & { arm64?: boolean })[] = [
   { name: 'pattern-720p30', kind: 'pattern', width: 1280, height: 720, rate: '30', seconds: 2 },
   { name: 'camera-720p30', kind: 'camera', width: 1280, height: 720, rate: '30', seconds: 2 },
-  { name: 'camera-480p29.97-44k-mono', kind: 'camera', width: 854, height: 480, rate: '30000/1001', seconds: 2, sampleRate: 44_100, channels: 1, arm64: true },
+  { name: 'camera-480p29.97-44k-mono', kind: 'camera', width: 854, height: 480, rate: '30000/1001', seconds: 1, sampleRate: 44_100, channels: 1, arm64: true },
   { name: 'pattern-1366x768p30', kind: 'pattern', width: 1366, height: 768, rate: '30', seconds: 1 },
   { name: 'camera-1366x768p30', kind: 'camera', width: 1366, height: 768, rate: '30', seconds: 1 },
   { name: 'camera-640x360p60', kind: 'camera', width: 640, height: 360, rate: '60', seconds: 1, arm64: true },

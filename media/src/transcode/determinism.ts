@@ -105,6 +105,8 @@ export const X264_CANDIDATES: Record<string, X264Settings> = {
   current: X264_SETTINGS,
   'frame-threads-2': { ...X264_SETTINGS, threads: 2 },
   'frame-threads-4': { ...X264_SETTINGS, threads: 4 },
+  /** ladder-v1's x264 settings (mb-tree on): shows what the check catches. */
+  'mbtree-on': { preset: X264_SETTINGS.preset, threads: X264_SETTINGS.threads, audioBitrate: X264_SETTINGS.audioBitrate },
 };
 
 /**
