@@ -1,7 +1,7 @@
 /**
  * Is there a faster x264 profile that stays reproducible? Wall time of the default ladder on one
  * 2 s 1080p segment (→ 720p/480p/360p/240p, one ffmpeg process, as a worker runs it) for the
- * adopted profile and each candidate of X264_CANDIDATES, runs interleaved; each run's bytes are
+ * adopted profile and candidates of X264_CANDIDATES, runs interleaved; each run's bytes are
  * compared with the first run of its profile (reproducible run to run on this machine; across
  * SIMD levels and architectures: npm run determinism -- --profile NAME).
  * Last line: `x264 profiles (median of N): current X.XX s, frame-threads-2 Y.YY s (Z.ZZ×), …`.
@@ -15,6 +15,7 @@ import { makeSource, runLadder, X264_CANDIDATES, type LadderRun } from '../media
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg >= 0 ? Number(process.argv[runsArg + 1]) : 3;
+const PROFILES = ['current', 'frame-threads-2', 'sliced-threads-2', 'no-lookahead', 'frame-threads-2-no-lookahead'];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
@@ -27,7 +28,8 @@ async function main() {
     const first = new Map<string, LadderRun>();
     let unreproducible = 0;
     for (let i = 0; i < RUNS; i++) {
-      for (const [name, x264] of Object.entries(X264_CANDIDATES)) {
+      for (const name of PROFILES) {
+        const x264 = X264_CANDIDATES[name]!;
         const r = await runLadder(source, machine, join(dir, `${name}-${i}`), x264);
         times.set(name, [...(times.get(name) ?? []), r.ms]);
         const ref = first.get(name) ?? r;

@@ -104,7 +104,12 @@ export async function runLadder(source: string, machine: Machine, outDir: string
 export const X264_CANDIDATES: Record<string, X264Settings> = {
   current: X264_SETTINGS,
   'frame-threads-2': { ...X264_SETTINGS, threads: 2 },
-  'frame-threads-4': { ...X264_SETTINGS, threads: 4 },
+  /** Sliced threads: one frame split among two threads. */
+  'sliced-threads-2': { ...X264_SETTINGS, threads: 2, params: 'mbtree=0:sliced-threads=1' },
+  /** No VBV lookahead: rate control plans from past frames only. */
+  'no-lookahead': { ...X264_SETTINGS, params: 'mbtree=0:rc-lookahead=0' },
+  /** Two frame threads that cannot race the lookahead: no VBV lookahead, lookahead in-thread. */
+  'frame-threads-2-no-lookahead': { ...X264_SETTINGS, threads: 2, params: 'mbtree=0:rc-lookahead=0:sync-lookahead=0' },
   /** ladder-v1's x264 settings (mb-tree on): shows what the check catches. */
   'mbtree-on': { preset: X264_SETTINGS.preset, threads: X264_SETTINGS.threads, audioBitrate: X264_SETTINGS.audioBitrate },
 };
