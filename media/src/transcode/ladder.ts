@@ -104,7 +104,7 @@ export function ladderArgs(input: string, source: LadderSource, outputs: readonl
     ...(options.cpuflags === undefined ? [] : ['-cpuflags', options.cpuflags]),
     // AAC decoded in fixed point: the float decoder's NEON path (fused multiply-add) gives other
     // samples than its C path; aac_fixed gives the same on every SIMD level.
-    ...(source.audioCodec === 'aac' ? ['-c:a', 'aac_fixed'] : []),
+    ...(source.audioCodec === 'aac' ? ['-codec:a', 'aac_fixed'] : []),
     '-copyts', '-i', input,
     '-filter_complex', [split, ...chains].join(';'),
   ];
