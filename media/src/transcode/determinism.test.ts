@@ -9,7 +9,7 @@ import { encoderFingerprint } from './transcode.js';
 let dir: string;
 const sources: Record<string, string> = {};
 const SPECS: SourceSpec[] = [
-  { name: 'camera', kind: 'camera', width: 1280, height: 720, rate: '30', seconds: 1 },
+  { name: 'camera', kind: 'camera', width: 1280, height: 720, rate: '30', seconds: 0.7 },
   { name: 'pattern', kind: 'pattern', width: 1280, height: 720, rate: '30', seconds: 0.5 },
   { name: 'short', kind: 'camera', width: 1280, height: 720, rate: '30', seconds: 0.2 },
 ];
