@@ -26,8 +26,8 @@ export const X264_SETTINGS: X264Settings = Object.freeze({
 });
 
 /**
- * Version of this argument layout; part of the encoder fingerprint. v2: bit-exact scaling (the
- * bytes differ from v1's), fps before scale.
+ * Version of this argument layout; part of the encoder fingerprint. v2 (other bytes than v1):
+ * bit-exact scaling, fps before scale, x264 without mb-tree, AAC decoded in fixed point.
  */
 export const LADDER_VERSION = 'ladder-v2';
 

@@ -126,9 +126,10 @@ async function computeFingerprint(bin: string, encoder: H264Encoder, arch: strin
 }
 
 /**
- * Which of x264's decision paths a CPU takes: on x86-64 x264 picks intra modes with its own
- * SSSE3+ routines (`intra_*_x9`), which break ties otherwise than its C path, so a CPU without
- * SSSE3 (or `-cpuflags` below it) gives other bytes; from SSSE3 to AVX-512 the output is the same.
+ * Which of x264's decision paths a CPU takes: on x86-64 x264 from SSSE3 up decides intra modes
+ * otherwise than below it (measured on one intra frame at fixed QP; most likely its `intra_*_x9`
+ * routines, which exist only from SSSE3 up and break ties otherwise than its C path), so a CPU
+ * without SSSE3 (or `-cpuflags` below it) gives other bytes; from SSSE3 to AVX-512 the same.
  * On arm64 (always NEON) the AAC encoder's NEON path differs from its C path.
  */
 export function simdClass(arch: string, cpuflags?: string): string {
