@@ -14,6 +14,18 @@ e2e/livepeer-sdk/node_modules/.installed: e2e/livepeer-sdk/package-lock.json
 	$(NPM) ci --prefix e2e/livepeer-sdk --no-audit --no-fund
 	@touch $@
 
+# The npm arm64 ffmpeg build, run under qemu-aarch64-static by the determinism test and
+# `npm run determinism`: apart from the workspace (npm skips a package for another CPU), pinned in
+# determinism/arm64/package-lock.json; --force installs it on x86-64.
+determinism/arm64/node_modules/.installed: determinism/arm64/package-lock.json
+	$(NPM) ci --prefix determinism/arm64 --no-audit --no-fund --force
+	@touch $@
+
+# qemu-user (Debian's qemu-user-static): runs that arm64 build on an x86-64 machine.
+/usr/bin/qemu-aarch64-static:
+	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "qemu-aarch64-static missing: install Debian's qemu-user-static"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static >/dev/null
+
 # ffprobe: the npm static build crashes on MPEG-TS, so Debian's is used (apt-get, as root).
 /usr/bin/ffprobe:
 	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "ffprobe missing: install Debian's ffmpeg package or set FFPROBE_PATH"; exit 1; }
@@ -29,7 +41,7 @@ e2e/livepeer-sdk/node_modules/.installed: e2e/livepeer-sdk/package-lock.json
 	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "gst-launch-1.0 missing: install Debian's gstreamer1.0-tools and gstreamer1.0-plugins-{base,good,bad,ugly}"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly >/dev/null
 
-install: node_modules/.installed e2e/livepeer-sdk/node_modules/.installed $(if $(FFPROBE_PATH),,/usr/bin/ffprobe) $(if $(CHROMIUM_PATH),,/usr/bin/chromium) /usr/bin/gst-launch-1.0
+install: node_modules/.installed e2e/livepeer-sdk/node_modules/.installed $(if $(FFPROBE_PATH),,/usr/bin/ffprobe) $(if $(CHROMIUM_PATH),,/usr/bin/chromium) /usr/bin/gst-launch-1.0 determinism/arm64/node_modules/.installed /usr/bin/qemu-aarch64-static
 
 demo: install
 	$(NPM) run demo

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffmpegPath, generateSegments, probe, segmentFacts } from '../index.js';
 import { capProfiles, DEFAULT_PROFILES } from '@segmint/protocol';
-import { encoderFingerprint, transcodeSegment } from './transcode.js';
+import { encoderFingerprint, fingerprintEncoder, simdClass, transcodeSegment } from './transcode.js';
 
 let dir: string;
 let source: string;
@@ -60,7 +60,25 @@ describe('transcodeSegment', () => {
     expect(new Set(first.renditions.map((r) => r.sha256)).size).toBe(first.renditions.length);
   }, 120_000);
 
-  it('names the ffmpeg build, encoder and settings in its fingerprint', async () => {
-    expect(await encoderFingerprint()).toMatch(/^ffmpeg\/\S+;libx264;preset=veryfast;threads=1;ladder-v1$/);
+  it('names the ffmpeg build, x264 build, settings, ladder version and CPU in its fingerprint, computed once', async () => {
+    const fp = await encoderFingerprint();
+    expect(fp).toMatch(/^ffmpeg\/[^;@]+@[0-9a-f]{12};libx264;x264=\d+-r\d+-[0-9a-f]+;preset=veryfast;threads=1;params=mbtree=0;ladder-v2;arch=\w+;simd=\w+$/);
+    expect(fp.endsWith(`;arch=${process.arch};simd=${simdClass(process.arch)}`)).toBe(true);
+    expect(fingerprintEncoder(fp)).toBe('libx264');
+    expect(encoderFingerprint()).toBe(encoderFingerprint()); // the same cached promise
+    // plain C (-cpuflags 0) runs x264's other decision path: another fingerprint
+    expect(await encoderFingerprint('libx264', { cpuflags: '0' })).toMatch(/;simd=(base|c)$/);
+    expect(fingerprintEncoder(await encoderFingerprint('h264_nvenc'))).toBe('h264_nvenc');
+  });
+
+  it('tells builds of one ffmpeg version apart: the fingerprint changes with the -version output', async () => {
+    // A wrapper that runs the same binary but prints one more -version line, as a build with
+    // another configuration or library version would.
+    const other = join(dir, 'ffmpeg-other-build.sh');
+    await writeFile(other, `#!/bin/sh\n"${ffmpegPath()}" "$@"; s=$?\n[ "$1" = -version ] && echo "libfoo 1.2.3"\nexit $s\n`);
+    await chmod(other, 0o755);
+    const [mine, theirs] = [await encoderFingerprint(), await encoderFingerprint('libx264', { ffmpeg: other })];
+    expect(theirs.split('@')[0]).toBe(mine.split('@')[0]); // same version...
+    expect(theirs).not.toBe(mine); // ...another build
   });
 });
