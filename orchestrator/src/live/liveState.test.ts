@@ -98,3 +98,26 @@ describe('LiveState', () => {
     expect(await live.idleStreams(Date.now() + 1)).not.toContain(id);
   });
 });
+
+describe('LiveState.revise', () => {
+  it('moves a published segment to a new revision (the playlists then name its new files); -1 once it is gone', async () => {
+    const id = randomUUID();
+    for (const s of [0, 1]) await live.admit(id, s, sha(s));
+    await live.resolve(id, 0, entry(0), 10);
+    expect(await live.revise(id, 1, 0, 1)).toBe(0);
+    expect(await live.revise(id, 1, 0, 2)).toBe(1);
+    const { published } = await live.snapshot(id);
+    expect(published.map((r) => [r.entry.seq, r.entry.rev])).toEqual([[0, 2]]);
+    expect(await live.revise(id, 2, 0, 3)).toBe(-1); // another session's seq 0
+    expect(await live.revise(id, 1, 7, 1)).toBe(-1); // never published
+  });
+
+  it('revises an accepted segment still waiting for its turn', async () => {
+    const id = randomUUID();
+    for (const s of [0, 1]) await live.admit(id, s, sha(s));
+    await live.resolve(id, 1, entry(1), 10);
+    expect(await live.revise(id, 1, 1, 1)).toBe(0);
+    const { published } = await live.resolve(id, 0, entry(0), 10);
+    expect(published.map((r) => [r.entry.seq, r.entry.rev ?? 0])).toEqual([[0, 0], [1, 1]]);
+  });
+});

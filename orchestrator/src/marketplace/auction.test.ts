@@ -31,6 +31,12 @@ describe('runAuction', () => {
     expect(out.ineligible).toEqual([{ worker: '0xbad', reason }]);
   });
 
+  it('gives nothing to a worker whose sampled results are still being checked, up to the limit', () => {
+    const out = runAuction([worker('0xa', { pricePerPixel: 1n, checksPending: 2 }), worker('0xb', { pricePerPixel: 500n, checksPending: 1 })], job, { ...rules, maxPendingChecks: 2 });
+    expect(out.ranked.map((r) => r.worker)).toEqual(['0xb']);
+    expect(out.ineligible).toEqual([{ worker: '0xa', reason: 'checks-pending' }]);
+  });
+
   it('excludes workers already tried for the segment', () => {
     const out = runAuction([worker('0xa'), worker('0xb', { pricePerPixel: 500n })], job, { ...rules, exclude: new Set(['0xa']) });
     expect(out.ranked.map((r) => r.worker)).toEqual(['0xb']);
