@@ -159,7 +159,11 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
     const id = parseJobId(job.jobId);
     logger.warn({ jobId: job.jobId, reason }, 'segment failed every attempt; skipping it');
     metrics.jobsFailed.inc();
-    if (id) publish(pipeline, id.streamId, id.seq, null).catch((err) => logger.error({ err }, 'could not skip segment'));
+    if (!id) return;
+    // Only within its own session: a new session's seq with the same number is not this one.
+    void (async () => {
+      if ((await pipeline.live.meta(id.streamId))?.session === id.session) await publish(pipeline, id.streamId, id.seq, null);
+    })().catch((err) => logger.error({ err }, 'could not skip segment'));
   });
 
   registerErrorHandling(app);

@@ -121,3 +121,19 @@ describe('LiveState.revise', () => {
     expect(published.map((r) => [r.entry.seq, r.entry.rev ?? 0])).toEqual([[0, 0], [1, 1]]);
   });
 });
+
+describe('LiveState sessions', () => {
+  it('a new session drops the previous session\'s in-flight and waiting seqs (its playlist never waits on them)', async () => {
+    const id = randomUUID();
+    for (const s of [0, 1, 2]) await live.admit(id, s, sha(s));
+    await live.resolve(id, 2, entry(2), 10); // waits behind 0 and 1, which never resolve (a crash)
+    expect(await live.end(id, 'force')).toBe(true);
+    const next = await live.admit(id, 0, sha(100));
+    expect(next).toMatchObject({ status: 'ok', session: 2, newSession: true });
+    expect((await live.snapshot(id)).inflight).toBe(1);
+    // The old session's result for seq 1 is not in flight any more: nothing is published for it.
+    expect((await live.resolve(id, 1, entry(1), 10)).resolved).toBe(false);
+    const { published } = await live.resolve(id, 0, { ...entry(0), session: 2 }, 10);
+    expect(published.map((r) => [r.entry.session, r.entry.seq])).toEqual([[2, 0]]);
+  });
+});

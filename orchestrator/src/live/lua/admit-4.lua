@@ -1,7 +1,9 @@
 --[[
   Admits an ingested segment into a stream's live state, or says why not.
   A stream with no state, or whose session ended, starts a new session at this seq (playlists
-  then mark a discontinuity if it is not the first session).
+  then mark a discontinuity if it is not the first session). The previous session's in-flight and
+  waiting seqs are dropped: sessions never see each other's seqs (a late result of the old session
+  then finds its seq not in flight and is a duplicate).
 
   Input:
     KEYS[1] meta hash, KEYS[2] inflight hash (seq -> source sha256), KEYS[3] ready hash,
@@ -22,6 +24,7 @@ if (not exists) or redis.call('HGET', meta, 'ended') == '1' then
   local session = redis.call('HINCRBY', meta, 'session', 1)
   redis.call('HSET', meta, 'nextSeq', seq, 'ended', 0, 'startedAt', now)
   if exists then redis.call('HSET', meta, 'pendingDiscontinuity', 1) end
+  redis.call('DEL', inflight, ready)
 else
   local known = redis.call('HGET', inflight, seq)
   if known then
