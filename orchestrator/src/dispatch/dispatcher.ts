@@ -62,6 +62,12 @@ export interface Dispatcher {
   isExcluded(worker: string): Promise<boolean>;
   /** Tells the dispatcher how a worker's attempt ended (frees its slot, scores it, fails over). */
   settle(job: SegmentJob, worker: string, settlement: Settlement): Promise<void>;
+  /**
+   * Until when the marketplace may legitimately still be working on a segment ingested at
+   * `ingestedAt` (every attempt's deadline, or its wait for a free slot), and whether a worker
+   * holds a claim on the job right now (its late result would still count).
+   */
+  lifetime(job: Pick<SegmentJob, 'jobId'> & { durationSec: number; ingestedAt: number }): Promise<{ until: number; held: boolean }>;
   /** Called once per job that no worker could do (the segment is then skipped). */
   onGaveUp(handler: (job: SegmentJob, reason: string) => void): void;
   close(): Promise<void>;

@@ -49,9 +49,9 @@ type Commands = {
  * one Lua script, so several orchestrators can share a Redis.
  */
 export class LiveState {
-  private readonly redis: Redis & Commands;
+  readonly redis: Redis & Commands;
 
-  constructor(redis: Redis, private readonly prefix: string) {
+  constructor(redis: Redis, readonly prefix: string) {
     for (const [name, def] of Object.entries(SCRIPTS)) {
       if (!(name in redis)) redis.defineCommand(name, def);
     }
@@ -90,6 +90,16 @@ export class LiveState {
   async revise(streamId: string, session: number, seq: number, rev: number): Promise<number> {
     const k = this.keys(streamId);
     return this.redis.segmintRevise(k.ready, k.published, session, seq, rev);
+  }
+
+  /** Seqs in flight (admitted, not yet published or skipped), ascending. */
+  async inflightSeqs(streamId: string): Promise<number[]> {
+    return (await this.redis.hkeys(this.keys(streamId).inflight)).map(Number).sort((a, b) => a - b);
+  }
+
+  /** Seqs accepted (or skipped) and waiting for their turn. */
+  async readySeqs(streamId: string): Promise<number[]> {
+    return (await this.redis.hkeys(this.keys(streamId).ready)).map(Number);
   }
 
   /** Ends the session now (`force`) or only if nothing was ingested since `idleCutoff`. */

@@ -10,6 +10,7 @@ export function createMetrics() {
     segmentsIngested: new Counter({ name: 'segmint_segments_ingested_total', help: 'Source segments accepted for transcoding', labelNames: ['source'], registers: [registry] }),
     segmentsRejected: new Counter({ name: 'segmint_segments_rejected_total', help: 'Pushed segments refused, by error code', labelNames: ['code'], registers: [registry] }),
     jobsQueued: new Counter({ name: 'segmint_jobs_queued_total', help: 'Transcode jobs enqueued', registers: [registry] }),
+    segmentsSkipped: new Counter({ name: 'segmint_segments_skipped_total', help: 'Segments skipped (a discontinuity in the playlists) by reason: stuck (in flight 2 segment durations past every deadline: a crashed process left it)', labelNames: ['reason'], registers: [registry] }),
     jobsFailed: new Counter({ name: 'segmint_jobs_failed_total', help: 'Transcode jobs that failed every attempt (segment skipped)', registers: [registry] }),
     transcodeSeconds: new Histogram({ name: 'segmint_segment_transcode_seconds', help: 'ffmpeg time per segment as reported by the worker', buckets: latencyBuckets, registers: [registry] }),
     dispatchSeconds: new Histogram({ name: 'segmint_dispatch_latency_seconds', help: 'Ingest to accepted result, minus transcode time', buckets: latencyBuckets, registers: [registry] }),
