@@ -24,6 +24,8 @@ import { Registry } from './marketplace/registry.js';
 import { CachedStake, ChainStake, NoChainStake, type StakeReader } from './marketplace/stake.js';
 import { parseJobId } from './ingest/jobIds.js';
 import { startPayments } from './payments/startPayments.js';
+import { bookedPayment } from './payments/bookedPayment.js';
+import { CreditLedger } from './payments/creditLedger.js';
 import { LiveState } from './live/liveState.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { Pipeline } from './pipeline.js';
@@ -169,7 +171,12 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
   await app.register(auditRoutes(pipeline, apiKeys), { prefix: '/api' });
   const integrator = await startIntegratorApi(app, pipeline, { db, apiKeys, config });
   await app.register(livePushRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
-  await app.register(transcodeRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
+  await app.register(
+    transcodeRoutes(pipeline, {
+      maxSegmentBytes: config.maxSegmentBytes,
+      ...(payments ? { bookedPayment: bookedPayment(payments, new CreditLedger(redis, config.redisPrefix)) } : {}),
+    }),
+  );
   await app.register(
     marketplaceRoutes(pipeline, {
       registry,
