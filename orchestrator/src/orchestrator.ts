@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { ApiKeyStore } from './auth/apiKeys.js';
 import { AuditStore } from './audit/auditStore.js';
 import { JobTokens } from './auth/jobTokens.js';
+import { claimSecret, deploymentSecret } from './auth/deploymentSecret.js';
 import { registerErrorHandling } from './api/errors.js';
 import { registerOpenApi } from './api/openapi.js';
 import { apiKeyRoutes } from './api/routes/apiKeys.js';
@@ -75,11 +76,17 @@ async function stakeReader(config: OrchestratorConfig, logger: Logger): Promise<
 }
 
 /** Starts an orchestrator: database, Redis live state, BullMQ dispatch, HTTP server, idle sweep. */
-export async function startOrchestrator(config: OrchestratorConfig, opts: StartOrchestratorOptions = {}): Promise<Orchestrator> {
+export async function startOrchestrator(given: OrchestratorConfig, opts: StartOrchestratorOptions = {}): Promise<Orchestrator> {
+  const config: OrchestratorConfig = { ...given, secret: await deploymentSecret(given.secret, given.dataDir) };
   const logger = opts.logger ?? pino({ level: config.logLevel, name: 'orchestrator' });
-  const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
+  // One secret per deployment: refuse to run beside an orchestrator that signs with another.
+  await claimSecret(redis, config.redisPrefix, config.secret).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
+  const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
   const metrics = createMetrics();
   const registry = new Registry(redis, config.redisPrefix, await stakeReader(config, logger), config.heartbeatTtlMs, {
     workerRedisUrl: config.workerRedisUrl,
