@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { TicketBatch } from '@segmint/protocol';
 import { call } from '../http.js';
 import type { UnpaidResult } from './paymentJournal.js';
-import type { TicketReceiver } from './ticketReceiver.js';
+import { TicketRejectedError, type TicketReceiver } from './ticketReceiver.js';
 
 /**
  * How long after a result's hard deadline a "no payment booked" (404) answer is final: the
@@ -46,12 +46,16 @@ async function recoverOne(o: { receiver: PaymentRecoveryReceiver; logger: Logger
   for (let delay = 500; !signal.aborted; delay = Math.min(delay * 2, 30_000)) {
     const answer = await askPayment(entry);
     if (answer.payment) {
-      await o.receiver.restore(entry);
-      const got = await o.receiver.receive(entry.jobId, answer.payment);
-      log.warn({ ...got }, 'recovered the tickets of a result posted before');
-      return;
-    }
-    if (answer.final) {
+      try {
+        await o.receiver.restore(entry);
+        const got = await o.receiver.receive(entry.jobId, answer.payment);
+        log.warn({ ...got }, 'recovered the tickets of a result posted before');
+        return;
+      } catch (err) {
+        if (err instanceof TicketRejectedError) throw err; // refused for good (and dropped from the journal)
+        answer.why = `could not check the tickets yet: ${(err as Error).message}`; // e.g. chain RPC down: again
+      }
+    } else if (answer.final) {
       log.warn({ why: answer.why }, 'posted result has no payment to recover');
       await o.receiver.forget(entry.jobId);
       return;

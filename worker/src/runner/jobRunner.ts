@@ -121,15 +121,7 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
       const uploadMs = lap();
       const hardDeadline = data.deadline + RESULT_GRACE_MS;
       await opts.payments?.posting({ jobId: data.jobId, resultUrl: data.resultUrl, token: data.token, hardDeadline });
-      let answer: ResultResponse;
-      try {
-        answer = await postResult(data.resultUrl, result, auth, hardDeadline, log);
-      } catch (err) {
-        // Maybe booked all the same (the answer was lost): the journal entry is asked for later.
-        const entry = opts.payments?.unpaid().find((e) => e.jobId === data.jobId);
-        if (entry && (err as { retryable?: boolean }).retryable) recovery?.add(entry);
-        throw err;
-      }
+      const answer = await postResult(data.resultUrl, result, auth, hardDeadline, log);
       if (crashAfterResult && answer.payment) process.kill(process.pid, 'SIGKILL');
       // Winning tickets are on disk (fsync'd) before this job completes: completing it is the ack.
       if (opts.payments) {
@@ -144,6 +136,10 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
     } catch (err) {
       const message = (err as Error).message;
       log.warn({ err }, 'segment failed');
+      // Posted but not stored (no answer, or the tickets could not be checked yet): maybe booked
+      // all the same, so its payment is asked for in the background (a 404 ends that).
+      const unpaid = opts.payments?.unpaid().find((e) => e.jobId === data.jobId);
+      if (unpaid) recovery?.add(unpaid);
       // CHECK_FAILED: the orchestrator already knows. Otherwise tell it, so it re-auctions now.
       // A refused ticket batch: the result itself was accepted, so there is nothing to re-auction.
       if ((err as { code?: string }).code !== 'CHECK_FAILED' && !(err instanceof TicketRejectedError)) {
