@@ -116,8 +116,14 @@ export function recordSessions(
   p.events.on('session.ended', nudge);
   p.events.on('published', nudge);
   outbox.start();
+  // Applied-entry keys only guard against a repeat within seconds; a week is plenty.
+  const forget = setInterval(() => {
+    o.sessions.forgetAppliedBefore(Date.now() - 7 * 86_400_000).catch((err: unknown) => log.warn({ err }, 'could not forget old outbox keys'));
+  }, 3_600_000);
+  forget.unref();
   return {
     async close() {
+      clearInterval(forget);
       p.events.off('session.started', started);
       p.events.off('session.ended', nudge);
       p.events.off('published', nudge);
