@@ -104,7 +104,7 @@ describe('durable outbox: usage, recordings and webhooks after a crash right aft
       const { token } = await new ApiKeyStore(db).create(`outbox-${crash}`);
       await call(url, token, 'POST', '/api/webhook', { name: 'all', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/${crash}`, events: ['stream.started', 'stream.idle', 'recording.ready'] });
       const stream = await call(url, token, 'POST', '/api/stream', { name: crash, record: true, profiles: [{ name: 'low', width: 320, height: 180, bitrate: 200_000 }] });
-      worker = spawnWorker({ prefix, url }, ['--concurrency', '1']);
+      worker = spawnWorker({ url }, ['--concurrency', '1']);
       await waitFor('worker online', async () => ((await (await fetch(`${url}/marketplace/workers`)).json()) as { online: boolean }[]).some((w) => w.online), 60_000, 200);
       const died = exitOf(orch);
       expect((await fetch(`${url}/live/${stream.streamKey}/0.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(segments[0]!) })).status).toBe(200);
