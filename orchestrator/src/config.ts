@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseRtmpKnobs, RTMP_KNOBS, type RtmpConfig } from './rtmp/rtmpConfig.js';
 import { parseWebhookKnobs, WEBHOOK_KNOBS, type WebhookConfig } from './webhooks/webhookConfig.js';
@@ -18,7 +17,7 @@ export const ORCHESTRATOR_KNOBS = {
   redisPrefix: { env: 'SEGMINT_REDIS_PREFIX', flag: '--redis-prefix', default: 'segmint', help: 'Prefix of every Redis key and queue' },
   databaseUrl: { env: 'DATABASE_URL', flag: '--database-url', default: '', help: 'PostgreSQL URL; empty: embedded PGlite under DATA_DIR/pglite' },
   dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: '.data', help: 'Segments (DATA_DIR/segments) and the embedded database' },
-  secret: { env: 'SEGMINT_SECRET', flag: '--secret', default: '', help: 'Signs job tokens; orchestrators sharing a Redis need the same one (default: random per process)' },
+  secret: { env: 'SEGMINT_SECRET', flag: '--secret', default: '', help: 'Signs job tokens and token-gate grants; every orchestrator on one Redis prefix needs the same one (default: generated once into DATA_DIR/secret)' },
   hlsWindow: { env: 'SEGMINT_HLS_WINDOW', flag: '--hls-window', default: '6', help: 'Segments listed in a live media playlist' },
   hlsRetain: { env: 'SEGMINT_HLS_RETAIN', flag: '--hls-retain', default: '12', help: 'Segments kept on disk beyond the live window before deletion' },
   idleTimeoutSec: { env: 'SEGMINT_IDLE_TIMEOUT', flag: '--idle-timeout', default: '30', help: 'Seconds without a segment before a live session ends (EXT-X-ENDLIST)' },
@@ -63,6 +62,7 @@ export type OrchestratorConfig = {
   redisPrefix: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** SEGMINT_SECRET; empty until startOrchestrator reads or creates DATA_DIR/secret. */
   secret: string;
   hlsWindow: number;
   hlsRetain: number;
@@ -171,7 +171,8 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     redisPrefix: k.redisPrefix,
     databaseUrl: k.databaseUrl || undefined,
     dataDir: resolve(k.dataDir),
-    secret: k.secret || randomBytes(32).toString('hex'),
+    // Empty: read from (or generated once into) DATA_DIR/secret at start, see auth/deploymentSecret.ts.
+    secret: k.secret,
     hlsWindow: int('SEGMINT_HLS_WINDOW', k.hlsWindow, 2, 100),
     hlsRetain: int('SEGMINT_HLS_RETAIN', k.hlsRetain, 0, 100_000),
     idleTimeoutSec: int('SEGMINT_IDLE_TIMEOUT', k.idleTimeoutSec, 1, 86_400),

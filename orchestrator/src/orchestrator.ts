@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { ApiKeyStore } from './auth/apiKeys.js';
 import { AuditStore } from './audit/auditStore.js';
 import { JobTokens } from './auth/jobTokens.js';
+import { claimSecret, deploymentSecret } from './auth/deploymentSecret.js';
 import { registerErrorHandling } from './api/errors.js';
 import { registerOpenApi } from './api/openapi.js';
 import { apiKeyRoutes } from './api/routes/apiKeys.js';
@@ -24,6 +25,8 @@ import { Registry } from './marketplace/registry.js';
 import { CachedStake, ChainStake, NoChainStake, type StakeReader } from './marketplace/stake.js';
 import { parseJobId } from './ingest/jobIds.js';
 import { startPayments } from './payments/startPayments.js';
+import { bookedPayment } from './payments/bookedPayment.js';
+import { CreditLedger } from './payments/creditLedger.js';
 import { LiveState } from './live/liveState.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { Pipeline } from './pipeline.js';
@@ -73,11 +76,17 @@ async function stakeReader(config: OrchestratorConfig, logger: Logger): Promise<
 }
 
 /** Starts an orchestrator: database, Redis live state, BullMQ dispatch, HTTP server, idle sweep. */
-export async function startOrchestrator(config: OrchestratorConfig, opts: StartOrchestratorOptions = {}): Promise<Orchestrator> {
+export async function startOrchestrator(given: OrchestratorConfig, opts: StartOrchestratorOptions = {}): Promise<Orchestrator> {
+  const config: OrchestratorConfig = { ...given, secret: await deploymentSecret(given.secret, given.dataDir) };
   const logger = opts.logger ?? pino({ level: config.logLevel, name: 'orchestrator' });
-  const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
+  // One secret per deployment: refuse to run beside an orchestrator that signs with another.
+  await claimSecret(redis, config.redisPrefix, config.secret).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
+  const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
   const metrics = createMetrics();
   const registry = new Registry(redis, config.redisPrefix, await stakeReader(config, logger), config.heartbeatTtlMs, {
     workerRedisUrl: config.workerRedisUrl,
@@ -173,7 +182,12 @@ export async function startOrchestrator(config: OrchestratorConfig, opts: StartO
   await app.register(auditRoutes(pipeline, apiKeys), { prefix: '/api' });
   const integrator = await startIntegratorApi(app, pipeline, { db, apiKeys, config });
   await app.register(livePushRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
-  await app.register(transcodeRoutes(pipeline, { maxSegmentBytes: config.maxSegmentBytes }));
+  await app.register(
+    transcodeRoutes(pipeline, {
+      maxSegmentBytes: config.maxSegmentBytes,
+      ...(payments ? { bookedPayment: bookedPayment(payments, new CreditLedger(redis, config.redisPrefix)) } : {}),
+    }),
+  );
   await app.register(
     marketplaceRoutes(pipeline, {
       registry,

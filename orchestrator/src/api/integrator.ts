@@ -77,17 +77,15 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   });
   await deliveries.ready();
 
-  const notify = (event: WebhookEvent, stream: Stream, session: Session) => {
+  const notify = async (event: WebhookEvent, stream: Stream, session: Session, eventId: string) => {
     if (!stream.ownerId) return;
-    webhooks
-      .subscribers(stream.ownerId, event, stream.id)
-      .then((hooks) => (hooks.length ? deliveries.enqueue(hooks, event, { stream: streamPayload(stream), session: sessionPayload(session), payload: { sessionId: session.id } }) : null))
-      .catch((err) => p.logger.error({ err, event, streamId: stream.id }, 'could not queue webhook deliveries'));
+    const hooks = await webhooks.subscribers(stream.ownerId, event, stream.id);
+    if (hooks.length) await deliveries.enqueue(hooks, event, { stream: streamPayload(stream), session: sessionPayload(session), payload: { sessionId: session.id } }, eventId);
   };
-  const detach = recordSessions(p, sessions, usage, {
-    started: (stream, session) => notify('stream.started', stream, session),
-    ended: (stream, session) => notify('stream.idle', stream, session),
-    recordingReady: (stream, session) => notify('recording.ready', stream, session),
+  // Sessions, counters, usage, recordings and their webhooks, durably from the streams' outboxes.
+  const recorder = recordSessions(p, {
+    sessions, redis, prefix: config.redisPrefix, notify,
+    ...(process.env.SEGMINT_TEST_CRASH_AT_OUTBOX ? { testCrash: process.env.SEGMINT_TEST_CRASH_AT_OUTBOX as 'before-published' | 'after-published' } : {}),
   });
 
   // CORS preflight for browser apps (the answers' CORS headers are set by requireApiKey)
@@ -133,7 +131,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     assets,
     deliveries,
     async close() {
-      detach();
+      await recorder.close();
       await runner.close();
       await deliveries.close();
       o.apiKeys.rateLimiter = null;

@@ -206,4 +206,13 @@ export const MIGRATIONS: readonly Migration[] = [
     // the sweep runs every few seconds: it must not scan every asset ever made
     up: [`CREATE INDEX assets_processing ON assets (updated_at) WHERE phase = 'processing' AND deleted_at IS NULL`],
   },
+  {
+    version: 10,
+    name: 'outbox entries applied',
+    // the live-state outbox is drained at least once: a key here makes each entry's effect count once
+    up: [
+      `CREATE TABLE outbox_applied (key text PRIMARY KEY, applied_at bigint NOT NULL)`,
+      `CREATE INDEX outbox_applied_age ON outbox_applied (applied_at)`,
+    ],
+  },
 ];

@@ -5,8 +5,8 @@ import { activeStreamsKey, liveKeys } from '@segmint/protocol';
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
 const SCRIPTS = {
   segmintAdmit: { numberOfKeys: 4, lua: lua('admit-4.lua') },
-  segmintResolve: { numberOfKeys: 4, lua: lua('resolve-4.lua') },
-  segmintEnd: { numberOfKeys: 2, lua: lua('end-2.lua') },
+  segmintResolve: { numberOfKeys: 5, lua: lua('resolve-5.lua') },
+  segmintEnd: { numberOfKeys: 3, lua: lua('end-3.lua') },
   segmintRevise: { numberOfKeys: 2, lua: lua('revise-2.lua') },
 };
 
@@ -77,7 +77,7 @@ export class LiveState {
   async resolve(streamId: string, seq: number, entry: SegmentEntry | null, keep: number) {
     const k = this.keys(streamId);
     const [resolved, published, evicted] = await this.redis.segmintResolve(
-      k.meta, k.inflight, k.ready, k.published, seq, entry ? JSON.stringify(entry) : 'skip', keep,
+      k.meta, k.inflight, k.ready, k.published, k.outbox, seq, entry ? JSON.stringify(entry) : 'skip', keep,
     );
     const parse = (r: string) => JSON.parse(r) as PublishedRecord;
     return { resolved: resolved === 1, published: published.map(parse), evicted: evicted.map(parse) };
@@ -105,7 +105,7 @@ export class LiveState {
   /** Ends the session now (`force`) or only if nothing was ingested since `idleCutoff`. */
   async end(streamId: string, idleCutoff: number | 'force'): Promise<boolean> {
     const k = this.keys(streamId);
-    return (await this.redis.segmintEnd(k.meta, activeStreamsKey(this.prefix), streamId, idleCutoff)) === 1;
+    return (await this.redis.segmintEnd(k.meta, activeStreamsKey(this.prefix), k.outbox, streamId, idleCutoff)) === 1;
   }
 
   /** Streams whose last ingest is at or before `cutoff` (ms). */

@@ -2,8 +2,12 @@ import { SOURCE_RENDITION } from '@segmint/protocol';
 import { storageKeys } from '../ingest/jobIds.js';
 import type { PublishedRecord } from '../live/liveState.js';
 import type { Pipeline } from '../pipeline.js';
+import type { Redis } from 'ioredis';
 import type { Stream, StreamCounters } from '../streams/streamStore.js';
-import type { UsageStore } from '../usage/usageStore.js';
+import { usageOf } from '../usage/usageStore.js';
+import type { WebhookEvent } from '../webhooks/webhookEvents.js';
+import { eventIdOf } from '../webhooks/webhookQueue.js';
+import { SessionOutbox, type OutboxEffects, type SessionOutboxOptions } from './sessionOutbox.js';
 import type { Session, SessionStore } from './sessionStore.js';
 
 /** Counters of published segments, grouped by session number. */
@@ -31,12 +35,8 @@ export function countersOf(records: PublishedRecord[]): Map<number, { counters: 
   return out;
 }
 
-export type SessionEvents = {
-  started(stream: Stream, session: Session): void;
-  ended(stream: Stream, session: Session): void;
-  /** A recorded session ended with at least one segment kept. */
-  recordingReady(stream: Stream, session: Session): void;
-};
+/** Queues a webhook event about a session (resolves once queued; `eventId` makes a repeat a no-op). */
+export type SessionNotify = (event: WebhookEvent, stream: Stream, session: Session, eventId: string) => Promise<void>;
 
 /** Storage key of a recorded segment (same storage as live segments). */
 export const recordingKey = (sessionId: string, rendition: string, seq: number) => `recordings/${sessionId}/${rendition}/${seq}.ts`;
@@ -48,71 +48,86 @@ async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 /**
- * Keeps session records, stream counters and usage from the pipeline's events, and tells `on` (webhooks)
- * when a session starts or ends. Failures are logged: events must never break the segment path.
+ * What follows from the live state, each effect idempotent (an outbox entry is applied at least
+ * once): a published segment's session record, counters, usage and recording copy, and the
+ * `stream.started` webhook of its session's first segment; a session's end and its
+ * `stream.idle` / `recording.ready` webhooks. Webhook event ids are a function of (stream,
+ * session, event), so a repeat queues nothing new.
  */
-export function recordSessions(p: Pipeline, sessions: SessionStore, usage: UsageStore, on: SessionEvents): () => void {
-  const log = p.logger.child({ component: 'sessions' });
-  const fail = (what: string) => (err: unknown) => log.error({ err }, what);
-
-  const started = (stream: Stream, sessionNumber: number) => {
-    sessions.start(stream, sessionNumber, Date.now()).then((s) => on.started(stream, s), fail('could not record session start'));
-  };
-  // recordings: each published segment of a recorded session is copied (in order, per stream)
-  // before the live window lets it go
-  const recording = new Map<string, Promise<void>>();
-  const record = (streamId: string, records: PublishedRecord[]) => {
-    const next = (recording.get(streamId) ?? Promise.resolve()).then(async () => {
-      const bySession = new Map<number, PublishedRecord[]>();
-      for (const r of records) bySession.set(r.entry.session, [...(bySession.get(r.entry.session) ?? []), r]);
-      for (const [sessionNumber, list] of bySession) {
-        const session = await sessions.byNumber(streamId, sessionNumber);
-        if (!session?.record) continue;
-        for (const { entry } of list) {
-          for (const name of Object.keys(entry.renditions)) {
-            const obj = await p.storage.read(storageKeys.rendition(streamId, name, entry.session, entry.seq, entry.rev));
-            if (obj) await p.storage.put(recordingKey(session.id, name, entry.seq), await readAll(obj.stream));
-          }
-        }
-        await sessions.addRecordingSegments(session.id, list.map(({ entry }) => ({ seq: entry.seq, durationSec: entry.durationSec, renditions: entry.renditions })));
-      }
-    }).catch(fail('could not keep recorded segments'));
-    recording.set(streamId, next);
-    void next.then(() => {
-      if (recording.get(streamId) === next) recording.delete(streamId);
-    });
-  };
-
-  const ended = (streamId: string) => {
-    (async () => {
-      await recording.get(streamId);
-      const ended = await sessions.end(streamId, Date.now());
-      const stream = ended.length ? await p.streams.get(streamId) : null;
-      if (!stream) return;
-      for (const s of ended) {
-        on.ended(stream, s);
-        if (s.record && s.recordingSegments.length > 0) on.recordingReady(stream, s);
-      }
-    })().catch(fail('could not record session end'));
-  };
-  const published = (streamId: string, records: PublishedRecord[]) => {
-    record(streamId, records);
-    (async () => {
-      for (const [sessionNumber, { counters, lastSeen }] of countersOf(records)) {
-        await sessions.addCounters(streamId, sessionNumber, counters, lastSeen);
-        await p.streams.addCounters(streamId, counters, lastSeen);
-      }
+export function sessionEffects(p: Pipeline, sessions: SessionStore, notify: SessionNotify): OutboxEffects {
+  const event = (stream: Stream, session: Session, name: WebhookEvent) => notify(name, stream, session, eventIdOf(stream.id, session.id, name));
+  return {
+    async published(streamId, record) {
       const stream = await p.streams.get(streamId);
-      if (stream) await usage.add(stream, records);
-    })().catch(fail('could not add segment counters'));
+      if (!stream) return; // deleted meanwhile
+      const { entry } = record;
+      const session = await sessions.start(stream, entry.session, entry.ingestedAt);
+      // Nothing counted yet: this is the session's first segment (its start may have been lost).
+      if (session.sourceSegments === 0) await event(stream, session, 'stream.started');
+      // Recordings: copied before the live window lets the segment go.
+      if (session.record) {
+        for (const name of Object.keys(entry.renditions)) {
+          const obj = await p.storage.read(storageKeys.rendition(streamId, name, entry.session, entry.seq, entry.rev));
+          if (obj) await p.storage.put(recordingKey(session.id, name, entry.seq), await readAll(obj.stream));
+        }
+        await sessions.addRecordingSegmentOnce(session.id, { seq: entry.seq, durationSec: entry.durationSec, renditions: entry.renditions });
+      }
+      const { counters, lastSeen } = countersOf([record]).get(entry.session)!;
+      const [hour, usage] = [...usageOf([record])][0]!;
+      await sessions.addPublishedOnce(`published:${streamId}:${entry.session}:${entry.seq}`, stream, entry.session, counters, lastSeen, hour, usage);
+    },
+    async ended(streamId, sessionNumber, at) {
+      const stream = await p.streams.get(streamId);
+      const session = stream ? await sessions.byNumber(streamId, sessionNumber) : null;
+      if (!stream || !session) return;
+      // Webhooks first, then the end: a crash in between queues them again (the same ids: once).
+      const ended = { ...session, endedAt: session.endedAt ?? at };
+      await event(stream, ended, 'stream.idle');
+      if (ended.record && ended.recordingSegments.length > 0) await event(stream, ended, 'recording.ready');
+      await sessions.endOne(streamId, sessionNumber, at);
+    },
   };
+}
 
+/**
+ * Keeps session records, stream counters, usage and recordings, and queues the sessions' webhooks:
+ * durably, from each stream's outbox in Redis (see sessionOutbox.ts), drained by whichever
+ * orchestrator is up. The pipeline's events only make it drain sooner; a session's start also
+ * records it and queues `stream.started` at once. Failures are logged and retried: events must
+ * never break the segment path.
+ */
+export function recordSessions(
+  p: Pipeline,
+  o: { sessions: SessionStore; redis: Redis; prefix: string; notify: SessionNotify; sweepMs?: number; testCrash?: SessionOutboxOptions['testCrash'] },
+): { close(): Promise<void> } {
+  const log = p.logger.child({ component: 'sessions' });
+  const outbox = new SessionOutbox({
+    redis: o.redis, prefix: o.prefix, logger: log, effects: sessionEffects(p, o.sessions, o.notify),
+    ...(o.sweepMs ? { sweepMs: o.sweepMs } : {}), ...(o.testCrash ? { testCrash: o.testCrash } : {}),
+  });
+  const started = (stream: Stream, sessionNumber: number) => {
+    o.sessions
+      .start(stream, sessionNumber, Date.now())
+      .then((s) => o.notify('stream.started', stream, s, eventIdOf(stream.id, s.id, 'stream.started')))
+      .catch((err: unknown) => log.error({ err }, 'could not record session start (its first segment will)'));
+  };
+  const nudge = (streamId: string) => outbox.nudge(streamId);
   p.events.on('session.started', started);
-  p.events.on('session.ended', ended);
-  p.events.on('published', published);
-  return () => {
-    p.events.off('session.started', started);
-    p.events.off('session.ended', ended);
-    p.events.off('published', published);
+  p.events.on('session.ended', nudge);
+  p.events.on('published', nudge);
+  outbox.start();
+  // Applied-entry keys only guard against a repeat within seconds; a week is plenty.
+  const forget = setInterval(() => {
+    o.sessions.forgetAppliedBefore(Date.now() - 7 * 86_400_000).catch((err: unknown) => log.warn({ err }, 'could not forget old outbox keys'));
+  }, 3_600_000);
+  forget.unref();
+  return {
+    async close() {
+      clearInterval(forget);
+      p.events.off('session.started', started);
+      p.events.off('session.ended', nudge);
+      p.events.off('published', nudge);
+      await outbox.close();
+    },
   };
 }

@@ -4,6 +4,7 @@ import type { AssetSegment } from '../assets/assetStore.js';
 import type { Database } from '../db/database.js';
 import type { Stream, StreamCounters } from '../streams/streamStore.js';
 import { isUuid } from '../streams/streamStore.js';
+import type { UsageTotals } from '../usage/usageStore.js';
 
 /** One live session of a stream: from its first segment until idle timeout or terminate. */
 export type Session = {
@@ -102,6 +103,65 @@ export class SessionStore {
 
   async addRecordingSegments(id: string, segments: AssetSegment[]): Promise<void> {
     await this.db.query(`UPDATE sessions SET recording_segments = recording_segments || $2::jsonb WHERE id = $1`, [id, JSON.stringify(segments)]);
+  }
+
+  /** Appends one recorded segment unless its seq is there already (an outbox entry drained twice). */
+  async addRecordingSegmentOnce(id: string, segment: AssetSegment): Promise<void> {
+    await this.db.query(
+      `UPDATE sessions SET recording_segments = recording_segments || $2::jsonb WHERE id = $1 AND NOT recording_segments @> $3::jsonb`,
+      [id, JSON.stringify([segment]), JSON.stringify([{ seq: segment.seq }])],
+    );
+  }
+
+  /** Ends one session (not a newer one of the same stream); returns it when it ended now. */
+  async endOne(streamId: string, sessionNumber: number, at: number): Promise<Session | null> {
+    const rows = await this.db.query<Row>(
+      `UPDATE sessions SET ended_at = $3 WHERE stream_id = $1 AND session_number = $2 AND ended_at IS NULL RETURNING ${COLUMNS}`,
+      [streamId, sessionNumber, at],
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /**
+   * Adds one published segment's counters to its session and stream and its usage to the hour,
+   * once per `key`: one statement (atomic), whose first step records the key, so an outbox entry
+   * drained again after a crash counts nothing twice. Returns false when the key was applied before.
+   */
+  async addPublishedOnce(key: string, stream: Stream, sessionNumber: number, c: StreamCounters, lastSeen: number, hour: number, u: UsageTotals): Promise<boolean> {
+    const rows = await this.db.query<{ applied: string | number }>(
+      `WITH applied AS (
+         INSERT INTO outbox_applied (key, applied_at) VALUES ($1::text, $2::bigint) ON CONFLICT DO NOTHING RETURNING key
+       ), s AS (
+         UPDATE sessions SET source_segments = source_segments + $5::bigint, transcoded_segments = transcoded_segments + $6::bigint,
+           source_segments_duration = source_segments_duration + $7::float8, transcoded_segments_duration = transcoded_segments_duration + $8::float8,
+           source_bytes = source_bytes + $9::bigint, transcoded_bytes = transcoded_bytes + $10::bigint, last_seen = GREATEST(last_seen, $11::bigint)
+         WHERE stream_id = $3::uuid AND session_number = $4::int AND EXISTS (SELECT 1 FROM applied) RETURNING 1
+       ), t AS (
+         UPDATE streams SET source_segments = source_segments + $5::bigint, transcoded_segments = transcoded_segments + $6::bigint,
+           source_segments_duration = source_segments_duration + $7::float8, transcoded_segments_duration = transcoded_segments_duration + $8::float8,
+           source_bytes = source_bytes + $9::bigint, transcoded_bytes = transcoded_bytes + $10::bigint, last_seen = GREATEST(coalesce(last_seen, 0), $11::bigint)
+         WHERE id = $3::uuid AND EXISTS (SELECT 1 FROM applied) RETURNING 1
+       ), h AS (
+         INSERT INTO usage_hourly (stream_id, owner_id, api_key_id, hour, segments, source_seconds, transcoded_seconds, pixels)
+         SELECT $3::uuid, $12::uuid, $13::uuid, $14::bigint, $15::bigint, $16::float8, $17::float8, $18::bigint WHERE EXISTS (SELECT 1 FROM applied)
+         ON CONFLICT (stream_id, hour) DO UPDATE SET segments = usage_hourly.segments + EXCLUDED.segments,
+           source_seconds = usage_hourly.source_seconds + EXCLUDED.source_seconds,
+           transcoded_seconds = usage_hourly.transcoded_seconds + EXCLUDED.transcoded_seconds, pixels = usage_hourly.pixels + EXCLUDED.pixels
+         RETURNING 1
+       )
+       SELECT count(*) AS applied FROM applied`,
+      [
+        key, Date.now(), stream.id, sessionNumber,
+        c.sourceSegments, c.transcodedSegments, c.sourceSegmentsDuration, c.transcodedSegmentsDuration, c.sourceBytes, c.transcodedBytes, lastSeen,
+        stream.ownerId, stream.createdByKey, hour, u.segments, u.sourceSeconds, u.transcodedSeconds, u.pixels,
+      ],
+    );
+    return Number(rows[0]?.applied ?? 0) > 0;
+  }
+
+  /** Forgets applied outbox keys older than `before` (ms): entries are drained within seconds. */
+  async forgetAppliedBefore(before: number): Promise<void> {
+    await this.db.query(`DELETE FROM outbox_applied WHERE applied_at < $1`, [before]);
   }
 
   async get(ownerId: string, id: string): Promise<Session | null> {

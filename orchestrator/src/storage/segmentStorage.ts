@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 
 /**
@@ -27,12 +28,29 @@ export class LocalDiskStorage implements SegmentStorage {
     return p;
   }
 
+  /**
+   * Writes to a temp file of its own (two writers of one key never share one), fsyncs it, renames
+   * it into place and fsyncs the directory: a reader never sees half a segment, and a segment
+   * written before a crash or power loss is there after it.
+   */
   async put(key: string, bytes: Buffer): Promise<void> {
     const p = this.path(key);
     await mkdir(dirname(p), { recursive: true });
-    // write then rename: a reader never sees half a segment
-    await writeFile(`${p}.tmp`, bytes);
-    await rename(`${p}.tmp`, p);
+    const tmp = `${p}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      const fh = await open(tmp, 'wx');
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, p);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await syncDir(dirname(p));
   }
 
   async read(key: string) {
@@ -49,10 +67,12 @@ export class LocalDiskStorage implements SegmentStorage {
     return stat(this.path(key)).then((s) => s.size, () => null);
   }
 
+  /** Renames (the bytes were fsync'd by put) and fsyncs the destination directory. */
   async move(from: string, to: string): Promise<void> {
     const dest = this.path(to);
     await mkdir(dirname(dest), { recursive: true });
     await rename(this.path(from), dest);
+    await syncDir(dirname(dest));
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -61,5 +81,15 @@ export class LocalDiskStorage implements SegmentStorage {
 
   async deletePrefix(prefix: string): Promise<void> {
     await rm(this.path(prefix), { recursive: true, force: true });
+  }
+}
+
+/** fsync of a directory: makes a rename into it durable. */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { outboundRequest } from '../egress/outboundRequest.js';
@@ -13,6 +13,16 @@ export const WEBHOOK_QUEUE = 'webhooks';
 
 /** One queued delivery: the body is fixed at enqueue time, so every retry sends the same bytes. */
 export type DeliveryJob = { webhookId: string; eventId: string; event: WebhookEvent; body: string };
+
+/**
+ * A UUID-shaped event id that is a function of what the event is about (e.g. stream, session and
+ * event name): queuing the same event twice (an outbox entry drained again after a crash) then
+ * makes the same BullMQ job ids, and BullMQ keeps one.
+ */
+export function eventIdOf(...parts: string[]): string {
+  const h = createHash('sha256').update(parts.join('\n')).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
 
 /** Thrown for a failed attempt: BullMQ retries it with exponential backoff. */
 export class DeliveryFailedError extends Error {
@@ -70,9 +80,11 @@ export class WebhookQueue {
     await Promise.all([this.queue.waitUntilReady(), this.worker.waitUntilReady()]);
   }
 
-  /** Queues `event` for each webhook, Studio's payload shape; returns the event id. */
-  async enqueue(hooks: Webhook[], event: WebhookEvent, payload: Record<string, unknown>): Promise<string> {
-    const eventId = randomUUID();
+  /**
+   * Queues `event` for each webhook, Studio's payload shape; returns the event id. With `eventId`
+   * (see eventIdOf) queuing the same event again is a no-op: one delivery per webhook.
+   */
+  async enqueue(hooks: Webhook[], event: WebhookEvent, payload: Record<string, unknown>, eventId: string = randomUUID()): Promise<string> {
     const now = Date.now();
     await Promise.all(
       hooks.map((h) => {

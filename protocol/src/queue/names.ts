@@ -23,6 +23,12 @@ export const liveKeys = (prefix: string, streamId: string) => {
     ready: `${base}:ready`,
     /** list: published entries (JSON), oldest first: live window + retention */
     published: `${base}:published`,
+    /**
+     * list: what follows from the live state and must not be lost (usage, recordings, webhooks),
+     * written in the same script as the fact: `{"t":"published","record":…}`, `{"t":"ended",…}`.
+     * Drained in order and acknowledged by any orchestrator (orchestrator/src/sessions/sessionOutbox.ts).
+     */
+    outbox: `${base}:outbox`,
   };
 };
 

@@ -5,6 +5,7 @@ import {
   type TicketBatch, type TicketParams,
 } from '@segmint/protocol';
 import type { BatchRecord, TicketStore, WinRecord } from './ticketStore.js';
+import type { PaymentJournal, UnpaidResult } from './paymentJournal.js';
 
 /** Why a ticket batch was refused. The worker then stops working for that sender. */
 export type TicketRejection =
@@ -40,6 +41,8 @@ export type TicketReceiverOptions = {
   fundsCacheMs?: number;
   /** Called once when a sender is refused (cheated or cannot pay): stop working for it. */
   onRefused?: (err: TicketRejectedError) => void;
+  /** Results posted and not yet paid (fsync'd), asked for again after a crash. */
+  journal?: PaymentJournal;
 };
 
 /**
@@ -114,17 +117,55 @@ export class TicketReceiver {
   async receive(jobId: string, batch: TicketBatch | undefined): Promise<{ tickets: number; winners: number }> {
     const offered = this.offered.get(jobId);
     this.offered.delete(jobId);
-    if (!batch || !offered) return { tickets: 0, winners: 0 };
-    if (this.o.store.batches.has(jobId)) return { tickets: 0, winners: 0 };
+    if (!offered) return { tickets: 0, winners: 0 };
+    // No batch (the result was not ours to be paid) or already stored: nothing left to ask for.
+    if (!batch || this.o.store.batches.has(jobId)) {
+      await this.o.journal?.paid(jobId);
+      return { tickets: 0, winners: 0 };
+    }
     try {
-      return await this.check(jobId, batch, offered);
+      const out = await this.check(jobId, batch, offered);
+      await this.o.journal?.paid(jobId);
+      return out;
     } catch (err) {
-      if (err instanceof TicketRejectedError && !this.refused) {
-        this.refused = err;
-        this.o.onRefused?.(err);
+      if (err instanceof TicketRejectedError) {
+        await this.o.journal?.paid(jobId); // refused for good: asking again gets the same batch
+        if (!this.refused) {
+          this.refused = err;
+          this.o.onRefused?.(err);
+        }
       }
       throw err;
     }
+  }
+
+  /** Records a result about to be posted with `offer(jobId)`'s parameters (fsync'd before resolving). */
+  async posting(entry: Omit<UnpaidResult, 'params' | 'at'>): Promise<void> {
+    const offered = this.offered.get(entry.jobId);
+    if (!offered || !this.o.journal) return;
+    const { rand: _rand, ...params } = offered;
+    await this.o.journal.posted({ ...entry, params, at: Date.now() });
+  }
+
+  /** Results posted before and not paid yet (after a crash, or the answer never came). */
+  unpaid(): UnpaidResult[] {
+    return this.o.journal?.unpaid() ?? [];
+  }
+
+  /** Makes a journaled result receivable again (its secret is derived again from the key). */
+  async restore(entry: UnpaidResult): Promise<void> {
+    this.offered.set(entry.jobId, { ...entry.params, rand: await this.recipientRand(entry.jobId) });
+  }
+
+  /** Rewrites the journal with the unpaid results only (at start: it would grow with every job). */
+  compactJournal(): Promise<void> {
+    return this.o.journal?.compact() ?? Promise.resolve();
+  }
+
+  /** Drops a journaled result that will never be paid (never booked, or its token is refused). */
+  forget(jobId: string): Promise<void> {
+    this.offered.delete(jobId);
+    return this.o.journal?.paid(jobId) ?? Promise.resolve();
   }
 
   private async check(jobId: string, batch: TicketBatch, offered: TicketParams & { rand: bigint }) {

@@ -7,6 +7,7 @@ import { winProbability } from '@segmint/protocol';
 import { Redeemer } from './redeemer.js';
 import { TicketReceiver, type TicketRejectedError } from './ticketReceiver.js';
 import { TicketStore } from './ticketStore.js';
+import { PaymentJournal } from './paymentJournal.js';
 
 export const DEFAULT_PAYMENTS_DIR = join(homedir(), '.segmint', 'payments');
 
@@ -20,7 +21,10 @@ export function parseWinProb(text: string): bigint {
 /** The ticket book of one worker address under `dir`. */
 export const ticketBookPath = (dir: string, address: Address) => join(dir, `${address.toLowerCase()}.jsonl`);
 
-export type WorkerPayments = { store: TicketStore; receiver: TicketReceiver; redeemer: Redeemer; chainId: number; close(): Promise<void> };
+/** The journal of results posted and not yet paid, next to the ticket book. */
+export const paymentJournalPath = (dir: string, address: Address) => join(dir, `${address.toLowerCase()}.unpaid.jsonl`);
+
+export type WorkerPayments = { store: TicketStore; journal: PaymentJournal; receiver: TicketReceiver; redeemer: Redeemer; chainId: number; close(): Promise<void> };
 
 /** Opens the worker's ticket book, receiver and redeemer on the configured chain. */
 export async function openWorkerPayments(o: {
@@ -38,16 +42,18 @@ export async function openWorkerPayments(o: {
 }): Promise<WorkerPayments> {
   const chainId = await createPublicClient({ transport: http(o.rpcUrl, { timeout: 10_000 }) }).getChainId();
   const store = await TicketStore.open(ticketBookPath(o.dir || DEFAULT_PAYMENTS_DIR, o.account.address));
+  const journal = await PaymentJournal.open(paymentJournalPath(o.dir || DEFAULT_PAYMENTS_DIR, o.account.address));
   const receiver = new TicketReceiver({
-    account: o.account, store, rpcUrl: o.rpcUrl, chainId, broker: o.broker, faceValue: o.faceValue, winProb: o.winProb,
+    account: o.account, store, journal, rpcUrl: o.rpcUrl, chainId, broker: o.broker, faceValue: o.faceValue, winProb: o.winProb,
     validitySec: o.validitySec, ...(o.sender ? { sender: o.sender } : {}), ...(o.onRefused ? { onRefused: o.onRefused } : {}),
   });
   const redeemer = new Redeemer({ store, account: o.account, rpcUrl: o.rpcUrl, chainId, broker: o.broker, maxGasPrice: o.maxGasPrice, ...(o.logger ? { logger: o.logger } : {}) });
   return {
-    store, receiver, redeemer, chainId,
+    store, journal, receiver, redeemer, chainId,
     async close() {
       await redeemer.stop();
       await store.close();
+      await journal.close();
     },
   };
 }

@@ -9,6 +9,14 @@ import { OrchestratorUnavailableError } from '../errors.js';
 import { call, postJson } from '../http.js';
 import { encoderFingerprint, transcodeSegment, type H264Encoder } from '@segmint/media';
 import { TicketRejectedError, type TicketReceiver } from '../payments/ticketReceiver.js';
+import { startPaymentRecovery, type PaymentRecoveryReceiver } from '../payments/recoverPayments.js';
+
+/**
+ * A result is posted again (network error, timeout, 5xx) until its hard deadline: the job's
+ * deadline plus this grace. The orchestrator keeps a job (and re-acknowledges the accepted
+ * worker's retried POST with the same tickets) for an hour, well past it.
+ */
+export const RESULT_GRACE_MS = 60_000;
 
 export type JobRunnerOptions = {
   connection: ConnectionOptions;
@@ -31,8 +39,13 @@ export type JobRunnerOptions = {
   fingerprint?: string;
   /** Test-only: sleep this long before each segment (a slow worker, for failover tests). */
   delayMs?: number;
-  /** Asks to be paid in tickets with each result, and checks and stores them before the job completes. */
-  payments?: Pick<TicketReceiver, 'offer' | 'receive'>;
+  /**
+   * Asks to be paid in tickets with each result, and checks and stores them before the job
+   * completes; results posted and not yet paid are journaled, and asked for again after a crash.
+   */
+  payments?: Pick<TicketReceiver, 'offer' | 'receive' | 'posting'> & PaymentRecoveryReceiver;
+  /** Test only (default: SEGMINT_WORKER_TEST_CRASH_AFTER_RESULT=1): kill -9 itself once a result's payment is answered, before storing it. */
+  testCrashAfterResult?: boolean;
 };
 
 /** Test only: a cheater saves work on the first rendition; every check but a re-transcode passes. */
@@ -52,6 +65,9 @@ export function cheated(profiles: TranscodeJob['profiles'], jobId: string, cheat
 export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, TranscodeResult> {
   const workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
   const root = opts.workDir ?? tmpdir();
+  const crashAfterResult = opts.testCrashAfterResult ?? process.env.SEGMINT_WORKER_TEST_CRASH_AFTER_RESULT === '1';
+  // Results posted before a crash (or whose answer never came) get their tickets asked for again.
+  const recovery = opts.payments ? startPaymentRecovery({ receiver: opts.payments, logger: opts.logger }) : null;
 
   const process_ = async (job: Job<TranscodeJob>): Promise<TranscodeResult> => {
     const data = job.data;
@@ -103,7 +119,10 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
         ...(opts.payments ? { ticketParams: await opts.payments.offer(data.jobId) } : {}),
       };
       const uploadMs = lap();
-      const answer = (await (await postJson(data.resultUrl, result, auth)).json()) as ResultResponse;
+      const hardDeadline = data.deadline + RESULT_GRACE_MS;
+      await opts.payments?.posting({ jobId: data.jobId, resultUrl: data.resultUrl, token: data.token, hardDeadline });
+      const answer = await postResult(data.resultUrl, result, auth, hardDeadline, log);
+      if (crashAfterResult && answer.payment) process.kill(process.pid, 'SIGKILL');
       // Winning tickets are on disk (fsync'd) before this job completes: completing it is the ack.
       if (opts.payments) {
         const paid = await opts.payments.receive(data.jobId, answer.payment);
@@ -117,6 +136,10 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
     } catch (err) {
       const message = (err as Error).message;
       log.warn({ err }, 'segment failed');
+      // Posted but not stored (no answer, or the tickets could not be checked yet): maybe booked
+      // all the same, so its payment is asked for in the background (a 404 ends that).
+      const unpaid = opts.payments?.unpaid().find((e) => e.jobId === data.jobId);
+      if (unpaid) recovery?.add(unpaid);
       // CHECK_FAILED: the orchestrator already knows. Otherwise tell it, so it re-auctions now.
       // A refused ticket batch: the result itself was accepted, so there is nothing to re-auction.
       if ((err as { code?: string }).code !== 'CHECK_FAILED' && !(err instanceof TicketRejectedError)) {
@@ -130,7 +153,7 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
     }
   };
 
-  return new Worker<TranscodeJob, TranscodeResult>(workerQueueName(opts.address), process_, {
+  const worker = new Worker<TranscodeJob, TranscodeResult>(workerQueueName(opts.address), process_, {
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency ?? Math.max(1, cpus().length),
@@ -139,4 +162,28 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
     stalledInterval: 5_000,
     maxStalledCount: 0,
   });
+  worker.on('closing', () => recovery?.stop());
+  return worker;
+}
+
+/**
+ * Posts a result, again with backoff on a retryable failure (unreachable, timeout, 5xx, a cut
+ * answer) until `hardDeadline`: the orchestrator answers a retry from the accepted worker with
+ * the same tickets, so a lost answer costs nothing. At least one attempt, however late.
+ */
+async function postResult(url: string, result: TranscodeResult, auth: Record<string, string>, hardDeadline: number, log: Logger): Promise<ResultResponse> {
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      const res = await postJson(url, result, auth);
+      try {
+        return (await res.json()) as ResultResponse;
+      } catch (err) {
+        throw new OrchestratorUnavailableError('the answer to a result was cut off', { cause: err });
+      }
+    } catch (err) {
+      if (!(err as { retryable?: boolean }).retryable || !(err instanceof OrchestratorUnavailableError) || Date.now() + delay > hardDeadline) throw err;
+      log.warn({ err: (err as Error).message, retryInMs: delay }, 'posting the result failed; retrying');
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }

@@ -5,6 +5,7 @@ import { ApiError, JobFailureSchema, TranscodeResultSchema, type SegmentJob, typ
 import { storageKeys, parseJobId } from '../../ingest/jobIds.js';
 import { acceptUpload, handleResult, jobOrThrow } from '../../results/resultHandler.js';
 import type { Pipeline } from '../../pipeline.js';
+import type { BookedPaymentReader } from '../../payments/bookedPayment.js';
 import { acceptedSegmentType, rawBody } from '../rawBody.js';
 
 const resultValidator = Compile(TranscodeResultSchema);
@@ -24,7 +25,7 @@ export function workerJobLinks(p: Pipeline) {
 type JobParams = { Params: { jobId: string; worker: string } };
 
 /** Worker-facing routes: fetch a job's source, upload renditions, report the result or a failure. */
-export function transcodeRoutes(p: Pipeline, opts: { maxSegmentBytes: number }): FastifyPluginAsync {
+export function transcodeRoutes(p: Pipeline, opts: { maxSegmentBytes: number; bookedPayment?: BookedPaymentReader }): FastifyPluginAsync {
   const authorized = (req: FastifyRequest<JobParams>): { jobId: string; worker: string } => {
     const header = req.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : undefined;
@@ -55,6 +56,15 @@ export function transcodeRoutes(p: Pipeline, opts: { maxSegmentBytes: number }):
       const obj = id ? await p.storage.read(storageKeys.source(id.streamId, id.session, id.seq)) : null;
       if (!obj) throw new ApiError('NOT_FOUND', 'source segment is gone');
       return reply.header('content-type', 'video/mp2t').header('content-length', obj.size).send(obj.stream);
+    });
+
+    // The tickets booked for this worker's accepted result, again (its answer was lost, or it was
+    // killed before storing them): 404 while nothing is booked.
+    app.get<JobParams>('/transcode/:jobId/:worker/payment', async (req, reply) => {
+      const { jobId, worker } = authorized(req);
+      const payment = await opts.bookedPayment?.(jobId, worker);
+      if (!payment) throw new ApiError('NOT_FOUND', `no payment booked for job ${jobId} and worker ${worker}`);
+      return reply.send({ payment });
     });
 
     app.put<{ Params: { jobId: string; worker: string; file: string } }>('/transcode/:jobId/:worker/:file', async (req, reply) => {

@@ -3,16 +3,19 @@
   good) and publishes, in seq order, every segment whose turn has come. A seq that was never
   ingested is jumped over once a later one is known; a skipped or missing seq marks a
   discontinuity on the next published segment. Trims the published list to the retention length.
+  Every published record is also appended to the stream's outbox, in the same script, so what
+  follows from it (usage, recording copy) survives a crash right after this call.
 
   Input:
-    KEYS[1] meta hash, KEYS[2] inflight hash, KEYS[3] ready hash, KEYS[4] published list
+    KEYS[1] meta hash, KEYS[2] inflight hash, KEYS[3] ready hash, KEYS[4] published list,
+    KEYS[5] outbox list
     ARGV[1] seq, ARGV[2] entry JSON or 'skip', ARGV[3] max published entries kept
   Output:
     { resolved (1, or 0 when seq was not in flight: a late or repeated result),
       { published record JSON, ... }, { evicted record JSON, ... } }
     record JSON = {"index":N,"discontinuity":true|false,"entry":ENTRY}
 ]]
-local meta, inflight, ready, published = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local meta, inflight, ready, published, outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local seq, entry, keep = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 if redis.call('HEXISTS', inflight, seq) == 0 or redis.call('HEXISTS', ready, seq) == 1 then
@@ -34,6 +37,7 @@ while true do
       local index = redis.call('HINCRBY', meta, 'mediaIndex', 1) - 1
       local record = '{"index":' .. index .. ',"discontinuity":' .. (disc and 'true' or 'false') .. ',"entry":' .. e .. '}'
       redis.call('RPUSH', published, record)
+      redis.call('RPUSH', outbox, '{"t":"published","record":' .. record .. '}')
       redis.call('HSET', meta, 'pendingDiscontinuity', 0)
       table.insert(out, record)
     end
