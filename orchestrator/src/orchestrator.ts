@@ -36,6 +36,7 @@ import { noVerifier, redoUnchecked } from './verification/spotCheck.js';
 import { OwnChecks } from './verification/ownChecks.js';
 import { PendingChecks } from './verification/pendingChecks.js';
 import { runOwnCheck } from './verification/runOwnCheck.js';
+import { sweepStuckSeqs } from './live/stuckSweeper.js';
 import { encoderFingerprint } from '@segmint/media';
 import { RtmpServer } from './rtmp/rtmpServer.js';
 import { LocalDiskStorage } from './storage/segmentStorage.js';
@@ -240,6 +241,16 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
       .catch((err) => logger.warn({ err }, 'idle sweep failed'));
   }, 1000);
   sweep.unref();
+  // Seqs a crash left in flight are skipped once every deadline of theirs is long past.
+  let sweepingStuck = false;
+  const stuckSweep = setInterval(() => {
+    if (sweepingStuck) return;
+    sweepingStuck = true;
+    sweepStuckSeqs(pipeline)
+      .catch((err) => logger.warn({ err }, 'stuck-seq sweep failed'))
+      .finally(() => (sweepingStuck = false));
+  }, 1000);
+  stuckSweep.unref();
   // Stale registrations and orphaned worker ACL users (any orchestrator may do it; idempotent).
   const registrySweep = setInterval(() => {
     registry.sweep().then((gone) => gone.length && logger.info({ workers: gone }, 'forgot workers not seen for SEGMINT_WORKER_EXPIRE_SEC'))
@@ -257,6 +268,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     rtmp,
     async close() {
       clearInterval(sweep);
+      clearInterval(stuckSweep);
       clearInterval(registrySweep);
       await rtmp?.close();
       await app.close();

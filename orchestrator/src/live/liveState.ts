@@ -92,6 +92,11 @@ export class LiveState {
     return this.redis.segmintRevise(k.ready, k.published, session, seq, rev);
   }
 
+  /** Streams with a live session (not ended), oldest ingest first. */
+  async activeStreams(): Promise<string[]> {
+    return this.redis.zrange(activeStreamsKey(this.prefix), '0', '-1');
+  }
+
   /** Seqs in flight (admitted, not yet published or skipped), ascending. */
   async inflightSeqs(streamId: string): Promise<number[]> {
     return (await this.redis.hkeys(this.keys(streamId).inflight)).map(Number).sort((a, b) => a - b);

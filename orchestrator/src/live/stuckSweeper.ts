@@ -17,7 +17,7 @@ const DEFAULT_DURATION_SEC = 2;
  */
 export async function sweepStuckSeqs(p: Pipeline, now = Date.now()): Promise<number> {
   let skipped = 0;
-  for (const streamId of await p.live.idleStreams(Number.POSITIVE_INFINITY)) {
+  for (const streamId of await p.live.activeStreams()) {
     const meta = await p.live.meta(streamId);
     if (!meta) continue;
     const seen = `${liveKeys(p.live.prefix, streamId).meta}:seen`;
