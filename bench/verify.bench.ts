@@ -15,7 +15,7 @@
  * Exit 1 when honest mismatches > 0, an honest output differs from the reference transcode, or the
  * bound lies above the 95 % (Wilson) interval of the measured rate.
  * Last line: `catch rate X.XXX vs bound Y.YYY, honest mismatches N`.
- * Usage: npm run bench:verify [-- --p 0.2 --f 0.25 --n 24 --seeds 20]
+ * Usage: npm run bench:verify [-- --p 0.2 --f 0.25 --n 24 --seeds 20 --cheater-args "--test-nondeterministic 1"]
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,8 @@ const P = arg('--p', 0.2, (v) => v > 0 && v <= 1);
 const F = arg('--f', 0.25, (v) => v > 0 && v <= 1);
 const N = arg('--n', 24, (v) => Number.isInteger(v) && v >= 1 && v <= 500);
 const SEEDS = arg('--seeds', 20, (v) => Number.isInteger(v) && v >= 1);
+/** More worker flags for the cheater, split on spaces (e.g. "--test-nondeterministic 1"). */
+const CHEATER_ARGS = process.argv.includes('--cheater-args') ? (process.argv[process.argv.indexOf('--cheater-args') + 1] ?? '').split(' ').filter(Boolean) : [];
 const PROFILES: Profile[] = [{ name: 'low', width: 160, height: 90, bitrate: 100_000 }];
 const HONEST = 2;
 
@@ -81,7 +83,7 @@ async function main() {
   const results: SeedResult[] = [];
   const bounds: number[] = [];
   const cheaters: Cheater[] = [];
-  const spawnNext = () => cheaters[cheaters.push(spawnCheater(orch, F)) - 1]!;
+  const spawnNext = () => cheaters[cheaters.push(spawnCheater(orch, F, CHEATER_ARGS)) - 1]!;
   try {
     await waitFor(`${HONEST} honest workers online`, async () => (await onlineWorkers(orch)).length === HONEST, 60_000);
     let cheater = spawnNext();

@@ -64,12 +64,13 @@ export type Cheater = { child: ChildProcess; address: string };
 
 /**
  * A fresh cheater worker process (new key, cheapest ask, concurrency 1). Spawned while the previous
- * seed's cheater goes offline, so its start-up overlaps that heartbeat TTL.
+ * seed's cheater goes offline, so its start-up overlaps that heartbeat TTL. `extraArgs`: more
+ * worker flags, to measure another cheater (e.g. one that announces a non-deterministic encoder).
  */
-export function spawnCheater(orch: TestOrchestrator, cheatRate: number): Cheater {
+export function spawnCheater(orch: TestOrchestrator, cheatRate: number, extraArgs: string[] = []): Cheater {
   const key = generatePrivateKey();
   // LOG_LEVEL error: its results refused once it is excluded are expected here, not warnings.
-  const child = spawnWorker(orch, ['--concurrency', '1', '--price', '100', '--key', key, '--test-cheat-rate', String(cheatRate)], { LOG_LEVEL: 'error' });
+  const child = spawnWorker(orch, ['--concurrency', '1', '--price', '100', '--key', key, '--test-cheat-rate', String(cheatRate), ...extraArgs], { LOG_LEVEL: 'error' });
   return { child, address: privateKeyToAccount(key).address.toLowerCase() };
 }
 
