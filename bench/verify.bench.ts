@@ -67,6 +67,7 @@ function printSeed(i: number, r: SeedResult, bound: number) {
   const caught = r.caught ? `caught${r.caughtAt !== null && r.caughtAt >= 0 ? ` at segment ${r.caughtAt}` : ' (faults counter)'}` : 'not caught';
   console.log(`seed ${String(i + 1).padStart(2)}: pushed ${String(r.pushed).padStart(2)}, cheater won ${String(r.won).padStart(2)}, sampled ${String(r.sampled).padStart(2)}, ` +
     `cheats ${String(r.cheats).padStart(2)} (${r.cheatedAndSampled} sampled), ${caught}, faults ${r.faults}, n ${N - r.lostBeforeCatch}, bound ${bound.toFixed(3)}, ${r.seconds.toFixed(1)} s`);
+  for (const d of r.referenceMismatchDetails) console.log(`  unlike the reference transcode: ${d}`);
 }
 
 async function main() {
@@ -79,7 +80,7 @@ async function main() {
     SEGMINT_SPOTCHECK_RATE: String(P), SEGMINT_HLS_RETAIN: String(N + 4), SEGMINT_DEADLINE_FACTOR: '30',
     SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_API_RATE_LIMIT: '0',
   });
-  const honest = Array.from({ length: HONEST }, (_, i) => spawnWorker(orch, ['--concurrency', '1', '--price', String(200 + 100 * i)]));
+  const honest = Array.from({ length: HONEST }, (_, i) => spawnWorker(orch, ['--concurrency', '1', '--price', String(1000 * (i + 1))]));
   const results: SeedResult[] = [];
   const bounds: number[] = [];
   const cheaters: Cheater[] = [];

@@ -1,7 +1,8 @@
 /**
  * One seed of bench:verify: a fresh cheater worker process and a fresh stream on a running
- * orchestrator; segments pushed one at a time (so the cheapest worker, the cheater, wins each)
- * until the cheater is caught or n segments are in; then every spot-check settles and the audit
+ * orchestrator; segments pushed one at a time, each once the last is published and checked (so
+ * the cheapest worker, the cheater, is free to win each) until the cheater is caught or n segments
+ * are in; then every spot-check settles and the audit
  * trail is read back. Public surfaces only: the HTTP API, worker processes, their CLI flags.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -38,6 +39,8 @@ export type SeedResult = {
   honestMismatches: number;
   /** Honest outputs (published or verifier) that differ from the bench's own reference transcode. */
   referenceMismatches: number;
+  /** Which outputs those were (seq, whose, outcome): to look into when it is not 0. */
+  referenceMismatchDetails: string[];
   transcodeMs: number;
   checkTranscodeMs: number;
 };
@@ -70,7 +73,7 @@ export type Cheater = { child: ChildProcess; address: string };
 export function spawnCheater(orch: TestOrchestrator, cheatRate: number, extraArgs: string[] = []): Cheater {
   const key = generatePrivateKey();
   // LOG_LEVEL error: its results refused once it is excluded are expected here, not warnings.
-  const child = spawnWorker(orch, ['--concurrency', '1', '--price', '100', '--key', key, '--test-cheat-rate', String(cheatRate), ...extraArgs], { LOG_LEVEL: 'error' });
+  const child = spawnWorker(orch, ['--concurrency', '1', '--price', '100', '--key', key, '--test-cheat-rate', String(cheatRate), ...extraArgs], { LOG_LEVEL: process.env.CHEATER_LOG_LEVEL ?? 'error' });
   return { child, address: privateKeyToAccount(key).address.toLowerCase() };
 }
 
@@ -84,7 +87,7 @@ export async function runSeed(p: SeedParameters, cheater: Cheater, previous?: st
     }, 60_000);
     const stream = (await api(p.orch, 'POST', '/api/stream', { name: 'bench verify', profiles: p.profiles })).json as { id: string; streamKey: string };
     const pushed = await pushUntilCaught(p, stream, cheater.address);
-    const audits = await settledAudits(p.orch, stream.id, pushed);
+    const audits = await settledAudits(p.orch, stream.id, Array.from({ length: pushed }, (_, seq) => seq));
     const faults = await faultsOf(p.orch, cheater.address);
     const cost = (await api(p.orch, 'GET', `/api/stream/${stream.id}/verification`)).json as { transcodeMs: number; checkTranscodeMs: number };
     const seconds = (performance.now() - t0) / 1000;
@@ -99,30 +102,47 @@ async function onlineAddresses(orch: TestOrchestrator): Promise<string[]> {
   return ws.filter((w) => w.online).map((w) => w.address.toLowerCase());
 }
 
-async function faultsOf(orch: TestOrchestrator, worker: string): Promise<number> {
-  const w = (await (await fetch(`${orch.url}/marketplace/workers/${worker}`)).json()) as { performance?: { faults?: number } };
-  return w.performance?.faults ?? 0;
+async function marketView(orch: TestOrchestrator, worker: string): Promise<{ faults: number; inflight: number }> {
+  const w = (await (await fetch(`${orch.url}/marketplace/workers/${worker}`)).json()) as { inflight?: number; performance?: { faults?: number } };
+  return { faults: w.performance?.faults ?? 0, inflight: w.inflight ?? 0 };
 }
 
-/** Pushes segment after segment, each once the previous one is published; stops once the cheater is caught. */
+const faultsOf = async (orch: TestOrchestrator, worker: string) => (await marketView(orch, worker)).faults;
+
+/**
+ * Pushes segment after segment, each once the previous one is published, its check (if sampled)
+ * concluded and the cheater's slot free, so nothing bars the cheater from the next auction; stops
+ * once the cheater is caught.
+ */
 async function pushUntilCaught(p: SeedParameters, stream: { id: string; streamKey: string }, cheater: string): Promise<number> {
   let seq = 0;
   for (; seq < p.segments.length; seq++) {
-    if ((await faultsOf(p.orch, cheater)) > 0) break;
+    // Its slot from the last segment may be released a moment after that segment shows as published.
+    const view = await waitFor('the cheater\'s slot free', async () => {
+      const v = await marketView(p.orch, cheater);
+      return v.inflight === 0 ? v : null;
+    }, 60_000, 20);
+    if (view.faults > 0) break;
     const res = await fetch(`${p.orch.url}/live/${stream.streamKey}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(p.segments[seq]!) });
     if (res.status !== 200) throw new Error(`pushing segment ${seq}: HTTP ${res.status} ${await res.text()}`);
-    await waitFor(`segment ${seq} published`, async () => (await api(p.orch, 'GET', `/api/stream/${stream.id}/segments/${seq}/audit`)).status === 200, 120_000, 20);
+    await settledAudits(p.orch, stream.id, [seq]);
   }
   return seq;
 }
 
-/** Every pushed segment's audit record once no spot-check (tie-breaks and redos included) is still running. */
-async function settledAudits(orch: TestOrchestrator, streamId: string, pushed: number): Promise<Audit[]> {
-  return waitFor('every spot-check settled', async () => {
-    const all = await Promise.all(Array.from({ length: pushed }, (_, seq) => api(orch, 'GET', `/api/stream/${streamId}/segments/${seq}/audit`)));
-    if (all.some((a) => a.status !== 200 || (a.json.spotCheck && SETTLING.includes(a.json.spotCheck.outcome)))) return null;
-    return all.map((a) => a.json as Audit);
-  }, 180_000, 250);
+/** The audit records of `seqs` once each is published and no spot-check of theirs (tie-breaks and redos included) is still running. */
+async function settledAudits(orch: TestOrchestrator, streamId: string, seqs: number[]): Promise<Audit[]> {
+  let last: { status: number; json: any }[] = [];
+  try {
+    return await waitFor(`segments ${seqs[0]}–${seqs.at(-1)} published and checked`, async () => {
+      last = await Promise.all(seqs.map((seq) => api(orch, 'GET', `/api/stream/${streamId}/segments/${seq}/audit`)));
+      if (last.some((a) => a.status !== 200 || (a.json.spotCheck && SETTLING.includes(a.json.spotCheck.outcome)))) return null;
+      return last.map((a) => a.json as Audit);
+    }, 180_000, 20);
+  } catch (err) {
+    const open = last.filter((a) => a.status !== 200 || SETTLING.includes(a.json.spotCheck?.outcome));
+    throw new Error(`${(err as Error).message}; still open: ${JSON.stringify(open.map((a) => a.status === 200 ? { seq: a.json.seq, worker: a.json.worker, spotCheck: a.json.spotCheck } : a))}`);
+  }
 }
 
 /** What the audit trail says about one seed, measured against the bench's own reference transcode. */
@@ -133,12 +153,12 @@ export function classify(audits: Audit[], cheater: string, reference: string[], 
   const caughtSeq = first?.seq ?? Infinity;
   let honestComparisons = 0;
   let honestMismatches = 0;
-  let referenceMismatches = 0;
+  const referenceMismatchDetails: string[] = [];
   for (const a of audits) {
-    if (!byCheater(a) && differs(a, a.renditions)) referenceMismatches++;
     const c = a.spotCheck;
+    if (!byCheater(a) && differs(a, a.renditions)) referenceMismatchDetails.push(`segment ${a.seq} published by ${a.worker} (check ${c?.outcome ?? 'none'})`);
     if (!c || c.redo) continue;
-    if (c.verifier && lower(c.verifier) !== cheater && differs(a, c.verifierRenditions)) referenceMismatches++;
+    if (c.verifier && lower(c.verifier) !== cheater && differs(a, c.verifierRenditions)) referenceMismatchDetails.push(`segment ${a.seq} verified by ${c.verifier} (${c.outcome})`);
     const pair = honestPair(a, cheater);
     if (pair === 'none') continue;
     honestComparisons++;
@@ -155,7 +175,8 @@ export function classify(audits: Audit[], cheater: string, reference: string[], 
     faults,
     honestComparisons,
     honestMismatches,
-    referenceMismatches,
+    referenceMismatches: referenceMismatchDetails.length,
+    referenceMismatchDetails,
   };
 }
 
