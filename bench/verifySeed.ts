@@ -110,9 +110,10 @@ async function marketView(orch: TestOrchestrator, worker: string): Promise<{ fau
 const faultsOf = async (orch: TestOrchestrator, worker: string) => (await marketView(orch, worker)).faults;
 
 /**
- * Pushes segment after segment, each once the previous one is published, its check (if sampled)
- * concluded and the cheater's slot free, so nothing bars the cheater from the next auction; stops
- * once the cheater is caught.
+ * Pushes segment after segment, each once the previous one is published, its check concluded
+ * and the cheater's slot free, so nothing bars the cheater from the next auction; stops once the
+ * cheater is caught. A segment is published a moment before its sampling is on record, so now and
+ * then the next one goes out while its check runs: a catch may show one or two segments later.
  */
 async function pushUntilCaught(p: SeedParameters, stream: { id: string; streamKey: string }, cheater: string): Promise<number> {
   let seq = 0;
