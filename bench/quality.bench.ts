@@ -9,7 +9,7 @@
  * Per tampering: the per-check detection rate d (flagged / sampled segments) and, at sample rate
  * p over n segments, the per-stream catch probability 1 − (1 − p·d)^n. Honest: flagged / checked.
  * Last line: `quality: K tamperings caught in all, honest false positives N`.
- * Usage: npm run bench:quality [-- --segments 2 --rate 0.25 --stream 40 --profiles 720p0,240p0 --verbose]
+ * Usage: npm run bench:quality [-- --segments 1 --first 0 --rate 0.25 --stream 40 --profiles 720p0,360p0,240p0 --verbose]
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,9 @@ const argOf = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1]! : fallback;
 };
-const SEGMENTS = Number(argOf('--segments', '2'));
+const SEGMENTS = Number(argOf('--segments', '1'));
+/** Which segment of each source to start from (runs with different --first see different content). */
+const FIRST = Number(argOf('--first', '0'));
 const RATE = Number(argOf('--rate', '0.25'));
 const STREAM = Number(argOf('--stream', '40'));
 const PROFILES = argOf('--profiles', '720p0,360p0,240p0').split(',');
@@ -34,10 +36,11 @@ type Tally = { checked: number; flagged: number; worst: CompareRenditionsReturnT
 
 async function sources(dir: string): Promise<{ name: string; file: string }[]> {
   const out: { name: string; file: string }[] = [];
-  const add = (name: string, files: string[]) => files.slice(0, SEGMENTS).forEach((file, i) => out.push({ name: `${name}#${i}`, file }));
-  add('testsrc2', await generateSegments({ dir: join(dir, 'testsrc2'), count: SEGMENTS }));
-  add('zoom', await generateCameraSegments({ dir: join(dir, 'zoom'), count: SEGMENTS, motion: 'zoom' }));
-  add('pan', await generateCameraSegments({ dir: join(dir, 'pan'), count: SEGMENTS, motion: 'pan' }));
+  const count = FIRST + SEGMENTS;
+  const add = (name: string, files: string[]) => files.slice(FIRST, count).forEach((file, i) => out.push({ name: `${name}#${FIRST + i}`, file }));
+  add('testsrc2', await generateSegments({ dir: join(dir, 'testsrc2'), count }));
+  add('zoom', await generateCameraSegments({ dir: join(dir, 'zoom'), count, motion: 'zoom' }));
+  add('pan', await generateCameraSegments({ dir: join(dir, 'pan'), count, motion: 'pan' }));
   return out;
 }
 
@@ -65,7 +68,7 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'segmint-bench-quality-'));
   const started = performance.now();
   try {
-    console.log(`generating ${SEGMENTS} segments each of 3 sources (720p, 2 s)…`);
+    console.log(`generating segments ${FIRST}–${FIRST + SEGMENTS - 1} of 3 sources (720p, 2 s)…`);
     const srcs = await sources(dir);
     const profiles = capProfiles(DEFAULT_PROFILES, { width: 1280, height: 720 }).filter((p) => PROFILES.includes(p.name));
     const honest = honestVariants();
