@@ -6,3 +6,4 @@ export * from './h264.js';
 export * from './testSource.js';
 export * from './transcode/ladder.js';
 export * from './transcode/transcode.js';
+export * from './quality/compareRenditions.js';
