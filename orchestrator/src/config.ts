@@ -36,8 +36,7 @@ export const ORCHESTRATOR_KNOBS = {
   spotCheckRate: { env: 'SEGMINT_SPOTCHECK_RATE', flag: '--spotcheck-rate', default: '0.05', help: 'Fraction of accepted segments re-transcoded by a second worker with the same encoder fingerprint and compared' },
   testSpotCheckSeed: { env: 'SEGMINT_TEST_SPOTCHECK_SEED', flag: '--test-spotcheck-seed', default: '', help: 'Tests only: sample spot-checks from this seed and the job id (predictable: never in production)' },
   cheaterExcludeSec: { env: 'SEGMINT_CHEATER_EXCLUDE_SEC', flag: '--cheater-exclude-sec', default: String(30 * 86_400), help: 'How long a worker proven by a spot-check to cheat gets no jobs (its unchecked segments are redone)' },
-  ssimThreshold: { env: 'SEGMINT_SSIM_THRESHOLD', flag: '--ssim-threshold', default: '0.85', help: 'Non-deterministic encoders (NVENC): a sampled rendition whose mean SSIM against its source is below this fails its quality check' },
-  ssimExcludeSec: { env: 'SEGMINT_SSIM_EXCLUDE_SEC', flag: '--ssim-exclude-sec', default: '3600', help: 'How long a worker that failed a quality (SSIM) check gets no jobs' },
+  ssimExcludeSec: { env: 'SEGMINT_SSIM_EXCLUDE_SEC', flag: '--ssim-exclude-sec', default: '3600', help: 'How long a worker that failed a quality check gets no jobs' },
   qualityCheckRate: { env: 'SEGMINT_QUALITY_CHECK_RATE', flag: '--quality-check-rate', default: '', help: 'Fraction of results that cannot be compared bit for bit (NVENC, other builds) checked for quality; default 3 × the spot-check rate, at most 1' },
   maxPendingChecks: { env: 'SEGMINT_MAX_PENDING_CHECKS', flag: '--max-pending-checks', default: '2', help: 'A worker with this many sampled results still being checked wins no work until they conclude' },
   checkConcurrency: { env: 'SEGMINT_CHECK_CONCURRENCY', flag: '--check-concurrency', default: '1', help: 'Checks this orchestrator runs itself at once (reference re-transcodes, quality checks)' },
@@ -86,7 +85,6 @@ export type OrchestratorConfig = {
   verifierKey: `0x${string}` | undefined;
   testSpotCheckSeed?: string;
   cheaterExcludeSec: number;
-  ssimThreshold: number;
   ssimExcludeSec: number;
   auditRetentionSec: number;
   spotCheckRate: number;
@@ -198,7 +196,6 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     spotCheckRate: num('SEGMINT_SPOTCHECK_RATE', k.spotCheckRate, 0, 1),
     testSpotCheckSeed: k.testSpotCheckSeed || undefined,
     cheaterExcludeSec: int('SEGMINT_CHEATER_EXCLUDE_SEC', k.cheaterExcludeSec, 0, 365 * 86_400),
-    ssimThreshold: num('SEGMINT_SSIM_THRESHOLD', k.ssimThreshold, 0, 1),
     ssimExcludeSec: int('SEGMINT_SSIM_EXCLUDE_SEC', k.ssimExcludeSec, 0, 30 * 86_400),
     qualityCheckRate: k.qualityCheckRate === '' ? Math.min(1, 3 * num('SEGMINT_SPOTCHECK_RATE', k.spotCheckRate, 0, 1)) : num('SEGMINT_QUALITY_CHECK_RATE', k.qualityCheckRate, 0, 1),
     maxPendingChecks: int('SEGMINT_MAX_PENDING_CHECKS', k.maxPendingChecks, 1, 1000),

@@ -132,7 +132,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
 
   const pipeline: Pipeline = {
     // publicUrl is filled in once the server listens (the port may be chosen by the OS)
-    config: { publicUrl: config.publicUrl, hlsWindow: config.hlsWindow, hlsRetain: config.hlsRetain, spotCheckRate: config.spotCheckRate, testSpotCheckSeed: config.testSpotCheckSeed, ssimThreshold: config.ssimThreshold, ssimExcludeMs: config.ssimExcludeSec * 1000, cheaterExcludeMs: config.cheaterExcludeSec * 1000 },
+    config: { publicUrl: config.publicUrl, hlsWindow: config.hlsWindow, hlsRetain: config.hlsRetain, spotCheckRate: config.spotCheckRate, testSpotCheckSeed: config.testSpotCheckSeed, ssimExcludeMs: config.ssimExcludeSec * 1000, cheaterExcludeMs: config.cheaterExcludeSec * 1000 },
     streams,
     live: new LiveState(redis, config.redisPrefix),
     storage: new LocalDiskStorage(join(config.dataDir, 'segments')),

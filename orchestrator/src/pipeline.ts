@@ -26,8 +26,7 @@ export type Pipeline = {
     spotCheckRate: number;
     /** Tests only: spot-check sampling as a function of (seed, jobId), predictable and repeatable. */
     testSpotCheckSeed?: string;
-    /** Quality checks of non-deterministic encoders: minimum mean SSIM, and how long a failing worker is excluded. */
-    ssimThreshold: number;
+    /** How long a worker that failed a quality check is excluded. */
     ssimExcludeMs: number;
     /** A worker proven by hashes to cheat gets no jobs for this long. */
     cheaterExcludeMs: number;

@@ -40,6 +40,8 @@ export type AuditRecord = {
     clawedBack?: boolean;
     /** The caught segment's files were replaced by the tie-breaker's (false: already deleted). */
     replaced?: boolean;
+    /** Quality check (media/src/quality) per rendition against the orchestrator's own transcode. */
+    quality?: Record<string, { verdict: string; failures: string[]; meanSsim: number; minBlockPsnr: number; detailRatio: number }>;
     /** Quality check of a non-deterministic encoder: mean SSIM per rendition against the source. */
     ssim?: Record<string, number>;
     ssimThreshold?: number;

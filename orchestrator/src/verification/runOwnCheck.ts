@@ -3,13 +3,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline as pump } from 'node:stream/promises';
-import { transcodeSegment } from '@segmint/media';
+import { compareRenditions, transcodeSegment } from '@segmint/media';
 import type { AuditRecord } from '../audit/auditStore.js';
 import { storageKeys } from '../ingest/jobIds.js';
 import type { Pipeline } from '../pipeline.js';
 import { convict, differingLeaves, leafHash } from './convict.js';
 import type { OwnCheckData } from './ownChecks.js';
-import { ssimAgainstSource } from './ssimCheck.js';
 
 /** Who the audit trail names as verifier when the orchestrator checked a segment itself. */
 export const ORCHESTRATOR_VERIFIER = 'orchestrator';
@@ -28,10 +27,10 @@ export async function runOwnCheck(p: Pipeline, d: OwnCheckData, redoUnchecked: (
     const source = join(dir, 'source.ts');
     if (!(await copyOut(p, storageKeys.source(d.streamId, d.session, d.seq), source))) return finish(p, d, { outcome: 'source-gone' });
     const reference = await transcodeSegment({ input: source, source: audit.job.source, profiles: audit.job.profiles, outDir: dir });
-    const verdict = d.kind === 'reference' ? compareHashes(audit, reference.renditions) : await judgeQuality(p, audit, dir, source);
+    const verdict = d.kind === 'reference' ? compareHashes(audit, reference.renditions) : await judgeQuality(p, audit, dir, reference.renditions);
     const base = { verifier: ORCHESTRATOR_VERIFIER, verifierTranscodeMs: Math.round(reference.transcodeMs), checkMs: Math.round(performance.now() - started), ...verdict.figures };
     if (verdict.ok && d.kind === 'reference' && audit.spotCheck?.outcome === 'mismatch') return blameFirstVerifier(p, d, audit, reference.renditions, base, redoUnchecked);
-    if (verdict.ok) return finish(p, d, { outcome: d.kind === 'reference' ? 'agree' : 'ssim-pass', ...base });
+    if (verdict.ok) return finish(p, d, { outcome: d.kind === 'reference' ? 'agree' : 'quality-pass', ...base });
     // Proven wrong: the orchestrator's own renditions go to viewers instead, under new names.
     const replacement: Record<string, string> = {};
     for (const r of reference.renditions) {
@@ -53,7 +52,7 @@ export async function runOwnCheck(p: Pipeline, d: OwnCheckData, redoUnchecked: (
       },
       redoUnchecked,
     );
-    await finish(p, d, { outcome: d.kind === 'reference' ? 'caught' : 'ssim-fail', faulty: d.worker, ...base, ...proven });
+    await finish(p, d, { outcome: d.kind === 'reference' ? 'caught' : 'quality-fail', faulty: d.worker, ...base, ...proven });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -83,17 +82,26 @@ function compareHashes(audit: AuditRecord, reference: AuditRecord['renditions'])
   return { ok: mismatched.length === 0, mismatched, figures: { mismatched, verifierRenditions: reference.map(({ name, sha256, audioSha256, width, height, frames, durationSec, bytes }) => ({ name, sha256, ...(audioSha256 ? { audioSha256 } : {}), width, height, frames, durationSec, bytes })) } };
 }
 
-/** Mean SSIM of each published rendition against the source (threshold: SEGMINT_SSIM_THRESHOLD). */
-async function judgeQuality(p: Pipeline, audit: AuditRecord, dir: string, source: string): Promise<Verdict> {
-  const ssim: Record<string, number> = {};
+/**
+ * Each published rendition against the orchestrator's own transcode of the same segment and
+ * profile, frame by frame and block by block (media/src/quality: a box, a logo, a blurred or
+ * frozen region, dropped or repeated frames, an upscaled lower resolution all fail; honest
+ * encoder-to-encoder differences pass).
+ */
+async function judgeQuality(p: Pipeline, audit: AuditRecord, dir: string, reference: { name: string; path: string }[]): Promise<Verdict> {
+  const quality: Record<string, { verdict: string; failures: string[]; meanSsim: number; minBlockPsnr: number; detailRatio: number }> = {};
   for (const x of audit.job!.profiles) {
     const published = join(dir, `published-${x.name}.ts`);
-    if (!(await copyOut(p, storageKeys.rendition(audit.streamId, x.name, audit.session, audit.seq, audit.rev), published))) continue;
-    ssim[x.name] = await ssimAgainstSource(published, source, x.width, x.height);
+    const ref = reference.find((r) => r.name === x.name);
+    if (!ref || !(await copyOut(p, storageKeys.rendition(audit.streamId, x.name, audit.session, audit.seq, audit.rev), published))) continue;
+    const r = await compareRenditions({ candidate: published, reference: ref.path });
+    quality[x.name] = { verdict: r.verdict, failures: r.failures.map((f) => `${f.code} ${round(f.value)} (threshold ${f.threshold})`), meanSsim: round(r.meanSsim), minBlockPsnr: round(r.minBlockPsnr.value), detailRatio: round(r.detailRatio) };
   }
-  const mismatched = Object.entries(ssim).filter(([, v]) => v < p.config.ssimThreshold).map(([k]) => k);
-  return { ok: mismatched.length === 0, mismatched, figures: { ssim, ssimThreshold: p.config.ssimThreshold, mismatched } };
+  const mismatched = Object.entries(quality).filter(([, q]) => q.verdict === 'fail').map(([k]) => k);
+  return { ok: mismatched.length === 0, mismatched, figures: { quality, mismatched } };
 }
+
+const round = (v: number) => Math.round(v * 1000) / 1000;
 
 async function finish(p: Pipeline, d: OwnCheckData, spotCheck: AuditRecord['spotCheck']): Promise<void> {
   if (spotCheck) {

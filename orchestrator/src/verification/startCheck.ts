@@ -1,6 +1,6 @@
 import type { AuditRecord } from '../audit/auditStore.js';
 import type { Pipeline } from '../pipeline.js';
-import { hashComparable } from './ssimCheck.js';
+import { hashComparable } from './fingerprints.js';
 
 export type CheckRoute = 'peer' | 'reference' | 'quality';
 

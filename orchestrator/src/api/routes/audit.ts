@@ -28,7 +28,7 @@ export const AuditSchema = Type.Object({
   spotCheck: Type.Union([
     Type.Null(),
     Type.Object({
-      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone (replaced after its worker was caught elsewhere), source-gone; quality checks ssim-pass, ssim-fail. verifier "orchestrator": checked by the orchestrator itself' }),
+      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone (replaced after its worker was caught elsewhere), source-gone; quality checks quality-pass, quality-fail. verifier "orchestrator": checked by the orchestrator itself' }),
       verifier: Type.Optional(Type.String()),
       verifierTranscodeMs: Type.Optional(Type.Number()),
       tieBreakTranscodeMs: Type.Optional(Type.Number()),
@@ -38,6 +38,13 @@ export const AuditSchema = Type.Object({
       mismatched: Type.Optional(Type.Array(Type.String(), { description: 'renditions whose hashes differ (SSIM checks: whose SSIM is below the threshold)' })),
       ssim: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'rendition → mean SSIM against the source (non-deterministic encoders)' })),
       ssimThreshold: Type.Optional(Type.Number()),
+      quality: Type.Optional(Type.Record(Type.String(), Type.Object({
+        verdict: Type.String({ description: 'pass or fail' }),
+        failures: Type.Array(Type.String(), { description: 'each failed measure, its value and threshold' }),
+        meanSsim: Type.Number(),
+        minBlockPsnr: Type.Number({ description: 'lowest block PSNR (dB) over any 15-frame window' }),
+        detailRatio: Type.Number({ description: 'fine detail of the rendition ÷ the reference\'s' }),
+      }), { description: 'rendition → local comparison with the orchestrator\'s own transcode (quality checks)' })),
       checkMs: Type.Optional(Type.Number({ description: 'orchestrator time spent on the quality check' })),
       verifierRenditions: Type.Optional(Type.Array(RenditionResultSchema)),
       verifierCommitment: Type.Optional(Type.Object({ root: Hex, signature: Hex })),

@@ -1,7 +1,7 @@
 import type { AuditRecord } from '../../audit/auditStore.js';
 import type { Pipeline } from '../../pipeline.js';
 import { redo, sampled } from '../../verification/spotCheck.js';
-import { hashComparable } from '../../verification/ssimCheck.js';
+import { hashComparable } from '../../verification/fingerprints.js';
 import { startCheck, type CheckRoute } from '../../verification/startCheck.js';
 
 /**
