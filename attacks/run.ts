@@ -19,7 +19,8 @@ const here = import.meta.dirname;
 
 async function loadAttacks(only: string[]): Promise<Attack[]> {
   const files = (await readdir(here)).filter((f) => f.endsWith('.attack.ts')).sort();
-  const all = await Promise.all(files.map(async (f) => ((await import(join(here, f))) as { default: Attack }).default));
+  // A file exports one attack, or a family of them (one per variant).
+  const all = (await Promise.all(files.map(async (f) => ((await import(join(here, f))) as { default: Attack | Attack[] }).default))).flat();
   return only.length === 0 ? all : all.filter((a) => only.some((o) => a.name.includes(o)));
 }
 
