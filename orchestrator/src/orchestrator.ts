@@ -257,6 +257,9 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
       .catch((err) => logger.warn({ err }, 'registry sweep failed'));
   }, Math.min(10_000, config.workerExpireSec * 250));
   registrySweep.unref();
+  // Redis restarted (ACL users made at runtime are not in its AOF): recreate the workers' users as
+  // soon as the connection is back, not at the next sweep, so their queue connections log in again.
+  redis.on('ready', () => void registry.sweep().catch((err) => logger.warn({ err }, 'registry sweep after reconnecting failed')));
 
   return {
     url,
