@@ -122,6 +122,10 @@ describe('Redis restarted mid-stream (SHUTDOWN, then the same data dir and port)
     admin.call('SHUTDOWN').catch(() => undefined);
     await exited;
     admin.disconnect();
+    // Redis down for 2 s with everyone running: the orchestrator and the workers retry meanwhile.
+    for (const w of workers) w.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const w of workers) w.kill('SIGSTOP');
     const port = Number(new URL(redisServer.url).port);
     redisServer = await startRedisServer({ dir: redisServer.dir, port, password: redisServer.password });
     const back = Date.now();
