@@ -167,6 +167,6 @@ describe('Redis restarted mid-stream (SHUTDOWN, then the same data dir and port)
     // The workers went on under their registrations: none had to register again.
     expect(await admin.hgetall(`${orch.prefix}:mkt:workers`)).toEqual(before[`${orch.prefix}:mkt:workers`]);
     // A generous bound only; the figures are printed above.
-    for (const ms of [orchestratorMs, aclMs, workersMs]) expect(ms).toBeLessThan(30_000);
+    for (const ms of [orchestratorMs, aclMs, workersMs]) expect(ms).toBeLessThan(15_000);
   }, 300_000);
 });
