@@ -35,6 +35,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  for (const w of workers) w.kill('SIGCONT'); // a failed run may leave them frozen
   await Promise.all(workers.map((w) => stopProcess(w)));
   await orch?.stop();
   admin?.disconnect();
