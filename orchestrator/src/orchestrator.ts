@@ -80,7 +80,9 @@ async function stakeReader(config: OrchestratorConfig, logger: Logger): Promise<
 export async function startOrchestrator(given: OrchestratorConfig, opts: StartOrchestratorOptions = {}): Promise<Orchestrator> {
   const config: OrchestratorConfig = { ...given, secret: await deploymentSecret(given.secret, given.dataDir) };
   const logger = opts.logger ?? pino({ level: config.logLevel, name: 'orchestrator' });
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+  // Reconnects forever, at most 500 ms apart (a restarted Redis is used again within that); a
+  // request fails after 3 tries meanwhile rather than hanging.
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true, retryStrategy: (times) => Math.min(times * 50, 500) });
   await redis.connect();
   // One secret per deployment: refuse to run beside an orchestrator that signs with another.
   await claimSecret(redis, config.redisPrefix, config.secret).catch((err: unknown) => {
@@ -257,6 +259,11 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
       .catch((err) => logger.warn({ err }, 'registry sweep failed'));
   }, Math.min(10_000, config.workerExpireSec * 250));
   registrySweep.unref();
+  // Redis restarted (ACL users made at runtime are not in its AOF): recreate the workers' users at
+  // start and as soon as the connection is back, not at the next sweep, so their queues log in again.
+  const recreateAclUsers = () => void registry.sweep().catch((err) => logger.warn({ err }, 'registry sweep after (re)connecting failed'));
+  redis.on('ready', recreateAclUsers);
+  recreateAclUsers();
 
   return {
     url,

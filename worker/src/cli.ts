@@ -115,8 +115,17 @@ async function start(argv: string[]): Promise<void> {
       commit: (jobId, renditions) => market.commit(jobId, renditions),
       logger,
     });
-    // The message only: ioredis errors carry the command, and HELLO's carries the password.
-    w.on('error', (err) => logger.error({ err: err.message }, 'queue connection problem (is Redis up at the URL the orchestrator gave, or --redis-url?)'));
+    // Redis refusing the password for 3 s (restarted without this worker's ACL user, and no
+    // orchestrator recreated it from its stored hash yet): register again, which recreates it.
+    let authFailingSince = 0;
+    w.on('error', (err) => {
+      // The message only: ioredis errors carry the command, and HELLO's carries the password.
+      logger.error({ err: err.message }, 'queue connection problem (is Redis up at the URL the orchestrator gave, or --redis-url?)');
+      if (!/WRONGPASS|NOAUTH/.test(err.message) || runner !== w || refused) return;
+      const now = Date.now();
+      if (now - authFailingSince > 10_000) authFailingSince = now;
+      else if (now - authFailingSince >= 3_000) void market.registerAgain();
+    });
     return w;
   };
   runner = run(latest);

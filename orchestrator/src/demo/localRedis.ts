@@ -31,15 +31,16 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts `redis-server` on a free port as production runs it: a password (`--requirepass`, random)
- * and AOF persistence (`appendfsync everysec`) in `dir` (default: a new temp dir). Returns its
- * URL (password included), the child and the data dir.
+ * Starts `redis-server` on a free port as production runs it: a password (`--requirepass`, random
+ * unless given) and AOF persistence (`appendfsync everysec`) in `dir` (default: a new temp dir).
+ * Given the `dir`, `port` and `password` of one stopped before, it is that Redis restarted: it
+ * loads the AOF. Returns its URL (password included), the child and the data dir.
  */
-export async function startRedisServer(opts: { dir?: string; port?: number } = {}): Promise<{ url: string; child: ChildProcess; dir: string; password: string }> {
+export async function startRedisServer(opts: { dir?: string; port?: number; password?: string } = {}): Promise<{ url: string; child: ChildProcess; dir: string; password: string }> {
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'segmint-redis-'));
   mkdirSync(dir, { recursive: true });
-  const password = randomBytes(24).toString('hex');
+  const password = opts.password ?? randomBytes(24).toString('hex');
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir];
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   const failed = new Promise<never>((_, reject) =>

@@ -32,6 +32,8 @@ export function queueConnection(redis: WorkerRedis, override?: string): RedisOpt
     password: redis.password,
     enableReadyCheck: false,
     skipVersionCheck: true,
+    // Redis restarted: try again every second, forever (BullMQ's own backoff grows to 20 s).
+    retryStrategy: (times: number) => Math.min(times * 100, 1000),
   };
 }
 
@@ -53,6 +55,7 @@ export class MarketplaceClient {
   private market: MarketplaceInfo | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private again: Promise<void> | undefined;
 
   constructor(private readonly o: MarketplaceClientOptions) {}
 
@@ -92,16 +95,24 @@ export class MarketplaceClient {
       } catch (err) {
         const code = (err as { code?: string }).code;
         this.o.logger?.warn({ err: (err as Error).message, code }, 'heartbeat failed');
-        if (code === 'WORKER_NOT_REGISTERED' || code === 'UNAUTHORIZED') {
-          await this.register()
-            .then((r) => this.o.onRegisteredAgain?.(r))
-            .catch((e) => this.o.logger?.warn({ err: (e as Error).message }, 'registering again failed'));
-        }
+        if (code === 'WORKER_NOT_REGISTERED' || code === 'UNAUTHORIZED') await this.registerAgain();
       }
       if (!this.stopped) this.timer = setTimeout(beat, this.registered!.heartbeatIntervalMs);
     };
     this.timer = setTimeout(beat, registered.heartbeatIntervalMs);
     return registered;
+  }
+
+  /**
+   * Registers anew (the orchestrator forgot this worker, or Redis lost its ACL user) and hands the
+   * new registration to onRegisteredAgain; one at a time, failures logged, never thrown.
+   */
+  registerAgain(): Promise<void> {
+    this.again ??= this.register()
+      .then((r) => this.o.onRegisteredAgain?.(r))
+      .catch((e) => this.o.logger?.warn({ err: (e as Error).message }, 'registering again failed'))
+      .finally(() => (this.again = undefined));
+    return this.again;
   }
 
   /**
