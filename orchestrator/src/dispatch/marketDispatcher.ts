@@ -424,6 +424,8 @@ export class MarketDispatcher implements Dispatcher {
         // One attempt per worker: failover is the auction's job, not BullMQ's retries.
         defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: { age: 3600 } },
       });
+      // Without a listener a lost Redis connection prints every reconnect error to stderr.
+      q.on('error', (err) => this.o.logger.debug({ err: err.message, worker }, 'worker queue connection problem'));
       this.queues.set(worker, q);
     }
     return q;

@@ -30,6 +30,7 @@ export class OwnChecks {
       prefix,
       defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 1000 },
     });
+    this.queue.on('error', () => {}); // the connection's own errors are the orchestrator's to report
   }
 
   /** Queues a check once per (job, worker): a repeated add is a no-op. */
