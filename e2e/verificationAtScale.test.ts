@@ -61,12 +61,15 @@ describe('honest workers on different CPU budgets', () => {
     }, 300_000, 250);
     console.log(`honest comparisons: ${done.sampled}, outcomes ${JSON.stringify(done.outcomes)}, check cost ${(done.extraCost * 100).toFixed(0)} % of the publishing transcodes at rate 1`);
     expect(done).toMatchObject({ segments: COUNT, sampled: COUNT, outcomes: { agree: COUNT } });
-    // Both workers published and both verified: the comparisons ran in both directions.
+    // Both workers published and both verified (the comparisons ran in both directions); when the
+    // other worker was busy, the orchestrator's own re-transcode (a third CPU budget) compared.
     const audits = await Promise.all(Array.from({ length: COUNT }, (_, seq) => api(orch!, 'GET', `/api/stream/${stream.id}/segments/${seq}/audit`).then((r) => r.json)));
     const publishers = new Set(audits.map((a) => a.worker));
     const verifiers = new Set(audits.map((a) => a.spotCheck.verifier));
     expect(publishers.size).toBe(2);
-    expect(verifiers).toEqual(publishers);
+    for (const w of publishers) expect(verifiers.has(w)).toBe(true);
+    expect([...verifiers].every((v) => publishers.has(v) || v === 'orchestrator')).toBe(true);
+    console.log(`verified by the other worker: ${audits.filter((a) => a.spotCheck.verifier !== 'orchestrator').length}, by the orchestrator: ${audits.filter((a) => a.spotCheck.verifier === 'orchestrator').length}`);
     for (const a of audits) expect(a.spotCheck.verifier).not.toBe(a.worker);
     const metrics = await (await fetch(`${orch.url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`segmint_spotchecks_total\\{outcome="agree"\\} ${COUNT}\\b`));
