@@ -25,15 +25,16 @@
 import { readFile } from 'node:fs/promises';
 import { segmentFacts } from '../mpegts.js';
 import { SegmintError } from '@segmint/protocol';
-import { blockGrid, blockMse, blockRect, compareFrame, frameMse, psnr, type BlockRect, type FrameStats } from './blockStats.js';
+import { blockGrid, blockMse, blockRect, chromaBlockSsd, compareFrame, frameMse, psnr, type BlockRect, type FrameStats } from './blockStats.js';
 import { GrayFrames } from './grayFrames.js';
-import { windowedMinima } from './windowedBlocks.js';
+import { DETAIL_FLOOR, windowedMinima } from './windowedBlocks.js';
 
 export type QualityThresholds = {
   /** Frames per window for the block minima. */
   windowFrames: number;
   minBlockSsim: number;
   minBlockPsnr: number;
+  minBlockChromaPsnr: number;
   minBlockDetail: number;
   minDetailRatio: number;
   maxMisalignedFrames: number;
@@ -44,6 +45,7 @@ export const QUALITY_THRESHOLDS: Readonly<QualityThresholds> = Object.freeze({
   windowFrames: 15,
   minBlockSsim: 0.5,
   minBlockPsnr: 17,
+  minBlockChromaPsnr: 20,
   minBlockDetail: 0.35,
   minDetailRatio: 0.6,
   maxMisalignedFrames: 2,
@@ -51,7 +53,7 @@ export const QUALITY_THRESHOLDS: Readonly<QualityThresholds> = Object.freeze({
 });
 
 export type QualityFailureCode =
-  | 'size' | 'frame-count' | 'frame-alignment' | 'block-ssim' | 'block-psnr' | 'block-detail' | 'detail' | 'frozen-region';
+  | 'size' | 'frame-count' | 'frame-alignment' | 'block-ssim' | 'block-psnr' | 'block-chroma' | 'block-detail' | 'detail' | 'frozen-region';
 
 export type QualityFailure = { code: QualityFailureCode; value: number; threshold: number };
 
@@ -78,6 +80,8 @@ export type CompareRenditionsReturnType = {
   /** Window minima: `frame` is the window's first frame, `block` the block's pixels. */
   minBlockSsim: WorstBlockFigure;
   minBlockPsnr: WorstBlockFigure;
+  /** Chroma (both planes) PSNR of a block over a window. */
+  minBlockChromaPsnr: WorstBlockFigure;
   minBlockDetail: WorstBlockFigure;
   detailRatio: number;
   misalignedFrames: number;
@@ -146,7 +150,11 @@ async function scanFrames(candidate: string, reference: string, width: number, h
     while (curC && curR) {
       scan.candidateFrames++;
       scan.referenceFrames++;
-      const stats = compareFrame(curC, curR, g);
+      const n = width * height;
+      const stats = compareFrame(curC.subarray(0, n), curR.subarray(0, n), g);
+      const chroma = chromaBlockSsd(curC, curR, g);
+      stats.chromaSsd = chroma.ssd;
+      stats.chromaSamples = chroma.samples;
       scan.stats.push(stats);
       const same = stats.ssd.reduce((a, b) => a + b, 0) / stats.pixels.reduce((a, b) => a + b, 0);
       scan.framePsnr.push(psnr(same));
@@ -205,7 +213,9 @@ function verdictOf(s: Scan, width: number, height: number, t: QualityThresholds,
   let ssd = 0, px = 0, ssim = 0, blocks = 0, dc = 0, dr = 0;
   for (const f of s.stats) {
     for (let b = 0; b < f.ssd.length; b++) {
-      ssd += f.ssd[b]!; px += f.pixels[b]!; ssim += f.ssim[b]!; blocks++; dc += f.detailCandidate[b]!; dr += f.detailReference[b]!;
+      ssd += f.ssd[b]!; px += f.pixels[b]!; ssim += f.ssim[b]!; blocks++;
+      // Detail only where the reference has some: grain on a flat picture is not detail to keep.
+      if (f.detailReference[b]! >= DETAIL_FLOOR * f.pixels[b]!) { dc += f.detailCandidate[b]!; dr += f.detailReference[b]!; }
     }
   }
   const worstIdx = s.framePsnr.reduce((w, v, i) => (v < s.framePsnr[w]! ? i : w), 0);
@@ -217,7 +227,7 @@ function verdictOf(s: Scan, width: number, height: number, t: QualityThresholds,
     frames: { candidate: s.candidateFrames, reference: s.referenceFrames },
     meanSsim: round(blocks ? ssim / blocks : 1), meanPsnr: round(psnr(px ? ssd / px : 0)),
     worstFrame: { frame: worstIdx, psnr: round(s.framePsnr[worstIdx] ?? 100) },
-    minBlockSsim: fig(m.ssim), minBlockPsnr: fig(m.psnr, 100), minBlockDetail: fig(m.detail),
+    minBlockSsim: fig(m.ssim), minBlockPsnr: fig(m.psnr, 100), minBlockChromaPsnr: fig(m.chromaPsnr, 100), minBlockDetail: fig(m.detail),
     detailRatio: round(dr ? dc / dr : 1), misalignedFrames: s.misaligned, frozenBlocks: s.frozen,
     thresholds: t, compareMs: 0,
   };
@@ -226,6 +236,7 @@ function verdictOf(s: Scan, width: number, height: number, t: QualityThresholds,
   if (s.misaligned > t.maxMisalignedFrames) fail('frame-alignment', s.misaligned, t.maxMisalignedFrames);
   if (r.minBlockSsim.value < t.minBlockSsim) fail('block-ssim', r.minBlockSsim.value, t.minBlockSsim);
   if (r.minBlockPsnr.value < t.minBlockPsnr) fail('block-psnr', r.minBlockPsnr.value, t.minBlockPsnr);
+  if (r.minBlockChromaPsnr.value < t.minBlockChromaPsnr) fail('block-chroma', r.minBlockChromaPsnr.value, t.minBlockChromaPsnr);
   if (r.minBlockDetail.value < t.minBlockDetail) fail('block-detail', r.minBlockDetail.value, t.minBlockDetail);
   if (r.detailRatio < t.minDetailRatio) fail('detail', r.detailRatio, t.minDetailRatio);
   if (s.frozen > t.maxFrozenBlocks) fail('frozen-region', s.frozen, t.maxFrozenBlocks);
@@ -239,7 +250,7 @@ function sizeMismatch(cand: { width: number; height: number; frames: number }, r
   return {
     verdict: 'fail', failures: [{ code: 'size', value: cand.width * cand.height, threshold: ref.width * ref.height }],
     width: cand.width, height: cand.height, frames: { candidate: cand.frames, reference: ref.frames },
-    meanSsim: 0, meanPsnr: 0, worstFrame: { frame: -1, psnr: 0 }, minBlockSsim: empty, minBlockPsnr: empty, minBlockDetail: empty,
+    meanSsim: 0, meanPsnr: 0, worstFrame: { frame: -1, psnr: 0 }, minBlockSsim: empty, minBlockPsnr: empty, minBlockChromaPsnr: empty, minBlockDetail: empty,
     detailRatio: 0, misalignedFrames: 0, frozenBlocks: 0, thresholds: t, compareMs: Math.round(performance.now() - started),
   };
 }
