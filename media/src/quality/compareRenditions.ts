@@ -1,7 +1,7 @@
 /**
  * Local quality check of a rendition from an encoder that is not bit-exact (NVENC, or any worker
  * that claims it): the candidate is compared with a reference transcode of the same segment and
- * profile, frame by frame and block by block on luma, so a change in one place (a box, a logo, a
+ * profile, frame by frame and block by block (luma, and chroma by PSNR), so a change in one place (a box, a logo, a
  * blurred or frozen region), in time (dropped, repeated or frozen frames) or in detail (a lower
  * resolution upscaled, a starved bitrate) fails even when a mean over the picture would pass.
  *
@@ -18,9 +18,11 @@
  * - over every window of 15 frames (a tampering persists, an honest encoder's bad moment does
  *   not), every block's mean SSIM ≥ 0.5, PSNR ≥ 17 dB and fine-detail ratio (candidate /
  *   reference, where the reference has detail) ≥ 0.35;
- * - the whole rendition's fine-detail ratio ≥ 0.6 (a lower resolution upscaled lacks the top octave);
+ * - over every window of 15 frames, every block's chroma PSNR (both planes) ≥ 20 dB (a coloured
+ *   box of the background's brightness barely shows in luma);
+ * - the fine-detail ratio of the blocks where the reference has detail ≥ 0.6 (a lower resolution
+ *   upscaled lacks the top octave);
  * - at most 2 blocks held still for 8 frames in a row while the reference moves.
- * Luma only: a change in colour alone (same brightness) is not seen.
  */
 import { readFile } from 'node:fs/promises';
 import { segmentFacts } from '../mpegts.js';
