@@ -9,7 +9,7 @@
  * Per tampering: the per-check detection rate d (flagged / sampled segments) and, at sample rate
  * p over n segments, the per-stream catch probability 1 − (1 − p·d)^n. Honest: flagged / checked.
  * Last line: `quality: K tamperings caught in all, honest false positives N`.
- * Usage: npm run bench:quality [-- --segments 1 --first 0 --rate 0.25 --stream 40 --profiles 720p0,360p0,240p0 --verbose]
+ * Usage: npm run bench:quality [-- --segments 1 --first 0 --rate 0.15 --stream 40 --profiles 720p0,360p0,240p0 --verbose]
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,8 @@ const argOf = (name: string, fallback: string) => {
 const SEGMENTS = Number(argOf('--segments', '1'));
 /** Which segment of each source to start from (runs with different --first see different content). */
 const FIRST = Number(argOf('--first', '0'));
-const RATE = Number(argOf('--rate', '0.25'));
+// The orchestrator's default SEGMINT_QUALITY_CHECK_RATE: 3 × the spot-check rate 0.05.
+const RATE = Number(argOf('--rate', '0.15'));
 const STREAM = Number(argOf('--stream', '40'));
 const PROFILES = argOf('--profiles', '720p0,360p0,240p0').split(',');
 const VERBOSE = process.argv.includes('--verbose');
@@ -62,7 +63,7 @@ async function checkSegment(src: { name: string; file: string }, profiles: Rendi
 }
 
 const summary = (r: CompareRenditionsReturnType) =>
-  `${r.verdict} ${r.failures.map((f) => f.code).join(',') || '-'} ssim=${r.minBlockSsim.value} psnr=${r.minBlockPsnr.value} blockDetail=${r.minBlockDetail.value} detail=${r.detailRatio} misaligned=${r.misalignedFrames} frozen=${r.frozenBlocks} frames=${r.frames.candidate}/${r.frames.reference} ${r.compareMs}ms`;
+  `${r.verdict} ${r.failures.map((f) => f.code).join(',') || '-'} ssim=${r.minBlockSsim.value} psnr=${r.minBlockPsnr.value} chroma=${r.minBlockChromaPsnr.value} blockDetail=${r.minBlockDetail.value} detail=${r.detailRatio} misaligned=${r.misalignedFrames} frozen=${r.frozenBlocks} frames=${r.frames.candidate}/${r.frames.reference} ${r.compareMs}ms`;
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'segmint-bench-quality-'));
@@ -98,7 +99,7 @@ function report(honestNames: string[], tallies: Map<string, Tally>, started: num
     falsePositives += t.flagged;
     honestChecked += t.checked;
     const min = (f: (r: CompareRenditionsReturnType) => number) => Math.min(...t.worst.map(f));
-    console.log(`  ${name.padEnd(26)} flagged ${t.flagged}/${t.checked}  min block SSIM ${fmt(min((r) => r.minBlockSsim.value))}, min block PSNR ${min((r) => r.minBlockPsnr.value).toFixed(1)} dB, min block detail ${fmt(min((r) => r.minBlockDetail.value))}, min detail ${fmt(min((r) => r.detailRatio))}, max misaligned ${-min((r) => -r.misalignedFrames)}, max frozen ${-min((r) => -r.frozenBlocks)}`);
+    console.log(`  ${name.padEnd(26)} flagged ${t.flagged}/${t.checked}  min block SSIM ${fmt(min((r) => r.minBlockSsim.value))}, min block PSNR ${min((r) => r.minBlockPsnr.value).toFixed(1)} dB, chroma ${min((r) => r.minBlockChromaPsnr.value).toFixed(1)} dB, min block detail ${fmt(min((r) => r.minBlockDetail.value))}, min detail ${fmt(min((r) => r.detailRatio))}, max misaligned ${-min((r) => -r.misalignedFrames)}, max frozen ${-min((r) => -r.frozenBlocks)}`);
   }
   console.log(`\ntamperings at sample rate p = ${RATE}, stream of n = ${STREAM} segments (catch probability 1 − (1 − p·d)^n)`);
   let caughtAll = 0;

@@ -32,6 +32,9 @@ export type FrameStats = {
   /** Per block: sum of |second differences| in the candidate and in the reference. */
   detailCandidate: Float64Array;
   detailReference: Float64Array;
+  /** Per block: chroma sum of squared differences and samples (chromaBlockSsd), when measured. */
+  chromaSsd?: Float64Array;
+  chromaSamples?: Float64Array;
 };
 
 const C1 = (0.01 * 255) ** 2;
@@ -83,6 +86,30 @@ export function compareFrame(cand: Uint8Array, ref: Uint8Array, g: BlockGrid): F
   }
   for (let b = 0; b < n; b++) s.ssim[b] = windows[b]! > 0 ? s.ssim[b]! / windows[b]! : 1;
   return s;
+}
+
+/**
+ * Per block: sum of squared differences of the two chroma planes (and the samples counted), from
+ * whole yuv420p frames: a coloured box on a background of the same brightness shows only here.
+ */
+export function chromaBlockSsd(cand: Uint8Array, ref: Uint8Array, g: BlockGrid): { ssd: Float64Array; samples: Float64Array } {
+  const ssd = new Float64Array(g.cols * g.rows);
+  const samples = new Float64Array(ssd.length);
+  const cw = (g.width + 1) >> 1, ch = (g.height + 1) >> 1, half = g.size >> 1;
+  for (let plane = 0; plane < 2; plane++) {
+    const base = g.width * g.height + plane * cw * ch;
+    for (let y = 0; y < ch; y++) {
+      const o = base + y * cw;
+      const rowBlock = ((y / half) | 0) * g.cols;
+      for (let x = 0; x < cw; x++) {
+        const d = cand[o + x]! - ref[o + x]!;
+        const k = rowBlock + ((x / half) | 0);
+        ssd[k]! += d * d;
+        samples[k]! += 1;
+      }
+    }
+  }
+  return { ssd, samples };
 }
 
 /** Mean squared difference of two whole frames, on every 4th row and column (enough to align frames). */

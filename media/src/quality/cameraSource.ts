@@ -12,7 +12,8 @@ export function cameraSourceFilter(motion: CameraMotion, p: { width: number; hei
   const { width: w, height: h, fps } = p;
   const grain = 'noise=alls=12:allf=t+u';
   if (motion === 'zoom') {
-    return `mandelbrot=s=${w}x${h}:r=${fps}:maxiter=150:start_scale=2:end_scale=0.02:end_pts=${p.seconds},${grain},eq=saturation=0.6`;
+    // end_pts counts frames: a slow zoom (over 30 s) into the boundary, so every segment has detail.
+    return `mandelbrot=s=${w}x${h}:r=${fps}:maxiter=200:start_x=-0.7435:start_y=0.1314:start_scale=0.3:end_scale=0.01:end_pts=${30 * fps},${grain},eq=saturation=0.6`;
   }
   const W = Math.round(w * 1.5 / 2) * 2, H = Math.round(h * 1.5 / 2) * 2;
   return `mandelbrot=s=${W}x${H}:r=${fps}:maxiter=120:start_x=-0.7435:start_y=0.1314:start_scale=0.02:end_scale=0.02,`

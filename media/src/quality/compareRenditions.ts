@@ -1,15 +1,16 @@
 /**
  * Local quality check of a rendition from an encoder that is not bit-exact (NVENC, or any worker
  * that claims it): the candidate is compared with a reference transcode of the same segment and
- * profile, frame by frame and block by block on luma, so a change in one place (a box, a logo, a
+ * profile, frame by frame and block by block (luma, and chroma by PSNR), so a change in one place (a box, a logo, a
  * blurred or frozen region), in time (dropped, repeated or frozen frames) or in detail (a lower
  * resolution upscaled, a starved bitrate) fails even when a mean over the picture would pass.
  *
  * Checks (QUALITY_THRESHOLDS; calibrated with `npm run bench:quality`, README "Quality checks"
  * has the figures). Honest stand-ins for NVENC (x264 ultrafast/medium, ±20 % bitrate, CRF, CBR,
  * zerolatency with threads, Debian's ffmpeg build) against the ladder's x264 veryfast, 720p/360p/
- * 240p, test pattern and grainy camera-like content, at worst: block SSIM 0.69, block PSNR 20.8 dB,
- * block detail 0.48, detail 0.74, 1 misaligned frame, 0 frozen blocks. Tamperings at best (per
+ * 240p, test pattern and grainy camera-like content, at worst: block SSIM 0.69, block PSNR 22.0 dB,
+ * chroma 27.6 dB, block detail 0.43 (once 0.19: a false positive), detail 0.77, 1 misaligned
+ * frame, 0 frozen blocks. Tamperings at best (per
  * segment, its most telling rendition): box/logo block PSNR ≤ 12 dB, blur block detail ≤ 0.27,
  * upscale detail ≤ 0.49, freeze ≥ 8 frozen blocks, drop frame count, repeat ≥ 5 misaligned frames.
  * - same size, same frame count;
@@ -18,22 +19,25 @@
  * - over every window of 15 frames (a tampering persists, an honest encoder's bad moment does
  *   not), every block's mean SSIM ≥ 0.5, PSNR ≥ 17 dB and fine-detail ratio (candidate /
  *   reference, where the reference has detail) ≥ 0.35;
- * - the whole rendition's fine-detail ratio ≥ 0.6 (a lower resolution upscaled lacks the top octave);
+ * - over every window of 15 frames, every block's chroma PSNR (both planes) ≥ 20 dB (a coloured
+ *   box of the background's brightness barely shows in luma);
+ * - the fine-detail ratio of the blocks where the reference has detail ≥ 0.6 (a lower resolution
+ *   upscaled lacks the top octave);
  * - at most 2 blocks held still for 8 frames in a row while the reference moves.
- * Luma only: a change in colour alone (same brightness) is not seen.
  */
 import { readFile } from 'node:fs/promises';
 import { segmentFacts } from '../mpegts.js';
 import { SegmintError } from '@segmint/protocol';
-import { blockGrid, blockMse, blockRect, compareFrame, frameMse, psnr, type BlockRect, type FrameStats } from './blockStats.js';
+import { blockGrid, blockMse, blockRect, chromaBlockSsd, compareFrame, frameMse, psnr, type BlockRect, type FrameStats } from './blockStats.js';
 import { GrayFrames } from './grayFrames.js';
-import { windowedMinima } from './windowedBlocks.js';
+import { DETAIL_FLOOR, windowedMinima } from './windowedBlocks.js';
 
 export type QualityThresholds = {
   /** Frames per window for the block minima. */
   windowFrames: number;
   minBlockSsim: number;
   minBlockPsnr: number;
+  minBlockChromaPsnr: number;
   minBlockDetail: number;
   minDetailRatio: number;
   maxMisalignedFrames: number;
@@ -44,6 +48,7 @@ export const QUALITY_THRESHOLDS: Readonly<QualityThresholds> = Object.freeze({
   windowFrames: 15,
   minBlockSsim: 0.5,
   minBlockPsnr: 17,
+  minBlockChromaPsnr: 20,
   minBlockDetail: 0.35,
   minDetailRatio: 0.6,
   maxMisalignedFrames: 2,
@@ -51,7 +56,7 @@ export const QUALITY_THRESHOLDS: Readonly<QualityThresholds> = Object.freeze({
 });
 
 export type QualityFailureCode =
-  | 'size' | 'frame-count' | 'frame-alignment' | 'block-ssim' | 'block-psnr' | 'block-detail' | 'detail' | 'frozen-region';
+  | 'size' | 'frame-count' | 'frame-alignment' | 'block-ssim' | 'block-psnr' | 'block-chroma' | 'block-detail' | 'detail' | 'frozen-region';
 
 export type QualityFailure = { code: QualityFailureCode; value: number; threshold: number };
 
@@ -78,6 +83,8 @@ export type CompareRenditionsReturnType = {
   /** Window minima: `frame` is the window's first frame, `block` the block's pixels. */
   minBlockSsim: WorstBlockFigure;
   minBlockPsnr: WorstBlockFigure;
+  /** Chroma (both planes) PSNR of a block over a window. */
+  minBlockChromaPsnr: WorstBlockFigure;
   minBlockDetail: WorstBlockFigure;
   detailRatio: number;
   misalignedFrames: number;
@@ -146,7 +153,11 @@ async function scanFrames(candidate: string, reference: string, width: number, h
     while (curC && curR) {
       scan.candidateFrames++;
       scan.referenceFrames++;
-      const stats = compareFrame(curC, curR, g);
+      const n = width * height;
+      const stats = compareFrame(curC.subarray(0, n), curR.subarray(0, n), g);
+      const chroma = chromaBlockSsd(curC, curR, g);
+      stats.chromaSsd = chroma.ssd;
+      stats.chromaSamples = chroma.samples;
       scan.stats.push(stats);
       const same = stats.ssd.reduce((a, b) => a + b, 0) / stats.pixels.reduce((a, b) => a + b, 0);
       scan.framePsnr.push(psnr(same));
@@ -205,7 +216,9 @@ function verdictOf(s: Scan, width: number, height: number, t: QualityThresholds,
   let ssd = 0, px = 0, ssim = 0, blocks = 0, dc = 0, dr = 0;
   for (const f of s.stats) {
     for (let b = 0; b < f.ssd.length; b++) {
-      ssd += f.ssd[b]!; px += f.pixels[b]!; ssim += f.ssim[b]!; blocks++; dc += f.detailCandidate[b]!; dr += f.detailReference[b]!;
+      ssd += f.ssd[b]!; px += f.pixels[b]!; ssim += f.ssim[b]!; blocks++;
+      // Detail only where the reference has some: grain on a flat picture is not detail to keep.
+      if (f.detailReference[b]! >= DETAIL_FLOOR * f.pixels[b]!) { dc += f.detailCandidate[b]!; dr += f.detailReference[b]!; }
     }
   }
   const worstIdx = s.framePsnr.reduce((w, v, i) => (v < s.framePsnr[w]! ? i : w), 0);
@@ -217,7 +230,7 @@ function verdictOf(s: Scan, width: number, height: number, t: QualityThresholds,
     frames: { candidate: s.candidateFrames, reference: s.referenceFrames },
     meanSsim: round(blocks ? ssim / blocks : 1), meanPsnr: round(psnr(px ? ssd / px : 0)),
     worstFrame: { frame: worstIdx, psnr: round(s.framePsnr[worstIdx] ?? 100) },
-    minBlockSsim: fig(m.ssim), minBlockPsnr: fig(m.psnr, 100), minBlockDetail: fig(m.detail),
+    minBlockSsim: fig(m.ssim), minBlockPsnr: fig(m.psnr, 100), minBlockChromaPsnr: fig(m.chromaPsnr, 100), minBlockDetail: fig(m.detail),
     detailRatio: round(dr ? dc / dr : 1), misalignedFrames: s.misaligned, frozenBlocks: s.frozen,
     thresholds: t, compareMs: 0,
   };
@@ -226,6 +239,7 @@ function verdictOf(s: Scan, width: number, height: number, t: QualityThresholds,
   if (s.misaligned > t.maxMisalignedFrames) fail('frame-alignment', s.misaligned, t.maxMisalignedFrames);
   if (r.minBlockSsim.value < t.minBlockSsim) fail('block-ssim', r.minBlockSsim.value, t.minBlockSsim);
   if (r.minBlockPsnr.value < t.minBlockPsnr) fail('block-psnr', r.minBlockPsnr.value, t.minBlockPsnr);
+  if (r.minBlockChromaPsnr.value < t.minBlockChromaPsnr) fail('block-chroma', r.minBlockChromaPsnr.value, t.minBlockChromaPsnr);
   if (r.minBlockDetail.value < t.minBlockDetail) fail('block-detail', r.minBlockDetail.value, t.minBlockDetail);
   if (r.detailRatio < t.minDetailRatio) fail('detail', r.detailRatio, t.minDetailRatio);
   if (s.frozen > t.maxFrozenBlocks) fail('frozen-region', s.frozen, t.maxFrozenBlocks);
@@ -239,7 +253,7 @@ function sizeMismatch(cand: { width: number; height: number; frames: number }, r
   return {
     verdict: 'fail', failures: [{ code: 'size', value: cand.width * cand.height, threshold: ref.width * ref.height }],
     width: cand.width, height: cand.height, frames: { candidate: cand.frames, reference: ref.frames },
-    meanSsim: 0, meanPsnr: 0, worstFrame: { frame: -1, psnr: 0 }, minBlockSsim: empty, minBlockPsnr: empty, minBlockDetail: empty,
+    meanSsim: 0, meanPsnr: 0, worstFrame: { frame: -1, psnr: 0 }, minBlockSsim: empty, minBlockPsnr: empty, minBlockChromaPsnr: empty, minBlockDetail: empty,
     detailRatio: 0, misalignedFrames: 0, frozenBlocks: 0, thresholds: t, compareMs: Math.round(performance.now() - started),
   };
 }

@@ -4,8 +4,9 @@ import { ffmpegPath } from '../binaries.js';
 import { ProcessError } from '../run.js';
 
 /**
- * Decodes a video file's first video stream to 8-bit luma frames (`gray`), one at a time, at its
- * own size and in presentation order, with no frame dropped or duplicated (`-vsync passthrough`).
+ * Decodes a video file's first video stream to 8-bit planar YUV 4:2:0 frames (luma first, then
+ * the two chroma planes at half size), one at a time, at its own size and in presentation order,
+ * with no frame dropped or duplicated (`-vsync passthrough`).
  * Streams, so a long 1080p segment never sits in memory whole. Always `close()` it.
  */
 export class GrayFrames {
@@ -18,10 +19,10 @@ export class GrayFrames {
   readonly frameBytes: number;
 
   constructor(file: string, readonly width: number, readonly height: number, timeoutMs = 120_000) {
-    this.frameBytes = width * height;
+    this.frameBytes = width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
     this.child = spawn(ffmpegPath(), [
       '-hide_banner', '-loglevel', 'error', '-nostdin', '-i', file,
-      '-map', '0:v:0', '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1',
+      '-map', '0:v:0', '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1',
     ], { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
     this.child.stderr.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4000); });
     this.exited = new Promise((resolve, reject) => {
@@ -32,7 +33,7 @@ export class GrayFrames {
     this.iterator = this.child.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
-  /** The next frame (a fresh buffer of width × height bytes), or null after the last one. */
+  /** The next frame (a fresh buffer of `frameBytes`), or null after the last one. */
   async next(): Promise<Uint8Array | null> {
     while (this.pendingBytes < this.frameBytes) {
       const r = await this.iterator.next();
