@@ -28,8 +28,9 @@ export const X264_SETTINGS: X264Settings = Object.freeze({
 /**
  * Version of this argument layout; part of the encoder fingerprint. v2 (other bytes than v1):
  * bit-exact scaling, fps before scale, x264 without mb-tree, AAC decoded in fixed point.
+ * v3: `-vsync passthrough` (every decoded frame encoded once, whatever its timestamp).
  */
-export const LADDER_VERSION = 'ladder-v2';
+export const LADDER_VERSION = 'ladder-v3';
 
 /**
  * swscale flags: plain `bicubic` rounds differently in its C path (a CPU without x86 SIMD, or
@@ -76,13 +77,20 @@ function videoEncoderArgs(o: LadderOptions): string[] {
 }
 
 /**
+ * True when the rendition's frame rate is below the source's, so the ladder resamples it with
+ * the fps filter; otherwise every source frame is encoded once (the checks rely on this).
+ */
+export function lowersFrameRate(profile: RenditionProfile, sourceFps: number): boolean {
+  return sourceFps > (profile.fps ?? 30) + 0.01;
+}
+
+/**
  * One rendition's filters: fps first (frames it drops are never scaled; integer timestamp math),
  * then a bit-exact scale that also converts to yuv420p, so ffmpeg inserts no scaler of its own
  * (an auto-inserted one would use the default, not bit-exact, flags).
  */
 export function renditionFilters(profile: RenditionProfile, sourceFps: number): string {
-  const fps = profile.fps ?? 30;
-  const filters = sourceFps > fps + 0.01 ? [`fps=${fps}`] : [];
+  const filters = lowersFrameRate(profile, sourceFps) ? [`fps=${profile.fps ?? 30}`] : [];
   filters.push(`scale=${profile.width}:${profile.height}:flags=${SCALE_FLAGS}`, 'format=yuv420p');
   return filters.join(',');
 }
@@ -105,6 +113,11 @@ export function ladderArgs(input: string, source: LadderSource, outputs: readonl
     // AAC decoded in fixed point: the float decoder's NEON path (fused multiply-add) gives other
     // samples than its C path; aac_fixed gives the same on every SIMD level.
     ...(source.audioCodec === 'aac' ? ['-codec:a', 'aac_fixed'] : []),
+    // Passthrough: every decoded frame is encoded once with its own timestamp. The default for
+    // MPEG-TS (vfr) drops a frame that lands over half a frame behind its slot on the encoder's
+    // 1/fps grid, so a live encoder's jittery or bunched timestamps cost frames, and how many
+    // depends on timing the orchestrator cannot predict. The fps filter's output is already CFR.
+    '-vsync', 'passthrough',
     '-copyts', '-i', input,
     '-filter_complex', [split, ...chains].join(';'),
   ];

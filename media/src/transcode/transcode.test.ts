@@ -62,7 +62,7 @@ describe('transcodeSegment', () => {
 
   it('names the ffmpeg build, x264 build, settings, ladder version and CPU in its fingerprint, computed once', async () => {
     const fp = await encoderFingerprint();
-    expect(fp).toMatch(/^ffmpeg\/[^;@]+@[0-9a-f]{12};libx264;x264=\d+-r\d+-[0-9a-f]+;preset=veryfast;threads=1;params=mbtree=0;ladder-v2;arch=\w+;simd=\w+$/);
+    expect(fp).toMatch(/^ffmpeg\/[^;@]+@[0-9a-f]{12};libx264;x264=\d+-r\d+-[0-9a-f]+;preset=veryfast;threads=1;params=mbtree=0;ladder-v3;arch=\w+;simd=\w+$/);
     expect(fp.endsWith(`;arch=${process.arch};simd=${simdClass(process.arch)}`)).toBe(true);
     expect(fingerprintEncoder(fp)).toBe('libx264');
     expect(encoderFingerprint()).toBe(encoderFingerprint()); // the same cached promise

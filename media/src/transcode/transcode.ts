@@ -93,7 +93,7 @@ export type EncoderFingerprintOptions = {
 
 /**
  * ffmpeg build + encoder + settings + ladder version + CPU architecture and SIMD class, e.g.
- * `ffmpeg/N-47683-g0e8eb07980-static@a9255a4ef587;libx264;x264=157-r2935-545de2f;preset=veryfast;threads=1;params=mbtree=0;ladder-v2;arch=x64;simd=ssse3`.
+ * `ffmpeg/N-47683-g0e8eb07980-static@a9255a4ef587;libx264;x264=157-r2935-545de2f;preset=veryfast;threads=1;params=mbtree=0;ladder-v3;arch=x64;simd=ssse3`.
  * Two results with the same fingerprint must hash the same (compared bit for bit); any other
  * pair is not comparable by hash. The build is named by its version and a short sha256 of its
  * whole `-version` output (configuration and library versions: two builds of one version differ

@@ -1,5 +1,5 @@
 import type { SegmentFacts } from '@segmint/protocol';
-import { checkRendition } from './checks.js';
+import { checkRendition, checkTiming } from './checks.js';
 
 const profile = { name: '240p0', width: 426, height: 240, bitrate: 250_000, fps: 30 };
 const source: SegmentFacts = { videoCodec: 'h264', audioCodec: 'aac', width: 640, height: 360, frames: 60, fps: 30, durationSec: 2.000339, startSec: 5.407, videoSha256: 'aa'.repeat(32), videoCodecString: 'avc1.64001e' };
@@ -47,5 +47,28 @@ describe('checkRendition: audio and streams', () => {
     expect(check(out({ streams: { video: 1, audio: 2, other: 0 } }))).toEqual(['streams']);
     expect(check(out({ streams: { video: 2, audio: 1, other: 0 } }))).toEqual(['streams']);
     expect(check(out({ streams: { video: 1, audio: 1, other: 1 } }))).toEqual(['streams']);
+  });
+});
+
+describe('checkTiming: what an honest ladder yields from a live encoder\'s timestamps', () => {
+  // Measured (ladder-v3 on a source cut by ffmpeg's segmenter): a 60 fps source with 10 %
+  // of its frames dropped and ±10 ms jitter reads as 54.923 fps over 2.185 s from 2.0 s.
+  const live: SegmentFacts = { ...source, frames: 120, fps: 54.923, durationSec: 2.185, startSec: 2.0 };
+  const check = (p: typeof profile, actual: Partial<SegmentFacts>) => checkTiming(p, live, { ...live, ...actual }).map((f) => f.reason);
+
+  it('at the source rate wants every source frame, exactly: one dropped or added is refused', () => {
+    const same = { ...profile, fps: 60 };
+    expect(check(same, {})).toEqual([]);
+    expect(check(same, { frames: 119 })).toEqual(['frames']);
+    expect(check(same, { frames: 121 })).toEqual(['frames']);
+  });
+
+  it('below the source rate wants the fps filter\'s slots from the first timestamp to the end, within one', () => {
+    // slots round(4.185 × 15) − round(2.0 × 15) = 63 − 30 = 33; measured 32 over 2.133 s
+    const p15 = { ...profile, fps: 15 };
+    expect(check(p15, { frames: 32, durationSec: 2.1333 })).toEqual([]);
+    expect(check(p15, { frames: 33, durationSec: 2.2 })).toEqual([]);
+    expect(check(p15, { frames: 31, durationSec: 2.0667 })).toEqual(['frames', 'duration']);
+    expect(check(p15, { frames: 35, durationSec: 2.3333 })).toEqual(['frames', 'duration']);
   });
 });

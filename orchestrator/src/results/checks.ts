@@ -1,4 +1,5 @@
 import type { RenditionProfile, RenditionResult, SegmentFacts } from '@segmint/protocol';
+import { lowersFrameRate } from '@segmint/media';
 
 export type CheckFailure = {
   rendition: string;
@@ -12,8 +13,8 @@ const AUDIO_SLACK_FRAMES = 3;
 
 /**
  * Checks one rendition against its profile and the source, from facts read from the uploaded
- * bytes (never from the worker's word alone): H.264, the profile's size, the source's frame count
- * (scaled when the frame rate is lowered), duration within 1.5 frames, and the claimed hash.
+ * bytes (never from the worker's word alone): H.264, the profile's size, frame count and duration
+ * (checkTiming), and the claimed hash.
  */
 export function checkRendition(
   profile: RenditionProfile,
@@ -28,19 +29,34 @@ export function checkRendition(
   if (actual.width !== profile.width || actual.height !== profile.height) {
     out.push(fail('resolution', `${actual.width}x${actual.height}, want ${profile.width}x${profile.height}`));
   }
-  const fps = Math.min(profile.fps ?? 30, source.fps);
-  const wantFrames = Math.round((source.frames * fps) / source.fps);
-  if (Math.abs(actual.frames - wantFrames) > (fps === source.fps ? 0 : 1)) {
-    out.push(fail('frames', `${actual.frames} frames, want ${wantFrames}`));
-  }
-  // 1.5 frames: the encoder puts timestamps on its 1/fps grid, which moves the first and last frame
-  // of a live source's jittery (whole-ms RTMP) timestamps by up to half a frame each.
-  const frame = 1 / source.fps;
-  if (Math.abs(actual.durationSec - source.durationSec) > 1.5 * frame + 1e-6) {
-    out.push(fail('duration', `${actual.durationSec.toFixed(3)} s, source ${source.durationSec.toFixed(3)} s`));
-  }
+  out.push(...checkTiming(profile, source, actual));
   if (claimed.sha256 !== actual.videoSha256) out.push(fail('hash', 'uploaded bytes do not match the reported sha256'));
   return [...out, ...checkStreams(profile.name, source, claimed, actual)];
+}
+
+/**
+ * Frames and duration as an honest ladder run on this source yields them, whatever its
+ * timestamps (drops, jitter, repeats, out of order). At the source's rate the ladder encodes every
+ * source frame once with its own timestamp (`-vsync passthrough`): the same count, exactly, and
+ * the same span within 1.5 frames. Below it, the fps filter emits one frame per slot of its grid
+ * from the first timestamp's slot to the end's (both rounded to the nearest): that count within
+ * one (the filter ends on the last frame's own duration, the facts on the mean spacing), and a
+ * span that moves by up to half an output frame at each end.
+ */
+export function checkTiming(profile: RenditionProfile, source: SegmentFacts, actual: SegmentFacts): CheckFailure[] {
+  const fail = (reason: CheckFailure['reason'], message: string): CheckFailure => ({ rendition: profile.name, reason, message });
+  const out: CheckFailure[] = [];
+  const resampled = lowersFrameRate(profile, source.fps);
+  const fps = resampled ? (profile.fps ?? 30) : source.fps;
+  const end = source.startSec + source.durationSec;
+  const wantFrames = resampled ? Math.max(1, Math.round(end * fps) - Math.round(source.startSec * fps)) : source.frames;
+  if (Math.abs(actual.frames - wantFrames) > (resampled ? 1 : 0)) out.push(fail('frames', `${actual.frames} frames, want ${wantFrames}`));
+  // 1.5 source frames: the facts add the mean spacing as the last frame's duration on both sides.
+  const slack = 1.5 / source.fps + (resampled ? 1 / fps : 0);
+  if (Math.abs(actual.durationSec - source.durationSec) > slack + 1e-6) {
+    out.push(fail('duration', `${actual.durationSec.toFixed(3)} s, source ${source.durationSec.toFixed(3)} s`));
+  }
+  return out;
 }
 
 /**
