@@ -39,9 +39,9 @@ export function checkRendition(
  * timestamps (drops, jitter, repeats, out of order). At the source's rate the ladder encodes every
  * source frame once with its own timestamp (`-vsync passthrough`): the same count, exactly, and
  * the same span within 1.5 frames. Below it, the fps filter emits one frame per slot of its grid
- * from the first timestamp's slot to the end's (both rounded to the nearest): that count within
- * one (the filter ends on the last frame's own duration, the facts on the mean spacing), and a
- * span that moves by up to half an output frame at each end.
+ * from the first timestamp's slot up to the end-of-stream's, trimmed at the source's end (first
+ * timestamp + duration): that many slots, or one fewer when the stream ends on its last timestamp
+ * (the facts add the mean spacing); each end of the span moves by up to half an output frame.
  */
 export function checkTiming(profile: RenditionProfile, source: SegmentFacts, actual: SegmentFacts): CheckFailure[] {
   const fail = (reason: CheckFailure['reason'], message: string): CheckFailure => ({ rendition: profile.name, reason, message });
@@ -50,7 +50,9 @@ export function checkTiming(profile: RenditionProfile, source: SegmentFacts, act
   const fps = resampled ? (profile.fps ?? 30) : source.fps;
   const end = source.startSec + source.durationSec;
   const wantFrames = resampled ? Math.max(1, Math.round(end * fps) - Math.round(source.startSec * fps)) : source.frames;
-  if (Math.abs(actual.frames - wantFrames) > (resampled ? 1 : 0)) out.push(fail('frames', `${actual.frames} frames, want ${wantFrames}`));
+  if (actual.frames > wantFrames || actual.frames < wantFrames - (resampled ? 1 : 0)) {
+    out.push(fail('frames', `${actual.frames} frames, want ${resampled ? `${wantFrames - 1}–` : ''}${wantFrames}`));
+  }
   // 1.5 source frames: the facts add the mean spacing as the last frame's duration on both sides.
   const slack = 1.5 / source.fps + (resampled ? 1 / fps : 0);
   if (Math.abs(actual.durationSec - source.durationSec) > slack + 1e-6) {
