@@ -119,9 +119,9 @@ describe('real encoders never cost a segment', () => {
       const rtmp = await rtmpIngested();
       expect(rtmp).toBeLessThanOrEqual(8);
       expect(await metric(orch, 'segmint_segments_ingested_total{source="http"}')).toBe(pushed);
-      // Ends early on the first refused result: that alone fails the test.
+      // Ends early on the first refused or failed result: that alone fails the test.
       await waitFor('every ingested segment published (or a result refused)', async () =>
-        (await metric(orch, 'segmint_segments_published_total')) === pushed + rtmp || (await metric(orch, 'segmint_checks_failed_total')) > 0, 150_000, 500);
+        (await metric(orch, 'segmint_segments_published_total')) === pushed + rtmp || (await metric(orch, 'segmint_worker_failures_total')) > 0, 150_000, 500);
     } finally {
       load.forEach((c) => c.kill('SIGKILL'));
     }

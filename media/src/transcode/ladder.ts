@@ -28,8 +28,7 @@ export const X264_SETTINGS: X264Settings = Object.freeze({
 /**
  * Version of this argument layout; part of the encoder fingerprint. v2 (other bytes than v1):
  * bit-exact scaling, fps before scale, x264 without mb-tree, AAC decoded in fixed point.
- * v3: `-vsync passthrough` (every decoded frame encoded once, whatever its timestamp), the fps
- * filter's output trimmed at the source's end.
+ * v3: `-vsync passthrough` (every decoded frame encoded once, whatever its timestamp).
  */
 export const LADDER_VERSION = 'ladder-v3';
 
@@ -41,7 +40,7 @@ export const LADDER_VERSION = 'ladder-v3';
 export const SCALE_FLAGS = 'bicubic+accurate_rnd+bitexact';
 
 /** What the ladder needs to know of its source (SegmentFacts as the orchestrator read them). */
-export type LadderSource = Pick<SegmentFacts, 'fps'> & Partial<Pick<SegmentFacts, 'audioCodec' | 'startSec' | 'durationSec'>>;
+export type LadderSource = Pick<SegmentFacts, 'fps'> & Partial<Pick<SegmentFacts, 'audioCodec'>>;
 
 export type LadderOutput = { profile: RenditionProfile; path: string };
 
@@ -88,15 +87,10 @@ export function lowersFrameRate(profile: RenditionProfile, sourceFps: number): b
 /**
  * One rendition's filters: fps first (frames it drops are never scaled; integer timestamp math),
  * then a bit-exact scale that also converts to yuv420p, so ffmpeg inserts no scaler of its own
- * (an auto-inserted one would use the default, not bit-exact, flags). With `endSec` (the source's
- * first PTS + duration, as the orchestrator measured it) the fps filter's output is trimmed there:
- * it repeats the last frame up to the decoder's end-of-stream time, which runs past the last
- * timestamp when a live encoder flushes a bunch of frames under one timestamp; trimmed, the count
- * is at most the slots from the first timestamp to `endSec` (what the checks want).
+ * (an auto-inserted one would use the default, not bit-exact, flags).
  */
-export function renditionFilters(profile: RenditionProfile, sourceFps: number, endSec?: number): string {
+export function renditionFilters(profile: RenditionProfile, sourceFps: number): string {
   const filters = lowersFrameRate(profile, sourceFps) ? [`fps=${profile.fps ?? 30}`] : [];
-  if (filters.length && endSec !== undefined) filters.push(`trim=end=${endSec.toFixed(6)}`);
   filters.push(`scale=${profile.width}:${profile.height}:flags=${SCALE_FLAGS}`, 'format=yuv420p');
   return filters.join(',');
 }
@@ -111,8 +105,7 @@ export function renditionFilters(profile: RenditionProfile, sourceFps: number, e
 export function ladderArgs(input: string, source: LadderSource, outputs: readonly LadderOutput[], options: LadderOptions = {}): string[] {
   const n = outputs.length;
   const split = `[0:v:0]split=${n}${outputs.map((_, i) => `[s${i}]`).join('')}`;
-  const end = source.startSec !== undefined && source.durationSec !== undefined ? source.startSec + source.durationSec : undefined;
-  const chains = outputs.map(({ profile }, i) => `[s${i}]${renditionFilters(profile, source.fps, end)}[o${i}]`);
+  const chains = outputs.map(({ profile }, i) => `[s${i}]${renditionFilters(profile, source.fps)}[o${i}]`);
   const x264 = options.x264 ?? X264_SETTINGS;
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',

@@ -39,9 +39,10 @@ export function checkRendition(
  * timestamps (drops, jitter, repeats, out of order). At the source's rate the ladder encodes every
  * source frame once with its own timestamp (`-vsync passthrough`): the same count, exactly, and
  * the same span within 1.5 frames. Below it, the fps filter emits one frame per slot of its grid
- * from the first timestamp's slot up to the end-of-stream's, trimmed at the source's end (first
- * timestamp + duration): that many slots, or one fewer when the stream ends on its last timestamp
- * (the facts add the mean spacing); each end of the span moves by up to half an output frame.
+ * from the first timestamp's slot up to the decoder's end of stream: the slots up to the source's
+ * end (first timestamp + duration), one fewer when the stream ends on its last timestamp, up to
+ * two more when a publisher flushed its backlog under one timestamp (the decoder then times the
+ * end itself; measured: 26 for 24, 119 for 117). The span moves as much.
  */
 export function checkTiming(profile: RenditionProfile, source: SegmentFacts, actual: SegmentFacts): CheckFailure[] {
   const fail = (reason: CheckFailure['reason'], message: string): CheckFailure => ({ rendition: profile.name, reason, message });
@@ -50,11 +51,11 @@ export function checkTiming(profile: RenditionProfile, source: SegmentFacts, act
   const fps = resampled ? (profile.fps ?? 30) : source.fps;
   const end = source.startSec + source.durationSec;
   const wantFrames = resampled ? Math.max(1, Math.round(end * fps) - Math.round(source.startSec * fps)) : source.frames;
-  if (actual.frames > wantFrames || actual.frames < wantFrames - (resampled ? 1 : 0)) {
-    out.push(fail('frames', `${actual.frames} frames, want ${resampled ? `${wantFrames - 1}–` : ''}${wantFrames}`));
+  if (actual.frames > wantFrames + (resampled ? 2 : 0) || actual.frames < wantFrames - (resampled ? 1 : 0)) {
+    out.push(fail('frames', `${actual.frames} frames, want ${resampled ? `${wantFrames - 1}–${wantFrames + 2}` : wantFrames}`));
   }
   // 1.5 source frames: the facts add the mean spacing as the last frame's duration on both sides.
-  const slack = 1.5 / source.fps + (resampled ? 1 / fps : 0);
+  const slack = 1.5 / source.fps + (resampled ? 2 / fps : 0);
   if (Math.abs(actual.durationSec - source.durationSec) > slack + 1e-6) {
     out.push(fail('duration', `${actual.durationSec.toFixed(3)} s, source ${source.durationSec.toFixed(3)} s`));
   }
