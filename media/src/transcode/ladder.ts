@@ -40,7 +40,7 @@ export const LADDER_VERSION = 'ladder-v3';
 export const SCALE_FLAGS = 'bicubic+accurate_rnd+bitexact';
 
 /** What the ladder needs to know of its source (SegmentFacts as the orchestrator read them). */
-export type LadderSource = Pick<SegmentFacts, 'fps'> & Partial<Pick<SegmentFacts, 'audioCodec'>>;
+export type LadderSource = Pick<SegmentFacts, 'fps'> & Partial<Pick<SegmentFacts, 'audioCodec' | 'audio'>>;
 
 export type LadderOutput = { profile: RenditionProfile; path: string };
 
@@ -121,12 +121,15 @@ export function ladderArgs(input: string, source: LadderSource, outputs: readonl
     '-copyts', '-i', input,
     '-filter_complex', [split, ...chains].join(';'),
   ];
+  // An audio stream the PMT lists but no audio in it (a publisher's last segment, flushed under
+  // load): ffmpeg cannot configure a decoder without a sample rate and fails the whole segment.
+  const audio = source.audioCodec === undefined || source.audio !== undefined ? ['-map', '0:a:0?'] : [];
   outputs.forEach(({ profile, path }, i) => {
     const fps = Math.min(profile.fps ?? 30, source.fps || 30);
     const gop = String(Math.max(1, Math.round(fps * (profile.gop ?? 2))));
     const rate = String(profile.bitrate);
     args.push(
-      '-map', `[o${i}]`, '-map', '0:a:0?',
+      '-map', `[o${i}]`, ...audio,
       ...videoEncoderArgs(options),
       '-pix_fmt', 'yuv420p', '-profile:v', 'high',
       '-b:v', rate, '-maxrate', rate, '-bufsize', String(profile.bitrate * 2),
