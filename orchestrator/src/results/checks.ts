@@ -54,8 +54,9 @@ export function checkTiming(profile: RenditionProfile, source: SegmentFacts, act
   if (actual.frames > wantFrames + (resampled ? 2 : 0) || actual.frames < wantFrames - (resampled ? 1 : 0)) {
     out.push(fail('frames', `${actual.frames} frames, want ${resampled ? `${wantFrames - 1}–${wantFrames + 2}` : wantFrames}`));
   }
-  // 1.5 source frames: the facts add the mean spacing as the last frame's duration on both sides.
-  const slack = 1.5 / source.fps + (resampled ? 2 / fps : 0);
+  // 1.5 source frames: the facts add the mean spacing as the last frame's duration on both sides;
+  // resampled, 3 output frames more: each end rounds to a slot, and the end may run 2 slots past.
+  const slack = 1.5 / source.fps + (resampled ? 3 / fps : 0);
   if (Math.abs(actual.durationSec - source.durationSec) > slack + 1e-6) {
     out.push(fail('duration', `${actual.durationSec.toFixed(3)} s, source ${source.durationSec.toFixed(3)} s`));
   }
