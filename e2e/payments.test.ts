@@ -228,7 +228,8 @@ describe('ticket payments', () => {
         const used = await client().readContract({ address: deployment.contracts.TicketBroker, abi: ticketBrokerAbi, functionName: 'usedTickets', args: [h.hash] });
         expect(used).toBe(true);
       }
-      expect(settled.pending().length).toBe(0);
+      // None of the winners held at the crash is still pending (new segments may have brought new ones since).
+      expect(settled.pending().filter((t) => held.some((h) => h.hash === t.hash))).toEqual([]);
     } finally {
       await stopProcess(w);
     }

@@ -1,7 +1,7 @@
 import { ApiError, type SegmentJob, type TicketBatch, type TranscodeResult } from '@segmint/protocol';
 import { parseJobId, storageKeys } from '../ingest/jobIds.js';
 import type { Pipeline } from '../pipeline.js';
-import { compareSpotCheck } from '../verification/spotCheck.js';
+import { compareSpotCheck, noVerifier } from '../verification/spotCheck.js';
 import { checkResult, isRefusal } from './stages/checkResult.js';
 import { commitResult } from './stages/commitResult.js';
 import { payResult } from './stages/payResult.js';
@@ -44,7 +44,12 @@ export async function handleResult(p: Pipeline, job: SegmentJob, worker: string,
       out = await acceptResult(p, job, worker, result);
     }
   } catch (err) {
-    if (isRefusal(err)) await p.dispatcher.settle(job, worker, { outcome: 'failed', reason: (err as Error).message });
+    if (isRefusal(err)) {
+      await p.dispatcher.settle(job, worker, { outcome: 'failed', reason: (err as Error).message });
+      // A verifier's refused result (excluded meanwhile, bad bytes) must not leave the sample
+      // unchecked: the orchestrator checks it itself.
+      if (await p.dispatcher.checkOf(job.jobId, worker)) await noVerifier(p, job).catch((e: unknown) => p.logger.error({ err: e, jobId: job.jobId }, 'could not re-route a spot-check'));
+    }
     throw err;
   }
   // The accepted worker posting again (its answer was lost): 'accepted', paid what it was booked.
