@@ -25,10 +25,10 @@ export async function sweepStuckSeqs(p: Pipeline, now = Date.now()): Promise<num
     const waiting = inflight.filter((seq) => !ready.includes(seq));
     const gone = Object.keys(sightings).filter((k) => !waiting.includes(Number(k.split(':')[1])) || Number(k.split(':')[0]) !== meta.session);
     if (gone.length > 0) await p.live.redis.hdel(seen, ...gone);
+    if (waiting.length > 0) await p.live.redis.pexpire(seen, 86_400_000);
     for (const seq of waiting) {
       const field = `${meta.session}:${seq}`;
       const first = (await p.live.redis.hsetnx(seen, field, now)) === 1 ? now : Number(sightings[field] ?? now);
-      await p.live.redis.pexpire(seen, 86_400_000);
       const jobId = jobIdOf(streamId, meta.session, seq);
       const job = await p.dispatcher.get(jobId);
       const durationSec = job?.source.durationSec || DEFAULT_DURATION_SEC;

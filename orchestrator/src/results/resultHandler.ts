@@ -31,8 +31,8 @@ export type HandleResultReturnType = { status: 'accepted' | 'duplicate'; publish
 export async function handleResult(p: Pipeline, job: SegmentJob, worker: string, result: TranscodeResult): Promise<HandleResultReturnType> {
   p.payments?.checkParams(worker, result.ticketParams);
   let out: Omit<HandleResultReturnType, 'payment'>;
+  const check = await p.dispatcher.checkOf(job.jobId, worker);
   try {
-    const check = await p.dispatcher.checkOf(job.jobId, worker);
     if (check) {
       await checkResult(p, job, worker, result).catch((err: unknown) => {
         p.metrics.spotChecks.inc({ outcome: 'verifier-failed' });
@@ -48,7 +48,7 @@ export async function handleResult(p: Pipeline, job: SegmentJob, worker: string,
       await p.dispatcher.settle(job, worker, { outcome: 'failed', reason: (err as Error).message });
       // A verifier's refused result (excluded meanwhile, bad bytes) must not leave the sample
       // unchecked: the orchestrator checks it itself.
-      if (await p.dispatcher.checkOf(job.jobId, worker)) await noVerifier(p, job).catch((e: unknown) => p.logger.error({ err: e, jobId: job.jobId }, 'could not re-route a spot-check'));
+      if (check) await noVerifier(p, job).catch((e: unknown) => p.logger.error({ err: e, jobId: job.jobId }, 'could not re-route a spot-check'));
     }
     throw err;
   }

@@ -79,9 +79,6 @@ export function jobPixels(job: { profiles: readonly { width: number; height: num
   }, 0n);
 }
 
-export function resultPixels(renditions: readonly { width: number; height: number; frames: number }[]): bigint {
-  return renditions.reduce((sum, r) => sum + BigInt(r.width) * BigInt(r.height) * BigInt(r.frames), 0n);
-}
 
 /** The tickets of a batch, each with its signature. */
 export function batchTickets(b: TicketBatch): { ticket: Ticket; signature: Hex }[] {
