@@ -169,7 +169,7 @@ async function segmintRun(orch: TestOrchestrator, file: string, n: number, round
   const pubs = publishers(file, (i) => `rtmp://127.0.0.1:${orch.rtmp!.port}/live/${streams[i]!.streamKey}`, n);
   // Steady state only: measuring starts once every stream is being published (process
   // spawns of the publishers are startup costs; nginx is measured the same way).
-  for (let i = 0; i < 60 && !streams.every((s) => orch.rtmp!.holds(s.id)); i++) await new Promise((r) => setTimeout(r, 250));
+  for (let i = 0; i < 60 && !streams.every((s) => orch.rtmp!.publishing(s.id)); i++) await new Promise((r) => setTimeout(r, 250));
   await new Promise((r) => setTimeout(r, STARTUP_MS));
   const meter = new CpuMeter();
   const self = process.pid;

@@ -1,14 +1,17 @@
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSegments } from '@segmint/media';
+import { generateSegments, segmentFacts } from '@segmint/media';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
+import { jobIdOf, storageKeys } from '../orchestrator/src/ingest/jobIds.js';
+import { segmentJob } from '../orchestrator/src/ingest/segmentIngest.js';
 import { sweepStuckSeqs } from '../orchestrator/src/live/stuckSweeper.js';
-import { api, startTestOrchestrator, type TestOrchestrator } from './helpers.js';
+import { api, startTestOrchestrator, testWorker, type TestOrchestrator } from './helpers.js';
 
-// A seq a crash left in flight (here: admitted, never enqueued, as if the orchestrator died
-// between the two) is skipped by the sweep once its job's every deadline is 2 durations past;
-// the sweep is called with explicit clocks, so nothing here waits.
+// Seqs a crash left in flight with nobody on them, each crash point set up by hand in Redis and
+// storage as the crash leaves it: the sweep (called with explicit clocks, so nothing here waits
+// on timers) dispatches them again one segment duration after it first sees them orphaned, or
+// skips them, with the reason in the audit trail, when there is nothing to transcode.
 let db: Database;
 let orch: TestOrchestrator;
 let dir: string;
@@ -19,8 +22,7 @@ beforeAll(async () => {
   const [database, files] = await Promise.all([openDatabase(), generateSegments({ dir, count: 1, width: 320, height: 180 })]);
   db = database;
   segment = await readFile(files[0]!);
-  // One attempt, 1 s budget, 1 s wait for a slot: a seq's job is over 1 s after ingest.
-  orch = await startTestOrchestrator(db, { SEGMINT_JOB_ATTEMPTS: '1', SEGMINT_DEADLINE_MIN_MS: '1000', SEGMINT_DEADLINE_FACTOR: '0.1', SEGMINT_DISPATCH_WAIT_MS: '1000' });
+  orch = await startTestOrchestrator(db, { SEGMINT_JOB_ATTEMPTS: '2', SEGMINT_DEADLINE_MIN_MS: '1000', SEGMINT_DEADLINE_FACTOR: '0.1', SEGMINT_DISPATCH_WAIT_MS: '1000' });
 }, 120_000);
 
 afterAll(async () => {
@@ -29,26 +31,79 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const newStream = async (name: string) => (await api(orch, 'POST', '/api/stream', { name, profiles: [{ name: 'low', width: 160, height: 90, bitrate: 100_000 }] })).json;
+const push = (key: string, seq: number) => fetch(`${orch.url}/live/${key}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(segment) });
+
 describe('stuck seqs', () => {
-  it('skips a seq left in flight by a crash 2 segment durations after its deadlines, once, and the playlist goes on', async () => {
-    const stream = (await api(orch, 'POST', '/api/stream', { name: 'stuck' })).json;
+  it('skips a seq whose source a crash lost (admitted, never stored) one duration after first seeing it, once, with the reason on record', async () => {
+    const stream = await newStream('lost source');
     const p = orch.pipeline;
-    // Seq 0 admitted, never enqueued: the "crash".
     expect((await p.live.admit(stream.id, 0, 'aa'.repeat(32))).status).toBe('ok');
     const t0 = Date.now();
-    expect(await sweepStuckSeqs(p, t0)).toBe(0); // first sighting
-    expect(await sweepStuckSeqs(p, t0 + 1000 + 3900)).toBe(0); // deadline (1 s) + 2 × 2 s not yet past
-    expect(await sweepStuckSeqs(p, t0 + 1000 + 4100)).toBe(1);
-    expect(await sweepStuckSeqs(p, t0 + 60_000)).toBe(0); // never twice
-    const meta = await p.live.meta(stream.id);
-    expect(meta?.nextSeq).toBe(1);
-    // A later segment pushed for real is not held back by seq 0 any more (here: it is in flight,
-    // waiting for a worker, and the sweep leaves it alone until its own deadlines pass).
-    const res = await fetch(`${orch.url}/live/${stream.streamKey}/1.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(segment) });
-    expect(res.status).toBe(200);
-    expect(await sweepStuckSeqs(p, Date.now())).toBe(0);
+    expect(await sweepStuckSeqs(p, t0)).toEqual({ recovered: 0, skipped: 0 }); // first sighting
+    expect(await sweepStuckSeqs(p, t0 + 1900)).toEqual({ recovered: 0, skipped: 0 });
+    expect(await sweepStuckSeqs(p, t0 + 2100)).toEqual({ recovered: 0, skipped: 1 });
+    expect(await sweepStuckSeqs(p, t0 + 60_000)).toEqual({ recovered: 0, skipped: 0 }); // never twice
+    expect((await p.live.meta(stream.id))?.nextSeq).toBe(1);
+    const skips = (await api(orch, 'GET', `/api/stream/${stream.id}/skips`)).json;
+    expect(skips).toEqual([expect.objectContaining({ session: 1, seq: 0, reason: 'stuck', detail: expect.stringContaining('source') })]);
+    // A later segment pushed for real is not held back by seq 0 any more.
+    expect((await push(stream.streamKey, 1)).status).toBe(200);
     expect(await p.live.inflightSeqs(stream.id)).toEqual([1]);
     const metrics = await (await fetch(`${orch.url}/metrics`)).text();
     expect(metrics).toMatch(/segmint_segments_skipped_total\{reason="stuck"\} 1/);
+  });
+
+  it('dispatches again a seq whose job record a crash lost (source stored, never enqueued), rebuilt from the stored source', async () => {
+    const stream = await newStream('lost job');
+    const p = orch.pipeline;
+    const worker = await testWorker(orch);
+    try {
+      expect((await p.live.admit(stream.id, 0, 'bb'.repeat(32))).status).toBe('ok');
+      await p.storage.put(storageKeys.source(stream.id, 1, 0), segment);
+      const t0 = Date.now();
+      expect(await sweepStuckSeqs(p, t0)).toEqual({ recovered: 0, skipped: 0 });
+      expect(await sweepStuckSeqs(p, t0 + 2100)).toEqual({ recovered: 1, skipped: 0 });
+      const job = await worker.job(jobIdOf(stream.id, 1, 0));
+      expect(job.source).toEqual(segmentFacts(segment));
+      expect(job.profiles.map((x) => x.name)).toEqual(['low']);
+      // taken up: the next sweeps leave it to its worker
+      expect(await sweepStuckSeqs(p, t0 + 10_000)).toEqual({ recovered: 0, skipped: 0 });
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('dispatches again a seq waiting for a slot in an orchestrator that died, and leaves a live one\'s alone', async () => {
+    const stream = await newStream('dead waiter');
+    const p = orch.pipeline;
+    const jobs = [0, 1].map((seq) => segmentJob(stream, 1, seq, segmentFacts(segment), Date.now()));
+    for (const job of jobs) {
+      expect((await p.live.admit(stream.id, job.seq, `${job.seq}`.repeat(64))).status).toBe('ok');
+      await p.storage.put(storageKeys.source(stream.id, 1, job.seq), segment);
+      await p.live.redis.set(`${orch.prefix}:mkt:job:${job.jobId}`, JSON.stringify(job));
+    }
+    await p.live.redis.set(`${orch.prefix}:mkt:alive:live-one`, '1', 'PX', 60_000);
+    await p.live.redis.hset(`${orch.prefix}:mkt:waiting`, jobs[0]!.jobId, 'dead-one', jobs[1]!.jobId, 'live-one');
+    const worker = await testWorker(orch);
+    try {
+      const t0 = Date.now();
+      await sweepStuckSeqs(p, t0);
+      expect(await sweepStuckSeqs(p, t0 + 2100)).toEqual({ recovered: 1, skipped: 0 });
+      expect((await worker.job(jobs[0]!.jobId)).seq).toBe(0);
+      expect(await worker.hasJob(jobs[1]!.jobId)).toBe(false);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('a push retried after a crash cut the first one short (admitted, never queued) is queued, not taken for a duplicate', async () => {
+    const stream = await newStream('retried push');
+    const sha = (await import('node:crypto')).createHash('sha256').update(segment).digest('hex');
+    expect((await orch.pipeline.live.admit(stream.id, 0, sha)).status).toBe('ok');
+    const res = await push(stream.streamKey, 0);
+    expect(res.status).toBe(200);
+    expect((await res.json()).status).toBe('queued');
+    expect(await orch.pipeline.dispatcher.get(jobIdOf(stream.id, 1, 0))).not.toBeNull();
   });
 });

@@ -30,7 +30,7 @@ import { CreditLedger } from './payments/creditLedger.js';
 import { LiveState } from './live/liveState.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { Pipeline } from './pipeline.js';
-import { publish } from './results/resultHandler.js';
+import { skip } from './results/stages/publishResult.js';
 import { Slasher } from './verification/slasher.js';
 import { noVerifier, redoUnchecked } from './verification/spotCheck.js';
 import { OwnChecks } from './verification/ownChecks.js';
@@ -167,15 +167,12 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
   }
   dispatcher.onCheckGaveUp((job) => void noVerifier(pipeline, job).catch((err) => logger.warn({ err }, 'could not record a dropped spot-check')));
   // A segment whose job failed every attempt is skipped, so the ones after it still publish.
-  dispatcher.onGaveUp((job, reason) => {
+  dispatcher.onGaveUp((job, reason, detail) => {
     const id = parseJobId(job.jobId);
-    logger.warn({ jobId: job.jobId, reason }, 'segment failed every attempt; skipping it');
+    logger.warn({ jobId: job.jobId, reason, detail }, 'segment failed every attempt; skipping it');
     metrics.jobsFailed.inc();
     if (!id) return;
-    // Only within its own session: a new session's seq with the same number is not this one.
-    void (async () => {
-      if ((await pipeline.live.meta(id.streamId))?.session === id.session) await publish(pipeline, id.streamId, id.seq, null);
-    })().catch((err) => logger.error({ err }, 'could not skip segment'));
+    void skip(pipeline, { ...id, reason, detail }).catch((err) => logger.error({ err }, 'could not skip segment'));
   });
 
   registerErrorHandling(app);
@@ -235,7 +232,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
       .idleStreams(cutoff)
       .then(async (ids) => {
         for (const id of ids) {
-          if (rtmp?.holds(id)) continue; // publishing over RTMP, or inside its reconnect window
+          if (await pipeline.live.heldOverRtmp(id)) continue; // published over RTMP (on any orchestrator), or inside its reconnect window
           if (!(await pipeline.live.end(id, cutoff))) continue;
           await endSession(id, 'idle');
         }

@@ -57,6 +57,10 @@ export type AuditRecord = {
   job?: SegmentJob;
 };
 
+/** Why a seq was skipped (a gap in the playlists): the stable reason and the detail logged with it. */
+export type SkipReason = 'attempts-exhausted' | 'no-worker' | 'stuck';
+export type SkipRecord = { streamId: string; session: number; seq: number; reason: SkipReason; detail: string; skippedAt: number };
+
 export type VerificationSummary = {
   segments: number;
   sampled: number;
@@ -148,9 +152,28 @@ export class AuditStore {
     return rows.map((r) => (typeof r.record === 'string' ? (JSON.parse(r.record) as AuditRecord) : r.record));
   }
 
+  /** Records why a seq was skipped (once: a second skip of the same seq keeps the first reason). */
+  async putSkip(r: SkipRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO segment_skips (stream_id, session, seq, reason, detail, skipped_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (stream_id, session, seq) DO NOTHING`,
+      [r.streamId, r.session, r.seq, r.reason, r.detail, r.skippedAt, r.skippedAt + this.retentionSec * 1000],
+    );
+  }
+
+  /** The stream's skipped seqs still in retention, oldest first. */
+  async skips(streamId: string): Promise<SkipRecord[]> {
+    const rows = await this.db.query<{ session: number; seq: number; reason: SkipReason; detail: string; skipped_at: string | number }>(
+      `SELECT session, seq, reason, detail, skipped_at FROM segment_skips WHERE stream_id = $1 AND expires_at > $2 ORDER BY session, seq`,
+      [streamId, Date.now()],
+    );
+    return rows.map((r) => ({ streamId, session: Number(r.session), seq: Number(r.seq), reason: r.reason, detail: r.detail, skippedAt: Number(r.skipped_at) }));
+  }
+
   /** Deletes the records past their retention; returns how many. */
   async purge(now = Date.now()): Promise<number> {
     const rows = await this.db.query(`DELETE FROM audit_records WHERE expires_at <= $1 RETURNING seq`, [now]);
+    await this.db.query(`DELETE FROM segment_skips WHERE expires_at <= $1`, [now]);
     return rows.length;
   }
 }

@@ -215,4 +215,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX outbox_applied_age ON outbox_applied (applied_at)`,
     ],
   },
+  {
+    version: 11,
+    name: 'audit trail of skipped segments',
+    // a skipped seq is a gap in every playlist: why it happened is kept as long as published ones
+    up: [
+      `CREATE TABLE segment_skips (
+        stream_id text NOT NULL,
+        session integer NOT NULL,
+        seq integer NOT NULL,
+        reason text NOT NULL,
+        detail text NOT NULL,
+        skipped_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        PRIMARY KEY (stream_id, session, seq)
+      )`,
+      `CREATE INDEX segment_skips_expiry ON segment_skips (expires_at)`,
+    ],
+  },
 ];

@@ -1,4 +1,5 @@
 import type { SegmentJob } from '@segmint/protocol';
+import type { SkipReason } from '../audit/auditStore.js';
 
 /** A spot-check job: which worker's published result it checks, and (tie-break) the first verifier. */
 /**
@@ -68,7 +69,17 @@ export interface Dispatcher {
    * holds a claim on the job right now (its late result would still count).
    */
   lifetime(job: Pick<SegmentJob, 'jobId'> & { durationSec: number; ingestedAt: number }): Promise<{ until: number; held: boolean }>;
+  /**
+   * Of these in-flight jobs, the ones nobody is on: no worker holds a claim, no live orchestrator
+   * has it waiting for a slot, nobody is recovering it (a crash left them: see live/stuckSweeper).
+   */
+  orphaned(jobIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Takes over an orphaned job (once, across orchestrators): dispatches it again, or gives it up
+   * when every attempt is spent. False when another orchestrator is recovering it.
+   */
+  recover(job: SegmentJob): Promise<boolean>;
   /** Called once per job that no worker could do (the segment is then skipped). */
-  onGaveUp(handler: (job: SegmentJob, reason: string) => void): void;
+  onGaveUp(handler: (job: SegmentJob, reason: SkipReason, detail: string) => void): void;
   close(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -6,6 +7,7 @@ import { runAuction, type AuctionRules, type Candidate, type IneligibleReason, t
 import type { Registry } from '../marketplace/registry.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PendingChecks } from '../verification/pendingChecks.js';
+import type { SkipReason } from '../audit/auditStore.js';
 import type { Assignment, Dispatcher, Settlement, SpotCheck } from './dispatcher.js';
 
 /** H.264 encoders a worker may use for a segment (results are checked, not the encoder). */
@@ -19,6 +21,11 @@ const STALE_MAX_MS = 1000;
 const TICK_MS = 100;
 /** Reasons a worker that could take a segment cannot take it yet: the segment waits for it. */
 const BUSY = new Set<IneligibleReason>(['no-free-slot', 'checks-pending']);
+/** How long this orchestrator counts as alive after its last beat (it beats every ALIVE_BEAT_MS). */
+const ALIVE_TTL_MS = 5000;
+const ALIVE_BEAT_MS = 1000;
+/** One orchestrator at a time recovers an orphaned job; its claim on it lasts this long. */
+const RECOVER_LOCK_MS = 10_000;
 
 export type MarketDispatcherOptions = {
   /** Commands connection (also used by the per-worker BullMQ queues). */
@@ -61,7 +68,7 @@ export class MarketDispatcher implements Dispatcher {
   private readonly queues = new Map<string, Queue<TranscodeJob>>();
   /** Segments no worker could take yet, oldest first. */
   private readonly waiting = new Map<string, Waiting>();
-  private readonly handlers: ((job: SegmentJob, reason: string) => void)[] = [];
+  private readonly handlers: ((job: SegmentJob, reason: SkipReason, detail: string) => void)[] = [];
   /** Spot-checks waiting for a verifier's free slot (after the segments waiting to be done). */
   private readonly checksWaiting = new Map<string, { job: SegmentJob; checked: SpotCheck; since: number }>();
   private readonly checkHandlers: ((job: SegmentJob) => void)[] = [];
@@ -71,9 +78,16 @@ export class MarketDispatcher implements Dispatcher {
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
   private closed = false;
+  /** This process, in the records of the jobs it has waiting (so another can tell them orphaned). */
+  private readonly instance = randomUUID();
+  private readonly aliveTimer: NodeJS.Timeout;
 
   constructor(private readonly o: MarketDispatcherOptions) {
     this.timer = setInterval(() => this.pump(), TICK_MS);
+    const beat = () => void o.redis.set(this.key.alive(this.instance), '1', 'PX', ALIVE_TTL_MS).catch(() => {});
+    beat();
+    this.aliveTimer = setInterval(beat, ALIVE_BEAT_MS);
+    this.aliveTimer.unref();
   }
 
   private readonly key = {
@@ -81,7 +95,52 @@ export class MarketDispatcher implements Dispatcher {
     done: (jobId: string) => `${this.o.prefix}:mkt:done:${jobId}`,
     check: (jobId: string, worker: string) => `${this.o.prefix}:mkt:check:${jobId}|${worker}`,
     assignment: (jobId: string, worker: string) => `${this.o.prefix}:mkt:assign:${jobId}|${worker.toLowerCase()}`,
+    /** jobId → the orchestrator instance that has it waiting for a slot. */
+    waiting: () => `${this.o.prefix}:mkt:waiting`,
+    alive: (instance: string) => `${this.o.prefix}:mkt:alive:${instance}`,
+    recovering: (jobId: string) => `${this.o.prefix}:mkt:recover:${jobId}`,
   };
+
+  /** Puts a segment in this process's waiting list, and says so in Redis. */
+  private async wait(w: Waiting): Promise<void> {
+    this.waiting.set(w.job.jobId, w);
+    await this.o.redis.hset(this.key.waiting(), w.job.jobId, this.instance);
+  }
+
+  private async unwait(jobId: string): Promise<void> {
+    if (!this.waiting.delete(jobId)) return;
+    await this.o.redis.hdel(this.key.waiting(), jobId);
+  }
+
+  async orphaned(jobIds: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const jobId of jobIds) {
+      if (this.waiting.has(jobId)) continue;
+      const [[, owner], [, recovering]] = (await this.o.redis.multi().hget(this.key.waiting(), jobId).exists(this.key.recovering(jobId)).exec()) as [[null, string | null], [null, number]];
+      if (recovering === 1) continue;
+      if (owner && (await this.o.redis.exists(this.key.alive(owner))) === 1) continue;
+      if (await this.o.registry.held(jobId, await this.o.registry.tried(jobId))) continue;
+      out.add(jobId);
+    }
+    return out;
+  }
+
+  async recover(job: SegmentJob): Promise<boolean> {
+    if ((await this.o.redis.set(this.key.recovering(job.jobId), this.instance, 'PX', RECOVER_LOCK_MS, 'NX')) !== 'OK') return false;
+    await this.o.redis.multi().set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS).hdel(this.key.waiting(), job.jobId).exec();
+    const done = await this.o.redis.get(this.key.done(job.jobId));
+    if (done === 'gave-up') {
+      // given up, and the process died before the skip: finish the skip
+      for (const h of this.handlers) h(job, 'stuck', 'given up before a crash; skipped by the sweep');
+      return true;
+    }
+    // accepted, and the process died before publishing: let a worker do it again
+    if (done !== null) await this.o.redis.del(this.key.done(job.jobId));
+    this.o.metrics.auctions.inc({ outcome: 'recovered' });
+    this.o.logger.warn({ jobId: job.jobId, acceptedBefore: done }, 'segment orphaned by a crash; dispatching it again');
+    await this.dispatch(job, new Set(await this.o.registry.tried(job.jobId)), 'missed');
+    return true;
+  }
 
   async assignment(jobId: string, worker: string): Promise<Assignment | null> {
     const raw = await this.o.redis.get(this.key.assignment(jobId, worker));
@@ -93,9 +152,8 @@ export class MarketDispatcher implements Dispatcher {
     const stored = this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS);
     if (this.waiting.size > 0) {
       // Older segments are waiting for a slot: this one queues behind them.
-      this.waiting.set(job.jobId, { job, tried: new Set(), since: Date.now() });
+      await Promise.all([stored, this.wait({ job, tried: new Set(), since: Date.now() })]);
       this.o.metrics.auctions.inc({ outcome: 'waiting' });
-      await stored;
       this.pump();
       return;
     }
@@ -182,13 +240,14 @@ export class MarketDispatcher implements Dispatcher {
     return this.o.registry.isExcluded(worker);
   }
 
-  onGaveUp(handler: (job: SegmentJob, reason: string) => void): void {
+  onGaveUp(handler: (job: SegmentJob, reason: SkipReason, detail: string) => void): void {
     this.handlers.push(handler);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    clearInterval(this.aliveTimer);
     await this.pumping;
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
@@ -226,13 +285,13 @@ export class MarketDispatcher implements Dispatcher {
 
   /** Runs the auction for a segment and hands it to the best worker with a free slot. */
   private async dispatch(job: SegmentJob, tried: ReadonlySet<string>, round: Round): Promise<void> {
-    if (tried.size >= this.o.attempts) return this.giveUp(job, `${tried.size} workers tried it`);
+    if (tried.size >= this.o.attempts) return this.giveUp(job, 'attempts-exhausted', `${tried.size} workers tried it`);
     const candidates = await this.candidates();
     const maxHeight = Math.max(...job.profiles.map((x) => x.height));
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight }, { ...this.rulesFor(job), exclude: tried });
     for (const bid of auction.ranked) {
       if (!(await this.handTo(job, bid))) continue;
-      this.waiting.delete(job.jobId);
+      await this.unwait(job.jobId);
       this.o.metrics.auctions.inc({ outcome: tried.size === 0 ? 'won' : 'reauctioned' });
       this.o.logger.debug(
         {
@@ -251,10 +310,10 @@ export class MarketDispatcher implements Dispatcher {
     const someoneBusy = auction.ranked.length > 0 || auction.ineligible.some((i) => BUSY.has(i.reason));
     // Failed by every worker there is: skip it. After a missed deadline with nobody else to ask,
     // it waits instead: the slow worker's late result still counts (first valid result wins).
-    if (!someoneBusy && round === 'failed') return this.giveUp(job, 'failed by every eligible worker');
+    if (!someoneBusy && round === 'failed') return this.giveUp(job, 'attempts-exhausted', 'failed by every eligible worker');
     // Every eligible worker is busy (or none has registered yet): wait for a slot.
     if (!this.waiting.has(job.jobId)) {
-      this.waiting.set(job.jobId, { job, tried, since: Date.now() });
+      await this.wait({ job, tried, since: Date.now() });
       this.o.metrics.auctions.inc({ outcome: 'waiting' });
       this.o.logger.debug({ jobId: job.jobId, ineligible: auction.ineligible }, 'no worker free; segment waits');
     }
@@ -298,10 +357,10 @@ export class MarketDispatcher implements Dispatcher {
   }
 
   private async retryWaiting(w: Waiting): Promise<void> {
-    if (w.tried.size > 0 && (await this.isDone(w.job.jobId))) this.waiting.delete(w.job.jobId);
+    if (w.tried.size > 0 && (await this.isDone(w.job.jobId))) await this.unwait(w.job.jobId);
     // A segment whose slow worker is alive and still on it is not given up: its late result counts.
     else if (Date.now() - w.since > this.o.waitLimitMs && !(w.tried.size > 0 && (await this.o.registry.held(w.job.jobId, w.tried)))) {
-      await this.giveUp(w.job, `no worker free within ${this.o.waitLimitMs} ms`);
+      await this.giveUp(w.job, 'no-worker', `no worker free within ${this.o.waitLimitMs} ms`);
     }
     else await this.dispatch(w.job, w.tried, w.tried.size > 0 ? 'missed' : 'new');
   }
@@ -333,12 +392,12 @@ export class MarketDispatcher implements Dispatcher {
     await this.dispatch(job, new Set(await this.o.registry.tried(jobId)), 'missed');
   }
 
-  private async giveUp(job: SegmentJob, reason: string): Promise<void> {
-    this.waiting.delete(job.jobId);
+  private async giveUp(job: SegmentJob, reason: SkipReason, detail: string): Promise<void> {
+    await this.unwait(job.jobId);
     // NX: whichever orchestrator gets here first skips the segment, once.
     if ((await this.o.redis.set(this.key.done(job.jobId), 'gave-up', 'PX', JOB_TTL_MS, 'NX')) !== 'OK') return;
     this.o.metrics.auctions.inc({ outcome: 'gave-up' });
-    for (const h of this.handlers) h(job, reason);
+    for (const h of this.handlers) h(job, reason, detail);
   }
 
   private async isDone(jobId: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isMpegTs, segmentFacts } from '@segmint/media';
+import { isMpegTs, segmentFacts, type SegmentFacts } from '@segmint/media';
 import { ApiError, capProfiles, type SegmentJob } from '@segmint/protocol';
 import type { Stream } from '../streams/streamStore.js';
 import type { Pipeline } from '../pipeline.js';
@@ -37,23 +37,15 @@ export async function ingestSegment(
   const sha = createHash('sha256').update(bytes).digest('hex');
   const admitted = await p.live.admit(stream.id, seq, sha);
   const jobId = jobIdOf(stream.id, admitted.session, seq);
-  if (admitted.status === 'duplicate') return { status: 'duplicate', jobId };
+  // A push retried after a crash cut the first one short (admitted, never queued) goes on from there.
+  if (admitted.status === 'duplicate' && (await p.dispatcher.get(jobId))) return { status: 'duplicate', jobId };
   if (admitted.status === 'conflict') throw new ApiError('SEGMENT_CONFLICT', `a different segment ${seq} was already received`);
   if (admitted.status === 'too-late') throw new ApiError('SEGMENT_TOO_LATE', `segment ${seq} comes after later segments were published`);
 
   const log = p.logger.child({ streamId: stream.id, seq, jobId });
   try {
     await p.storage.put(storageKeys.source(stream.id, admitted.session, seq), bytes);
-    const job: SegmentJob = {
-      jobId,
-      streamId: stream.id,
-      seq,
-      source: facts,
-      profiles: capProfiles(stream.profiles, facts),
-      ...(stream.maxPricePerPixel ? { maxPricePerPixel: stream.maxPricePerPixel } : {}),
-      ingestedAt: Date.now(),
-    };
-    await p.dispatcher.enqueue(job);
+    await p.dispatcher.enqueue(segmentJob(stream, admitted.session, seq, facts, Date.now()));
   } catch (err) {
     // Admitted but not queued: skip the seq so it does not hold up the ones after it.
     log.error({ err }, 'could not store or enqueue segment; skipping it');
@@ -65,4 +57,17 @@ export async function ingestSegment(
   p.metrics.jobsQueued.inc();
   log.debug({ bytes: bytes.length, durationSec: facts.durationSec }, 'segment queued');
   return { status: 'queued', jobId };
+}
+
+/** The transcode job of a stored source segment. */
+export function segmentJob(stream: Stream, session: number, seq: number, facts: SegmentFacts, ingestedAt: number): SegmentJob {
+  return {
+    jobId: jobIdOf(stream.id, session, seq),
+    streamId: stream.id,
+    seq,
+    source: facts,
+    profiles: capProfiles(stream.profiles, facts),
+    ...(stream.maxPricePerPixel ? { maxPricePerPixel: stream.maxPricePerPixel } : {}),
+    ingestedAt,
+  };
 }

@@ -113,6 +113,11 @@ export class LiveState {
     return (await this.redis.segmintEnd(k.meta, activeStreamsKey(this.prefix), k.outbox, streamId, idleCutoff)) === 1;
   }
 
+  /** Whether a stream is published over RTMP on any orchestrator, or inside its reconnect window (rtmp/publisherClaims.ts). */
+  async heldOverRtmp(streamId: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys(streamId).rtmp)) === 1;
+  }
+
   /** Streams whose last ingest is at or before `cutoff` (ms). */
   async idleStreams(cutoff: number): Promise<string[]> {
     return this.redis.zrangebyscore(activeStreamsKey(this.prefix), '-inf', cutoff);

@@ -1,44 +1,96 @@
-import { liveKeys } from '@segmint/protocol';
-import { jobIdOf } from '../ingest/jobIds.js';
+import { segmentFacts } from '@segmint/media';
+import { liveKeys, type SegmentJob } from '@segmint/protocol';
+import { jobIdOf, storageKeys } from '../ingest/jobIds.js';
+import { segmentJob } from '../ingest/segmentIngest.js';
 import type { Pipeline } from '../pipeline.js';
-import { publish } from '../results/stages/publishResult.js';
+import { skip } from '../results/stages/publishResult.js';
 
 /** A segment's duration when its job record is gone too (the crash came before the enqueue). */
 const DEFAULT_DURATION_SEC = 2;
 
+export type SweepReturnType = { recovered: number; skipped: number };
+
 /**
  * Owns stuck seqs: a seq left in flight by a crash at any point (between admit and enqueue, in a
- * dispatcher's waiting queue, between a result's claim and its publish) would hold back every
- * later segment of its playlist for good. Working from Redis alone, every orchestrator's sweep
- * notes when it first saw each in-flight seq (HSETNX, so the earliest sighting of any of them
- * counts) and skips a seq 2 segment durations after every legitimate deadline of its job has
- * passed (see Dispatcher.lifetime) while no worker holds it. Skipping is the live state's own
- * atomic resolve, so a seq is never skipped or published twice. Returns how many were skipped.
+ * dead orchestrator's waiting list, between a result's claim and its publish) would hold back
+ * every later segment of its playlist for good. Working from Redis alone, every orchestrator's
+ * sweep notes when it first saw each seq that nobody is on (no worker's claim, no live
+ * orchestrator's waiting list: Dispatcher.orphaned) and, one segment duration later, recovers it:
+ * the job (rebuilt from the stored source when the crash came before its record) is dispatched
+ * again. What cannot be recovered (the source was never stored) is skipped, with its reason in
+ * the audit trail, as is anything still in flight 2 segment durations after every legitimate
+ * deadline of its job (Dispatcher.lifetime). Skipping is the live state's own atomic resolve, so a
+ * seq is never skipped or published twice.
  */
-export async function sweepStuckSeqs(p: Pipeline, now = Date.now()): Promise<number> {
-  let skipped = 0;
+export async function sweepStuckSeqs(p: Pipeline, now = Date.now()): Promise<SweepReturnType> {
+  const total = { recovered: 0, skipped: 0 };
   for (const streamId of await p.live.activeStreams()) {
-    const meta = await p.live.meta(streamId);
-    if (!meta) continue;
-    const seen = `${liveKeys(p.live.prefix, streamId).meta}:seen`;
-    const [inflight, ready, sightings] = await Promise.all([p.live.inflightSeqs(streamId), p.live.readySeqs(streamId), p.live.redis.hgetall(seen)]);
-    const waiting = inflight.filter((seq) => !ready.includes(seq));
-    const gone = Object.keys(sightings).filter((k) => !waiting.includes(Number(k.split(':')[1])) || Number(k.split(':')[0]) !== meta.session);
-    if (gone.length > 0) await p.live.redis.hdel(seen, ...gone);
-    if (waiting.length > 0) await p.live.redis.pexpire(seen, 86_400_000);
-    for (const seq of waiting) {
-      const field = `${meta.session}:${seq}`;
-      const first = (await p.live.redis.hsetnx(seen, field, now)) === 1 ? now : Number(sightings[field] ?? now);
-      const jobId = jobIdOf(streamId, meta.session, seq);
-      const job = await p.dispatcher.get(jobId);
-      const durationSec = job?.source.durationSec || DEFAULT_DURATION_SEC;
-      const life = await p.dispatcher.lifetime({ jobId, durationSec, ingestedAt: Math.min(first, job?.ingestedAt ?? first) });
-      if (life.held || now < life.until + 2 * durationSec * 1000) continue;
-      if ((await publish(p, streamId, seq, null)) < 0) continue;
-      skipped++;
-      p.metrics.segmentsSkipped.inc({ reason: 'stuck' });
-      p.logger.warn({ streamId, session: meta.session, seq, firstSeen: first }, 'segment stuck in flight past every deadline (a process crashed?): skipped');
-    }
+    const r = await sweepStream(p, streamId, now);
+    total.recovered += r.recovered;
+    total.skipped += r.skipped;
   }
-  return skipped;
+  return total;
+}
+
+async function sweepStream(p: Pipeline, streamId: string, now: number): Promise<SweepReturnType> {
+  const out = { recovered: 0, skipped: 0 };
+  const meta = await p.live.meta(streamId);
+  if (!meta) return out;
+  const seen = `${liveKeys(p.live.prefix, streamId).meta}:seen`;
+  const [inflight, ready, sightings] = await Promise.all([p.live.inflightSeqs(streamId), p.live.readySeqs(streamId), p.live.redis.hgetall(seen)]);
+  const waiting = inflight.filter((seq) => !ready.includes(seq));
+  const orphaned = await p.dispatcher.orphaned(waiting.map((seq) => jobIdOf(streamId, meta.session, seq)));
+  const field = (seq: number) => `${meta.session}:${seq}`;
+  // A sighting lasts only while the seq stays orphaned: one that anybody took up starts afresh.
+  const gone = Object.keys(sightings).filter((k) => !waiting.some((seq) => field(seq) === k && orphaned.has(jobIdOf(streamId, meta.session, seq))));
+  if (gone.length > 0) await p.live.redis.hdel(seen, ...gone);
+  if (orphaned.size > 0) await p.live.redis.pexpire(seen, 86_400_000);
+  for (const seq of waiting) {
+    const jobId = jobIdOf(streamId, meta.session, seq);
+    const job = await p.dispatcher.get(jobId);
+    const durationSec = job?.source.durationSec || DEFAULT_DURATION_SEC;
+    const first = orphaned.has(jobId) ? await firstSighting(p, seen, field(seq), sightings, now) : now;
+    if (orphaned.has(jobId) && now - first >= durationSec * 1000) {
+      const outcome = await recover(p, streamId, meta.session, seq, job, first);
+      if (outcome === 'recovered') out.recovered++;
+      if (outcome === 'skipped') out.skipped++;
+      if (outcome !== 'busy') await p.live.redis.hdel(seen, field(seq));
+      continue;
+    }
+    const life = await p.dispatcher.lifetime({ jobId, durationSec, ingestedAt: Math.min(first, job?.ingestedAt ?? first) });
+    if (life.held || now < life.until + 2 * durationSec * 1000) continue;
+    const detail = `in flight ${Math.round((now - Math.min(first, job?.ingestedAt ?? first)) / 1000)} s, past every deadline, no worker on it`;
+    if (await skip(p, { streamId, session: meta.session, seq, reason: 'stuck', detail })) out.skipped++;
+  }
+  return out;
+}
+
+async function firstSighting(p: Pipeline, seen: string, field: string, sightings: Record<string, string>, now: number): Promise<number> {
+  if ((await p.live.redis.hsetnx(seen, field, now)) === 1) return now;
+  return Number(sightings[field] ?? now);
+}
+
+/** Dispatches an orphaned seq again; skips it when its source was never stored. */
+async function recover(p: Pipeline, streamId: string, session: number, seq: number, job: SegmentJob | null, firstSeen: number): Promise<'recovered' | 'skipped' | 'busy'> {
+  const rebuilt = job ?? (await rebuildJob(p, streamId, session, seq, firstSeen));
+  if (!rebuilt) {
+    const detail = 'a crash came between its admission and storing its source: nothing to transcode';
+    return (await skip(p, { streamId, session, seq, reason: 'stuck', detail })) ? 'skipped' : 'busy';
+  }
+  if (!(await p.dispatcher.recover(rebuilt))) return 'busy';
+  p.metrics.segmentsRecovered.inc();
+  p.logger.warn({ streamId, session, seq, rebuilt: job === null }, 'segment orphaned by a crash: dispatched again');
+  return 'recovered';
+}
+
+/** The job of a seq whose record a crash lost, from its stored source (null: none was stored). */
+async function rebuildJob(p: Pipeline, streamId: string, session: number, seq: number, ingestedAt: number): Promise<SegmentJob | null> {
+  const [stored, stream] = await Promise.all([p.storage.read(storageKeys.source(streamId, session, seq)), p.streams.get(streamId)]);
+  if (!stored || !stream) {
+    stored?.stream.destroy();
+    return null;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stored.stream) chunks.push(chunk as Buffer);
+  return segmentJob(stream, session, seq, segmentFacts(Buffer.concat(chunks)), ingestedAt);
 }

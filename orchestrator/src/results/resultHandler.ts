@@ -9,7 +9,6 @@ import { publishResult } from './stages/publishResult.js';
 import { sampleResult } from './stages/sampleResult.js';
 
 export { acceptUpload } from './uploads.js';
-export { publish } from './stages/publishResult.js';
 
 /** Resolves a job id to its job, or answers 404 (unknown or finished long ago). */
 export async function jobOrThrow(p: Pipeline, jobId: string): Promise<SegmentJob> {

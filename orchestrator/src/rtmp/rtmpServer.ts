@@ -3,10 +3,12 @@
  * the key, turns the media into ~2 s MPEG-TS segments with the in-process segmenter and
  * hands each to `ingestSegment` (the same path as an HTTP-pushed segment).
  *
- * Sessions: one publisher per stream. A publisher that drops keeps the stream's session for the
- * reconnect window; coming back with the same key continues it (one seq is skipped, so the
- * playlists mark EXT-X-DISCONTINUITY); after the window the session ends (EXT-X-ENDLIST).
+ * Sessions: one publisher per stream, across every orchestrator on the Redis (PublisherClaims). A
+ * publisher that drops, or whose orchestrator dies, keeps the stream's session for the reconnect
+ * window; coming back with the same key to any orchestrator continues it (a seq is skipped, so
+ * the playlists mark EXT-X-DISCONTINUITY); after the window the session ends (EXT-X-ENDLIST).
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ApiError } from '@segmint/protocol';
@@ -14,6 +16,7 @@ import { ingestSegment } from '../ingest/segmentIngest.js';
 import type { Pipeline } from '../pipeline.js';
 import type { Stream } from '../streams/streamStore.js';
 import { IngestHealthTracker, type IngestHealth } from './ingestHealth.js';
+import { PublisherClaims } from './publisherClaims.js';
 import type { RtmpConfig } from './rtmpConfig.js';
 import { RtmpConnection, type MediaSink, type PublishDecision, type PublishRequest } from './rtmpConnection.js';
 import { Segmenter } from './segmenter.js';
@@ -43,6 +46,9 @@ const STREAM_RECHECK_MS = 5000;
 
 const MAX_KEY_LENGTH = 256;
 
+/** A receiving orchestrator's claim on a stream lapses this long after its last renewal (it died). */
+const LEASE_MS = 5000;
+
 export class RtmpServer {
   readonly port: number;
   private readonly connections = new Set<RtmpConnection>();
@@ -51,6 +57,8 @@ export class RtmpServer {
   private nextConnectionId = 1;
   private publishers = 0;
   private closing = false;
+  private readonly claims: PublisherClaims;
+  private readonly renewTimer: NodeJS.Timeout;
 
   private constructor(
     private readonly server: Server,
@@ -60,6 +68,11 @@ export class RtmpServer {
   ) {
     const address = server.address();
     this.port = typeof address === 'object' && address ? address.port : opts.port;
+    this.claims = new PublisherClaims(p.live.redis, p.live.prefix, randomUUID(), {
+      leaseMs: LEASE_MS, windowMs: opts.reconnectWindowSec * 1000, idleMs: opts.idleTimeoutSec * 1000,
+    });
+    this.renewTimer = setInterval(() => void this.renewClaims(), LEASE_MS / 3);
+    this.renewTimer.unref();
     // A terminated session (DELETE …/terminate) also drops its RTMP publisher.
     p.events.on('session.ended', (streamId: string) => {
       const e = this.streams.get(streamId);
@@ -84,9 +97,22 @@ export class RtmpServer {
     return rtmp;
   }
 
-  /** True while a stream has an RTMP publisher or is inside its reconnect window (the idle sweep leaves it alone). */
-  holds(streamId: string): boolean {
-    return this.streams.has(streamId);
+  /** True while a publisher of the stream is connected to this orchestrator. */
+  publishing(streamId: string): boolean {
+    return !!this.streams.get(streamId)?.publisher;
+  }
+
+  /** Renews the claims on streams published here; drops a publisher whose claim went elsewhere. */
+  private async renewClaims(): Promise<void> {
+    for (const e of this.streams.values()) {
+      if (!e.publisher) continue;
+      const conn = e.publisher.conn;
+      const mine = await this.claims.renew(e.streamId, e.nextSeq).catch((err: unknown) => {
+        this.log.warn({ err, streamId: e.streamId }, 'could not renew the rtmp claim (Redis down?); retrying');
+        return true;
+      });
+      if (!mine) conn.close('the stream is now received by another orchestrator', 'warn');
+    }
   }
 
   /** Ingest health of a stream published over RTMP now or within its reconnect window. */
@@ -145,24 +171,20 @@ export class RtmpServer {
     if (stream.suspended) return badName('this stream is suspended');
     const log = this.log.child({ streamId: stream.id, rtmpConnection: req.connectionId });
 
+    const taken = badName('this stream key is already being published; the first publisher keeps the stream');
     let entry = this.streams.get(stream.id);
-    if (entry?.publisher) return badName('this stream key is already being published; the first publisher keeps the stream');
+    if (entry?.publisher) return taken;
     if (entry) {
-      // inside the reconnect window: continue the session after the old segmenter's last segment
+      // inside the reconnect window here: the old segmenter's last segment goes first
       if (entry.windowTimer) clearTimeout(entry.windowTimer);
       entry.windowTimer = null;
       await entry.flushing;
-    } else {
-      const meta = await this.p.live.meta(stream.id);
-      if (meta && !meta.ended) {
-        const fresh = meta.lastIngestAt !== null && Date.now() - meta.lastIngestAt < this.opts.idleTimeoutSec * 1000;
-        if (fresh) return badName('this stream is live (segments are being pushed over HTTP)');
-        await this.p.endSession(stream.id); // left over from a crash: start clean
-      }
-      entry = this.streams.get(stream.id); // another publisher may have claimed it meanwhile
-      if (entry?.publisher) return badName('this stream key is already being published; the first publisher keeps the stream');
     }
-    if (this.publishers >= this.opts.maxPublishers) return { ok: false, code: 'NetStream.Publish.Rejected', description: 'publisher limit reached' };
+    const claimed = await this.claimStream(stream.id);
+    if (claimed.outcome === 'taken') return taken;
+    if (claimed.outcome !== 'new' && claimed.outcome !== 'continue') return badName('this stream is live (segments are being pushed over HTTP)');
+    entry = this.streams.get(stream.id);
+    if (entry?.publisher) return taken;
     if (!entry) {
       entry = {
         streamId: stream.id, publisher: null, nextSeq: 0, flushing: Promise.resolve(), windowTimer: null,
@@ -170,8 +192,9 @@ export class RtmpServer {
       };
       this.streams.set(stream.id, entry);
     }
-    // After a drop, skip one seq: the live state then marks EXT-X-DISCONTINUITY before the new segments.
-    const baseSeq = entry.nextSeq === 0 ? 0 : entry.nextSeq + 1;
+    // A continued session starts a seq after the last one handed out (on any orchestrator): the
+    // live state then marks EXT-X-DISCONTINUITY before the new segments.
+    const baseSeq = claimed.baseSeq;
     entry.nextSeq = baseSeq;
     const e = entry;
     // claim synchronously, before the segmenter's await, so a racing publisher sees it taken
@@ -188,7 +211,7 @@ export class RtmpServer {
     } catch (err) {
       e.publisher = null;
       this.publishers--;
-      this.afterPublisher(e, log);
+      void this.afterPublisher(e, log);
       throw err;
     }
     claim.segmenter = segmenter;
@@ -212,19 +235,36 @@ export class RtmpServer {
         e.publisher = null;
         this.publishers--;
         e.flushing = segmenter.end().catch((err) => log.error({ err }, 'segmenter did not end cleanly'));
-        this.afterPublisher(e, log);
+        void this.afterPublisher(e, log);
       },
     };
     return { ok: true, sink };
   }
 
-  /** Starts the reconnect window; when it runs out with nobody back, the session ends. */
-  private afterPublisher(e: StreamEntry, log: Logger): void {
+  /**
+   * Claims the stream in Redis; a session a crash left behind (no claim, no recent ingest) is
+   * ended first, so the publisher starts clean.
+   */
+  private async claimStream(streamId: string) {
+    const claimed = await this.claims.claim(streamId);
+    if (claimed.outcome !== 'stale') return claimed;
+    await this.p.endSession(streamId);
+    return this.claims.claim(streamId);
+  }
+
+  /**
+   * Starts the reconnect window (in Redis: the publisher may come back to any orchestrator); when
+   * it runs out with nobody back, the session ends. The segmenter's last segment may still come:
+   * its seq is kept out of the continued session's.
+   */
+  private async afterPublisher(e: StreamEntry, log: Logger): Promise<void> {
+    await this.claims.release(e.streamId, e.nextSeq + 1).catch((err: unknown) => log.warn({ err }, 'could not start the reconnect window in Redis'));
     if (this.closing) return;
     e.windowTimer = setTimeout(() => {
       void e.flushing.then(async () => {
         if (e.publisher || this.streams.get(e.streamId) !== e) return;
         this.streams.delete(e.streamId);
+        if (!(await this.claims.windowOver(e.streamId).catch(() => false))) return; // continued elsewhere (or Redis down: the idle sweep ends it)
         log.info({ windowSec: this.opts.reconnectWindowSec }, 'rtmp reconnect window over; ending the session');
         await this.p.endSession(e.streamId).catch((err) => log.error({ err }, 'could not end the session'));
       });
@@ -253,6 +293,7 @@ export class RtmpServer {
   /** Stops accepting, drops every connection, flushes segmenters. Sessions are left to the idle sweep. */
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.renewTimer);
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     for (const c of this.connections) c.close('server shutting down', 'info');
     for (const e of this.streams.values()) {

@@ -15,7 +15,7 @@ export const workerQueueName = (worker: string) => `transcode-${worker.toLowerCa
 export const liveKeys = (prefix: string, streamId: string) => {
   const base = `${prefix}:live:{${streamId}}`;
   return {
-    /** hash: session, nextSeq, mediaIndex, discBase, pendingDiscontinuity, ended, lastIngestAt, startedAt */
+    /** hash: session, nextSeq, maxSeq (highest admitted), mediaIndex, discBase, pendingDiscontinuity, ended, lastIngestAt, startedAt */
     meta: `${base}:meta`,
     /** hash: seq → source sha256, for every ingested seq not yet published or skipped */
     inflight: `${base}:inflight`,
@@ -29,6 +29,12 @@ export const liveKeys = (prefix: string, streamId: string) => {
      * Drained in order and acknowledged by any orchestrator (orchestrator/src/sessions/sessionOutbox.ts).
      */
     outbox: `${base}:outbox`,
+    /**
+     * hash: owner (orchestrator instance receiving it over RTMP), leaseUntil, windowUntil (0 while
+     * published; else when its reconnect window ends), nextSeq (first seq not handed out).
+     * Expires with the window: present means "published, or inside its reconnect window".
+     */
+    rtmp: `${base}:rtmp`,
   };
 };
 

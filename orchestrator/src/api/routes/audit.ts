@@ -64,12 +64,21 @@ const VerificationSchema = Type.Object({
   checkTranscodeMs: Type.Number({ description: 'ffmpeg time spent checking them (verifiers, tie-breaks, SSIM)' }),
   extraCost: Type.Number({ description: 'checkTranscodeMs ÷ transcodeMs' }),
 });
+const SkipSchema = Type.Object({
+  session: Type.Integer(),
+  seq: Type.Integer(),
+  reason: Type.Union([Type.Literal('attempts-exhausted'), Type.Literal('no-worker'), Type.Literal('stuck')], {
+    description: 'attempts-exhausted: every worker tried failed it; no-worker: none free within SEGMINT_DISPATCH_WAIT_MS; stuck: left in flight past every deadline (a process crashed)',
+  }),
+  detail: Type.String(),
+  skippedAt: Type.Number(),
+});
 const StreamParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }), seq: Type.String({ pattern: '^[0-9]{1,13}$' }) });
 const Query = Type.Object({ session: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'live session (default: the latest)' })) }, { additionalProperties: false });
 
-/** `GET /api/stream/:id/segments/:seq/audit`: who transcoded a published segment, and the proof. */
+/** `GET /api/stream/:id/segments/:seq/audit`: who transcoded a published segment, and the proof; `…/skips`: the gaps, and why. */
 export function auditRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync {
   return async (app) => {
     requireApiKey(app, keys);
@@ -109,6 +118,23 @@ export function auditRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync 
         const stream = await p.streams.getOwned(keyOf(req).ownerId, req.params.id);
         if (!stream) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
         return p.audit.store.summary(stream.id);
+      },
+    );
+    app.get<{ Params: Static<typeof StreamParams> }>(
+      '/stream/:id/skips',
+      {
+        schema: {
+          tags: ['stream'],
+          security: BEARER,
+          summary: 'Segments skipped (gaps in the playlists) and why, within retention',
+          params: StreamParams,
+          response: { 200: Type.Array(SkipSchema), ...errorResponses('STREAM_NOT_FOUND') },
+        },
+      },
+      async (req) => {
+        const stream = await p.streams.getOwned(keyOf(req).ownerId, req.params.id);
+        if (!stream) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
+        return (await p.audit.store.skips(stream.id)).map(({ streamId: _, ...r }) => r);
       },
     );
   };

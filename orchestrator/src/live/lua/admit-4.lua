@@ -22,7 +22,7 @@ local newSession = 0
 if (not exists) or redis.call('HGET', meta, 'ended') == '1' then
   newSession = 1
   local session = redis.call('HINCRBY', meta, 'session', 1)
-  redis.call('HSET', meta, 'nextSeq', seq, 'ended', 0, 'startedAt', now)
+  redis.call('HSET', meta, 'nextSeq', seq, 'maxSeq', -1, 'ended', 0, 'startedAt', now)
   if exists then redis.call('HSET', meta, 'pendingDiscontinuity', 1) end
   redis.call('DEL', inflight, ready)
 else
@@ -38,5 +38,6 @@ end
 
 redis.call('HSET', inflight, seq, sha)
 redis.call('HSET', meta, 'lastIngestAt', now)
+if seq > tonumber(redis.call('HGET', meta, 'maxSeq') or '-1') then redis.call('HSET', meta, 'maxSeq', seq) end
 redis.call('ZADD', active, now, streamId)
 return { 'ok', redis.call('HGET', meta, 'session'), newSession }

@@ -1,6 +1,7 @@
 import type { SegmentFacts } from '@segmint/media';
 import { SOURCE_RENDITION, type SegmentJob, type TranscodeResult } from '@segmint/protocol';
 import { storageKeys } from '../../ingest/jobIds.js';
+import type { SkipReason } from '../../audit/auditStore.js';
 import type { SegmentEntry } from '../../live/liveState.js';
 import type { Pipeline } from '../../pipeline.js';
 
@@ -11,9 +12,13 @@ import type { Pipeline } from '../../pipeline.js';
  */
 export async function publishResult(p: Pipeline, job: SegmentJob, worker: string, session: number, result: TranscodeResult, facts: Map<string, SegmentFacts | null>): Promise<number> {
   await Promise.all(
-    job.profiles.map((x) =>
-      p.storage.move(storageKeys.pending(job.jobId, worker, x.name), storageKeys.rendition(job.streamId, x.name, session, job.seq)),
-    ),
+    job.profiles.map(async (x) => {
+      const to = storageKeys.rendition(job.streamId, x.name, session, job.seq);
+      // moved already by an earlier post of this result that a crash cut short
+      await p.storage.move(storageKeys.pending(job.jobId, worker, x.name), to).catch(async (err: unknown) => {
+        if ((await p.storage.size(to)) === null) throw err;
+      });
+    }),
   );
   await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
   const renditions: SegmentEntry['renditions'] = {
@@ -53,4 +58,19 @@ export async function publish(p: Pipeline, streamId: string, seq: number, entry:
     await p.storage.delete(keys);
   }
   return published.length;
+}
+
+/**
+ * Skips a seq of `session` for good (a gap in the playlists, marked as a discontinuity), counted
+ * by reason and kept in the audit trail. False when the seq was no longer in flight (published
+ * meanwhile) or belongs to an earlier session: a new session's seq with the same number is not it.
+ */
+export async function skip(p: Pipeline, s: { streamId: string; session: number; seq: number; reason: SkipReason; detail: string }): Promise<boolean> {
+  if ((await p.live.meta(s.streamId))?.session !== s.session) return false;
+  if ((await publish(p, s.streamId, s.seq, null)) < 0) return false;
+  p.metrics.segmentsSkipped.inc({ reason: s.reason });
+  await p.audit.store
+    .putSkip({ streamId: s.streamId, session: s.session, seq: s.seq, reason: s.reason, detail: s.detail, skippedAt: Date.now() })
+    .catch((err) => p.logger.error({ err, ...s }, 'could not record a skipped segment in the audit trail'));
+  return true;
 }
