@@ -125,7 +125,11 @@ describe('Redis restarted mid-stream (SHUTDOWN, then the same data dir and port)
     admin.disconnect();
     // Redis down for 2 s with everyone running: the orchestrator and the workers retry meanwhile.
     for (const w of workers) w.kill('SIGCONT');
-    await new Promise((r) => setTimeout(r, 2000));
+    const downSince = Date.now();
+    // A viewer meanwhile is told to retry (503 UNAVAILABLE), not that the server broke (500).
+    const whileDown = await fetch(`${orch.url}/hls/${stream.playbackId}/low/index.m3u8`);
+    expect({ status: whileDown.status, code: ((await whileDown.json()) as { error: { code: string } }).error.code }).toEqual({ status: 503, code: 'UNAVAILABLE' });
+    await new Promise((r) => setTimeout(r, Math.max(0, 2000 - (Date.now() - downSince))));
     for (const w of workers) w.kill('SIGSTOP');
     const port = Number(new URL(redisServer.url).port);
     redisServer = await startRedisServer({ dir: redisServer.dir, port, password: redisServer.password });

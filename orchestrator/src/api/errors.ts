@@ -14,6 +14,14 @@ const FASTIFY_CODES: Record<string, ApiErrorCode> = {
 
 const body = (code: ApiErrorCode, message: string) => ({ error: { code, message } });
 
+/** ioredis and pg errors that mean "down or restarting", not a bug: the client should retry. */
+function storeUnreachable(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return err.name === 'MaxRetriesPerRequestError'
+    || /^(Connection is closed|Stream isn't writeable)/.test(err.message)
+    || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01' /* pg: admin shutdown */;
+}
+
 /**
  * Every error leaves as `{"error": {"code", "message"}}` with the code's status. Anything we did
  * not anticipate is logged and answered 500 INTERNAL (a bug to fix, never bad input's fault).
@@ -30,6 +38,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (mapped) return reply.status(API_ERRORS[mapped].status).send(body(mapped, fe.message));
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
       return reply.status(400).send(body('VALIDATION_FAILED', fe.message));
+    }
+    if (storeUnreachable(err)) {
+      req.log.warn({ err: err.message }, 'a store is unreachable; answered 503');
+      return reply.status(503).header('retry-after', '1').send(body('UNAVAILABLE', 'a backing store (Redis, PostgreSQL) is unreachable right now; retry shortly'));
     }
     req.log.error({ err }, 'unhandled error');
     return reply.status(500).send(body('INTERNAL', 'internal error'));

@@ -64,12 +64,6 @@ export interface Dispatcher {
   /** Tells the dispatcher how a worker's attempt ended (frees its slot, scores it, fails over). */
   settle(job: SegmentJob, worker: string, settlement: Settlement): Promise<void>;
   /**
-   * Until when the marketplace may legitimately still be working on a segment ingested at
-   * `ingestedAt` (every attempt's deadline, or its wait for a free slot), and whether a worker
-   * holds a claim on the job right now (its late result would still count).
-   */
-  lifetime(job: Pick<SegmentJob, 'jobId'> & { durationSec: number; ingestedAt: number }): Promise<{ until: number; held: boolean }>;
-  /**
    * Of these in-flight jobs, the ones nobody is on: no worker holds a claim, no live orchestrator
    * has it waiting for a slot, nobody is recovering it (a crash left them: see live/stuckSweeper).
    */

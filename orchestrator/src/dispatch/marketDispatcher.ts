@@ -417,12 +417,6 @@ export class MarketDispatcher implements Dispatcher {
     return { ...rules, maxPricePerPixel: cap < rules.maxPricePerPixel ? cap : rules.maxPricePerPixel };
   }
 
-  async lifetime(job: Pick<SegmentJob, 'jobId'> & { durationSec: number; ingestedAt: number }): Promise<{ until: number; held: boolean }> {
-    const budget = Math.max(this.o.deadline.minMs, Math.round(job.durationSec * 1000 * this.o.deadline.factor));
-    const until = job.ingestedAt + Math.max(this.o.attempts * budget, this.o.waitLimitMs);
-    return { until, held: await this.o.registry.held(job.jobId, await this.o.registry.tried(job.jobId)) };
-  }
-
   private budgetMs(job: SegmentJob): number {
     return Math.max(this.o.deadline.minMs, Math.round(job.source.durationSec * 1000 * this.o.deadline.factor));
   }

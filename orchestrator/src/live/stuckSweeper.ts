@@ -17,10 +17,10 @@ export type SweepReturnType = { recovered: number; skipped: number };
  * sweep notes when it first saw each seq that nobody is on (no worker's claim, no live
  * orchestrator's waiting list: Dispatcher.orphaned) and, one segment duration later, recovers it:
  * the job (rebuilt from the stored source when the crash came before its record) is dispatched
- * again. What cannot be recovered (the source was never stored) is skipped, with its reason in
- * the audit trail, as is anything still in flight 2 segment durations after every legitimate
- * deadline of its job (Dispatcher.lifetime). Skipping is the live state's own atomic resolve, so a
- * seq is never skipped or published twice.
+ * again, and from then on the marketplace owns it as any other (deadlines, attempts, give-up).
+ * What cannot be recovered (the source was never stored) is skipped, with its reason in the audit
+ * trail. Skipping is the live state's own atomic resolve, so a seq is never skipped or published
+ * twice.
  */
 export async function sweepStuckSeqs(p: Pipeline, now = Date.now()): Promise<SweepReturnType> {
   const total = { recovered: 0, skipped: 0 };
@@ -47,20 +47,14 @@ async function sweepStream(p: Pipeline, streamId: string, now: number): Promise<
   if (orphaned.size > 0) await p.live.redis.pexpire(seen, 86_400_000);
   for (const seq of waiting) {
     const jobId = jobIdOf(streamId, meta.session, seq);
+    if (!orphaned.has(jobId)) continue; // a worker or a live orchestrator is on it: theirs to finish or give up
+    const first = await firstSighting(p, seen, field(seq), sightings, now);
     const job = await p.dispatcher.get(jobId);
-    const durationSec = job?.source.durationSec || DEFAULT_DURATION_SEC;
-    const first = orphaned.has(jobId) ? await firstSighting(p, seen, field(seq), sightings, now) : now;
-    if (orphaned.has(jobId) && now - first >= durationSec * 1000) {
-      const outcome = await recover(p, streamId, meta.session, seq, job, first);
-      if (outcome === 'recovered') out.recovered++;
-      if (outcome === 'skipped') out.skipped++;
-      if (outcome !== 'busy') await p.live.redis.hdel(seen, field(seq));
-      continue;
-    }
-    const life = await p.dispatcher.lifetime({ jobId, durationSec, ingestedAt: Math.min(first, job?.ingestedAt ?? first) });
-    if (life.held || now < life.until + 2 * durationSec * 1000) continue;
-    const detail = `in flight ${Math.round((now - Math.min(first, job?.ingestedAt ?? first)) / 1000)} s, past every deadline, no worker on it`;
-    if (await skip(p, { streamId, session: meta.session, seq, reason: 'stuck', detail })) out.skipped++;
+    if (now - first < (job?.source.durationSec || DEFAULT_DURATION_SEC) * 1000) continue;
+    const outcome = await recover(p, streamId, meta.session, seq, job, first);
+    if (outcome === 'recovered') out.recovered++;
+    if (outcome === 'skipped') out.skipped++;
+    if (outcome !== 'busy') await p.live.redis.hdel(seen, field(seq));
   }
   return out;
 }
