@@ -97,6 +97,24 @@ describe('stuck seqs', () => {
     }
   });
 
+  it('sees through a session that ended with an orphaned seq in flight (its EXT-X-ENDLIST waited on it), then lets it go', async () => {
+    const stream = await newStream('ended with a stuck seq');
+    const p = orch.pipeline;
+    expect((await push(stream.streamKey, 0)).status).toBe(200);
+    expect((await p.live.admit(stream.id, 1, 'cc'.repeat(32))).status).toBe('ok'); // never stored: the crash
+    await p.endSession(stream.id);
+    expect(await p.live.activeStreams()).not.toContain(stream.id);
+    expect(await p.live.drainingStreams()).toContain(stream.id);
+    const t0 = Date.now();
+    await sweepStuckSeqs(p, t0);
+    expect((await sweepStuckSeqs(p, t0 + 2100)).skipped).toBe(1);
+    expect(await p.live.readySeqs(stream.id)).toEqual([1]); // skipped, waiting for seq 0: a worker's to do (none here)
+    await p.live.resolve(stream.id, 0, null, 10);
+    expect(await p.live.inflightSeqs(stream.id)).toEqual([]);
+    await sweepStuckSeqs(p, t0 + 2200);
+    expect(await p.live.drainingStreams()).not.toContain(stream.id);
+  });
+
   it('a push retried after a crash cut the first one short (admitted, never queued) is queued, not taken for a duplicate', async () => {
     const stream = await newStream('retried push');
     const sha = (await import('node:crypto')).createHash('sha256').update(segment).digest('hex');

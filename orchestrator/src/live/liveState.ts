@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { activeStreamsKey, liveKeys } from '@segmint/protocol';
+import { activeStreamsKey, drainingStreamsKey, liveKeys } from '@segmint/protocol';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
 const SCRIPTS = {
   segmintAdmit: { numberOfKeys: 4, lua: lua('admit-4.lua') },
   segmintResolve: { numberOfKeys: 5, lua: lua('resolve-5.lua') },
-  segmintEnd: { numberOfKeys: 3, lua: lua('end-3.lua') },
+  segmintEnd: { numberOfKeys: 5, lua: lua('end-5.lua') },
   segmintRevise: { numberOfKeys: 2, lua: lua('revise-2.lua') },
 };
 
@@ -97,6 +97,16 @@ export class LiveState {
     return this.redis.zrange(activeStreamsKey(this.prefix), '0', '-1');
   }
 
+  /** Streams whose session ended with seqs still in flight (their EXT-X-ENDLIST waits on them). */
+  async drainingStreams(): Promise<string[]> {
+    return this.redis.zrange(drainingStreamsKey(this.prefix), '0', '-1');
+  }
+
+  /** Takes a stream off the draining set once nothing of its ended session is in flight. */
+  async drained(streamId: string): Promise<void> {
+    if ((await this.redis.hlen(this.keys(streamId).inflight)) === 0) await this.redis.zrem(drainingStreamsKey(this.prefix), streamId);
+  }
+
   /** Seqs in flight (admitted, not yet published or skipped), ascending. */
   async inflightSeqs(streamId: string): Promise<number[]> {
     return (await this.redis.hkeys(this.keys(streamId).inflight)).map(Number).sort((a, b) => a - b);
@@ -110,7 +120,7 @@ export class LiveState {
   /** Ends the session now (`force`) or only if nothing was ingested since `idleCutoff`. */
   async end(streamId: string, idleCutoff: number | 'force'): Promise<boolean> {
     const k = this.keys(streamId);
-    return (await this.redis.segmintEnd(k.meta, activeStreamsKey(this.prefix), k.outbox, streamId, idleCutoff)) === 1;
+    return (await this.redis.segmintEnd(k.meta, activeStreamsKey(this.prefix), k.outbox, k.inflight, drainingStreamsKey(this.prefix), streamId, idleCutoff)) === 1;
   }
 
   /** Whether a stream is published over RTMP on any orchestrator, or inside its reconnect window (rtmp/publisherClaims.ts). */

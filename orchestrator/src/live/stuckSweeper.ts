@@ -24,11 +24,13 @@ export type SweepReturnType = { recovered: number; skipped: number };
  */
 export async function sweepStuckSeqs(p: Pipeline, now = Date.now()): Promise<SweepReturnType> {
   const total = { recovered: 0, skipped: 0 };
-  for (const streamId of await p.live.activeStreams()) {
+  const draining = await p.live.drainingStreams();
+  for (const streamId of new Set([...(await p.live.activeStreams()), ...draining])) {
     const r = await sweepStream(p, streamId, now);
     total.recovered += r.recovered;
     total.skipped += r.skipped;
   }
+  for (const streamId of draining) await p.live.drained(streamId);
   return total;
 }
 

@@ -15,7 +15,7 @@ type Commands = {
   segmintOutboxRelease(key: string, token: string): Promise<number>;
 };
 
-/** What the live-state scripts append to a stream's outbox (live/lua/resolve-5.lua, end-3.lua). */
+/** What the live-state scripts append to a stream's outbox (live/lua/resolve-5.lua, end-5.lua). */
 export type OutboxEntry = { t: 'published'; record: PublishedRecord } | { t: 'ended'; session: number; at: number };
 
 /** The effects of outbox entries. Each must be idempotent: an entry is applied at least once. */

@@ -40,3 +40,6 @@ export const liveKeys = (prefix: string, streamId: string) => {
 
 /** zset of stream ids with live state, scored by last ingest time (for the idle sweep). */
 export const activeStreamsKey = (prefix: string) => `${prefix}:live:active`;
+
+/** zset of stream ids whose session ended with seqs still in flight (the stuck-seq sweep drains them). */
+export const drainingStreamsKey = (prefix: string) => `${prefix}:live:draining`;
