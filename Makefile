@@ -1,5 +1,5 @@
 # Segmint: the two commands a new user needs are `make demo` and `make test`.
-.PHONY: install demo test test-ts test-contracts typecheck contracts bench clean attack
+.PHONY: install demo test test-ts test-contracts typecheck contracts bench clean attack chaos
 
 NPM ?= npm
 
@@ -62,7 +62,11 @@ test-contracts: install
 attack: install
 	$(NPM) run attack
 
-test: typecheck test-contracts test-ts attack
+# The chaos run, short: 90 s of a live stream with 6 faults (kill -9s, Redis restarts); see README.
+chaos: install
+	$(NPM) run chaos -- --minutes 1.5
+
+test: typecheck test-contracts test-ts attack chaos
 
 bench: install
 	$(NPM) run bench:pipeline
