@@ -11,6 +11,10 @@ const KNOWN_LABELS = {
   spotChecks: ['agree', 'mismatch', 'caught', 'verifier-faulty', 'unresolved', 'redone', 'no-verifier', 'verifier-failed', 'no-record', 'ssim-pass', 'ssim-fail'],
   slashes: ['sent', 'failed'],
   ingestSources: ['rtmp', 'http'],
+  // CheckFailure['reason'] (results/checks.ts)
+  checkReasons: ['missing', 'codec', 'resolution', 'frames', 'duration', 'hash', 'streams', 'audio'],
+  // the ApiError codes a segment push is refused with (api/routes/livePush.ts, ingest/segmentIngest.ts)
+  rejectCodes: ['INVALID_SEGMENT', 'SEGMENT_CONFLICT', 'SEGMENT_TOO_LATE', 'BAD_SEQUENCE', 'STREAM_NOT_FOUND', 'STREAM_SUSPENDED', 'PAYLOAD_TOO_LARGE'],
 } as const;
 
 /** The orchestrator's Prometheus metrics (own registry, so several orchestrators fit in one process). */
@@ -47,6 +51,8 @@ export function createMetrics() {
   for (const reason of KNOWN_LABELS.skipped) m.segmentsSkipped.inc({ reason }, 0);
   for (const outcome of KNOWN_LABELS.spotChecks) m.spotChecks.inc({ outcome }, 0);
   for (const outcome of KNOWN_LABELS.slashes) m.slashes.inc({ outcome }, 0);
+  for (const reason of KNOWN_LABELS.checkReasons) m.checksFailed.inc({ reason }, 0);
+  for (const code of KNOWN_LABELS.rejectCodes) m.segmentsRejected.inc({ code }, 0);
   for (const source of KNOWN_LABELS.ingestSources) {
     m.segmentsIngested.inc({ source }, 0);
     m.ingestBytes.inc({ source }, 0);

@@ -8,7 +8,8 @@ import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
  */
 export function createWorkerMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'segmint_worker_process_' });
+  // prom-client names them process_*, nodejs_*: segmint_worker_process_cpu_seconds_total, …
+  collectDefaultMetrics({ register: registry, prefix: 'segmint_worker_' });
   const m = {
     registry,
     segments: new Counter({ name: 'segmint_worker_segments_total', help: 'Segments this worker finished (done: result accepted) or failed', labelNames: ['outcome'], registers: [registry] }),
