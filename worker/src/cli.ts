@@ -142,7 +142,7 @@ async function start(argv: string[]): Promise<void> {
   const metricsPort = flag(argv, WORKER_KNOBS.metricsPort);
   const metricsServer = metricsPort === ''
     ? null
-    : await serveWorkerMetrics(metrics, { host: flag(argv, WORKER_KNOBS.metricsHost), port: integer(metricsPort, '--metrics-port', 0, 65535), healthy: () => !stopping && !refused });
+    : await serveWorkerMetrics(metrics, { host: flag(argv, WORKER_KNOBS.metricsHost), port: integer(metricsPort, '--metrics-port', 0, 65535), healthy: () => !stopping });
   if (metricsServer) logger.info({ metrics: metricsServer.addresses()[0] }, 'serving /metrics and /healthz');
   const redisAt = { url: redisOverride ?? latest.redis.url, user: latest.redis.username };
   logger.info({ address: market.address, key: source, orchestratorUrl, redis: redisAt, capabilities, encoder: found.encoder, pricePerPixel: priceText, ffmpeg: ffmpegPath() }, 'worker started');
