@@ -6,8 +6,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * deploy/prometheus name these series; a test checks each one is on /metrics.
  */
 const KNOWN_LABELS = {
-  auctions: ['won', 'reauctioned', 'waiting', 'gave-up'],
-  skipped: ['stuck'],
+  auctions: ['won', 'reauctioned', 'waiting', 'gave-up', 'recovered'],
+  skipped: ['attempts-exhausted', 'no-worker', 'stuck'],
   spotChecks: ['agree', 'mismatch', 'caught', 'verifier-faulty', 'unresolved', 'redone', 'no-verifier', 'verifier-failed', 'no-record', 'ssim-pass', 'ssim-fail'],
   slashes: ['sent', 'failed'],
   ingestSources: ['rtmp', 'http'],
