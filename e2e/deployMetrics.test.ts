@@ -90,10 +90,15 @@ describe('deploy: anvil preset, network by name, dashboard and alert metrics on 
       const m = await metrics();
       return value(m, 'segmint_segments_published_total') >= 2 && value(m, 'segmint_tickets_sent_total') >= 1;
     }, 150_000, 500);
-    await waitFor('a redemption round on the worker', async () => value(await (await fetch(`${workerUrl}/metrics`)).text(), 'segmint_worker_redemption_rounds_total{outcome="ok"}') >= 1, 30_000, 500);
+    // The worker completes a job (its tickets stored) just after the orchestrator published it.
+    const workerMetrics = () => fetch(`${workerUrl}/metrics`).then((r) => r.text());
+    await waitFor('2 segments done and a redemption round on the worker', async () => {
+      const m = await workerMetrics();
+      return value(m, 'segmint_worker_segments_total{outcome="done"}') >= 2 && value(m, 'segmint_worker_redemption_rounds_total{outcome="ok"}') >= 1;
+    }, 60_000, 500);
 
     // 4. Every metric the dashboard and the alerts name, on the process that exports it.
-    const [orchText, workerText] = await Promise.all([metrics(), fetch(`${workerUrl}/metrics`).then((r) => r.text())]);
+    const [orchText, workerText] = await Promise.all([metrics(), workerMetrics()]);
     const exposed = { orchestrator: samples(orchText), worker: samples(workerText) };
     const { names, matchers } = deployMetricNames(join(ROOT, 'deploy'));
     expect(names.length).toBeGreaterThan(20);

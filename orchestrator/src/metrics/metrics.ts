@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 const KNOWN_LABELS = {
   auctions: ['won', 'reauctioned', 'waiting', 'gave-up', 'recovered'],
   skipped: ['attempts-exhausted', 'no-worker', 'stuck'],
-  spotChecks: ['agree', 'mismatch', 'caught', 'verifier-faulty', 'unresolved', 'redone', 'no-verifier', 'verifier-failed', 'no-record', 'ssim-pass', 'ssim-fail'],
+  spotChecks: ['agree', 'mismatch', 'caught', 'verifier-faulty', 'unresolved', 'redone', 'no-verifier', 'verifier-failed', 'no-record', 'quality-pass', 'quality-fail'],
   slashes: ['sent', 'failed'],
   ingestSources: ['rtmp', 'http'],
   // CheckFailure['reason'] (results/checks.ts)
