@@ -95,7 +95,10 @@ describe('deploy/ files', () => {
       const ins = dockerfileInstructions(read(f));
       const entry = JSON.parse(ins.filter((i) => i.op === 'ENTRYPOINT').at(-1)!.args) as string[];
       const cmd = JSON.parse(ins.filter((i) => i.op === 'CMD').at(-1)!.args) as string[];
-      commands.set(JSON.stringify([entry, cmd]), [entry, cmd]);
+      // The entrypoint is an absolute path inside the image: map it back through WORKDIR (COPY . → /app).
+      const workdir = ins.filter((i) => i.op === 'WORKDIR').at(-1)!.args;
+      expect(entry[0]!.startsWith(`${workdir}/`)).toBe(true);
+      commands.set(JSON.stringify([entry, cmd]), [[relative(workdir, entry[0]!), ...entry.slice(1)], cmd]);
     }
     expect(commands.size).toBe(2); // the orchestrator's and the worker's (twice: CPU and NVENC)
     for (const [entry, cmd] of commands.values()) {

@@ -48,5 +48,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.SEGMINT_HTTP_PORT||8935)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM: stops taking work, closes the HTTP and RTMP servers and the queues, then exits.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["bin/segmint", "orchestrator"]
+ENTRYPOINT ["/app/bin/segmint", "orchestrator"]
 CMD ["start"]

@@ -47,5 +47,5 @@ EXPOSE 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=120s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.SEGMINT_WORKER_METRICS_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["bin/segmint", "worker"]
+ENTRYPOINT ["/app/bin/segmint", "worker"]
 CMD ["start"]

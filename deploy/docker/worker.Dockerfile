@@ -39,5 +39,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=120s --retries=3 \
 # SIGTERM: stops heartbeating (wins nothing new), finishes the segments in hand, closes the
 # ticket book, exits. Give it the segment deadline plus the result grace (see README) to do so.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["bin/segmint", "worker"]
+ENTRYPOINT ["/app/bin/segmint", "worker"]
 CMD ["start"]
