@@ -63,6 +63,13 @@ export type DeploySegmintParameters = {
   fund?: { address: Address; eth?: bigint; tokens?: bigint }[];
   /** Write the deployment JSON here. */
   outFile?: string;
+  /** EIP-1559 fees of every transaction (a network preset's gas settings); default: the node's estimate. */
+  fees?: { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint };
+  /** Blocks to wait for after each transaction; default 1. */
+  confirmations?: number;
+  /** Network preset name and explorer, recorded in the file. */
+  network?: string;
+  explorer?: string;
 };
 
 export type Deployment = {
@@ -77,12 +84,16 @@ export type Deployment = {
   tokenDeployed: boolean;
   staking: StakingParams;
   broker: BrokerParams;
+  /** The preset deployed with `--network NAME`, and its block explorer. */
+  network?: string;
+  explorer?: string;
 };
 
 export type DeploySegmintReturnType = Deployment;
 export type DeploySegmintErrorType = Error;
 
-type Clients = { wallet: WalletClient<Transport, Chain | undefined, Account>; pub: PublicClient };
+type Fees = { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint };
+type Clients = { wallet: WalletClient<Transport, Chain | undefined, Account>; pub: PublicClient; fees: Fees; confirmations: number };
 
 /**
  * Deploys the three contracts and waits for each receipt.
@@ -97,7 +108,8 @@ export async function deploySegmint(params: DeploySegmintParameters): Promise<De
   const chainId = await pub.getChainId();
   const chain = chainAt(chainId, params.rpcUrl);
   const wallet = createWalletClient({ account, chain, transport: http(params.rpcUrl) });
-  const c: Clients = { wallet, pub: pub as PublicClient };
+  const c: Clients = { wallet, pub: pub as PublicClient, fees: params.fees ?? {}, confirmations: params.confirmations ?? 1 };
+  const fees = c.fees;
   const staking: StakingParams = { ...DEFAULT_STAKING_PARAMS, ...params.staking };
   const broker: BrokerParams = { ...DEFAULT_BROKER_PARAMS, ...params.broker };
   const verifier = params.verifier ?? account.address;
@@ -117,13 +129,13 @@ export async function deploySegmint(params: DeploySegmintParameters): Promise<De
   const brokerAddress = await deploy(c, ticketBrokerAbi, ticketBrokerBytecode, [broker.unlockPeriod, broker.reserveRecipients]);
 
   const role = await pub.readContract({ address: stakingAddress, abi: stakingManagerAbi, functionName: 'VERIFIER_ROLE' });
-  await send(c, wallet.writeContract({ address: stakingAddress, abi: stakingManagerAbi, functionName: 'grantRole', args: [role, verifier] }));
+  await send(c, wallet.writeContract({ address: stakingAddress, abi: stakingManagerAbi, functionName: 'grantRole', args: [role, verifier], ...fees }));
 
   for (const f of params.fund ?? []) {
-    if (f.eth) await send(c, wallet.sendTransaction({ to: f.address, value: f.eth }));
+    if (f.eth) await send(c, wallet.sendTransaction({ to: f.address, value: f.eth, ...fees }));
     if (f.tokens) {
       if (params.token) throw new Error('cannot mint an existing token: fund accounts with it yourself');
-      await send(c, wallet.writeContract({ address: token, abi: segmintTokenAbi, functionName: 'mint', args: [f.address, f.tokens] }));
+      await send(c, wallet.writeContract({ address: token, abi: segmintTokenAbi, functionName: 'mint', args: [f.address, f.tokens], ...fees }));
     }
   }
 
@@ -137,6 +149,8 @@ export async function deploySegmint(params: DeploySegmintParameters): Promise<De
     tokenDeployed: params.token === undefined,
     staking,
     broker,
+    ...(params.network ? { network: params.network } : {}),
+    ...(params.explorer ? { explorer: params.explorer } : {}),
   };
   if (params.outFile) await writeDeployment(params.outFile, deployment);
   return deployment;
@@ -168,14 +182,14 @@ export async function readDeployment(path: string): Promise<Deployment> {
 
 async function deploy(c: Clients, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<Address> {
   // Generic over three ABIs: viem's constructor-args inference needs a literal ABI, so loosen it here.
-  const hash = await c.wallet.deployContract({ abi, bytecode, args } as unknown as Parameters<typeof c.wallet.deployContract>[0]);
-  const receipt = await c.pub.waitForTransactionReceipt({ hash });
+  const hash = await c.wallet.deployContract({ abi, bytecode, args, ...c.fees } as unknown as Parameters<typeof c.wallet.deployContract>[0]);
+  const receipt = await c.pub.waitForTransactionReceipt({ hash, confirmations: c.confirmations });
   if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`deployment reverted (${hash})`);
   return getAddress(receipt.contractAddress);
 }
 
 async function send(c: Clients, tx: Promise<Hex>): Promise<void> {
   const hash = await tx;
-  const receipt = await c.pub.waitForTransactionReceipt({ hash });
+  const receipt = await c.pub.waitForTransactionReceipt({ hash, confirmations: c.confirmations });
   if (receipt.status !== 'success') throw new Error(`transaction reverted (${hash})`);
 }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { networkEnv } from '@segmint/protocol';
 import { parseRtmpKnobs, RTMP_KNOBS, type RtmpConfig } from './rtmp/rtmpConfig.js';
 import { parseWebhookKnobs, WEBHOOK_KNOBS, type WebhookConfig } from './webhooks/webhookConfig.js';
 import { API_KNOBS, parseApiKnobs, type ApiConfig } from './api/apiConfig.js';
@@ -45,6 +46,8 @@ export const ORCHESTRATOR_KNOBS = {
   workerExpireSec: { env: 'SEGMINT_WORKER_EXPIRE_SEC', flag: '--worker-expire-sec', default: '86400', help: 'A worker neither registering nor heartbeating for this long is forgotten (registration, performance, Redis ACL user)' },
   registerRateLimit: { env: 'SEGMINT_REGISTER_RATE_LIMIT', flag: '--register-rate-limit', default: '10', help: 'Signed registrations per minute per worker address (then 429 REGISTRATION_RATE_LIMITED; 0: no limit)' },
   registerIpRateLimit: { env: 'SEGMINT_REGISTER_IP_RATE_LIMIT', flag: '--register-ip-rate-limit', default: '60', help: 'Registrations per minute per client IP address (then 429 REGISTRATION_RATE_LIMITED; 0: no limit)' },
+  network: { env: 'SEGMINT_NETWORK', flag: '--network', default: '', help: 'Chain by name (anvil, base-sepolia, arbitrum-sepolia): CHAIN_RPC_URL, SEGMINT_CHAIN_ID, SEGMINT_STAKING_MANAGER and SEGMINT_TICKET_BROKER default to its deployment file, SEGMINT_DEPLOYMENTS_DIR/NAME.json' },
+  deploymentsDir: { env: 'SEGMINT_DEPLOYMENTS_DIR', flag: '--deployments-dir', default: '', help: 'Where the deployment files of SEGMINT_NETWORK are (default deploy/chains in the repository)' },
   chainId: { env: 'SEGMINT_CHAIN_ID', flag: '--chain-id', default: '31337', help: 'EIP-712 chain id of registrations (and of the staking contract)' },
   ...RTMP_KNOBS,
   ...WEBHOOK_KNOBS,
@@ -158,7 +161,26 @@ const redisUrlForWorkers = (own: string, configured: string) => {
   }
 };
 
-export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
+/**
+ * `env` with the chain settings of SEGMINT_NETWORK's deployment file filled in where `env` leaves
+ * them unset or empty (a variable given explicitly wins).
+ */
+export function withNetworkEnv(argv: readonly string[], env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { network, deploymentsDir } = readKnobs({ network: ORCHESTRATOR_KNOBS.network, deploymentsDir: ORCHESTRATOR_KNOBS.deploymentsDir }, argv, env);
+  if (!network) return env;
+  let fromFile: Record<string, string>;
+  try {
+    fromFile = networkEnv(network, deploymentsDir || undefined);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const out = { ...env };
+  for (const [name, value] of Object.entries(fromFile)) if (!out[name]) out[name] = value;
+  return out;
+}
+
+export function loadOrchestratorConfig(argv: readonly string[] = [], given: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
+  const env = withNetworkEnv(argv, given);
   const k = readKnobs(ORCHESTRATOR_KNOBS, argv, env);
   const httpPort = int('SEGMINT_HTTP_PORT', k.httpPort, 0, 65535);
   return {

@@ -28,7 +28,7 @@ import { startPayments } from './payments/startPayments.js';
 import { bookedPayment } from './payments/bookedPayment.js';
 import { CreditLedger } from './payments/creditLedger.js';
 import { LiveState } from './live/liveState.js';
-import { createMetrics } from './metrics/metrics.js';
+import { createMetrics, registerStateMetrics } from './metrics/metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { skip } from './results/stages/publishResult.js';
 import { Slasher } from './verification/slasher.js';
@@ -95,6 +95,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     workerRedisUrl: config.workerRedisUrl,
     expireMs: config.workerExpireSec * 1000,
   });
+  registerStateMetrics(metrics.registry, { redis, workers: () => registry.views() });
   // Checks concluded within 10 minutes count as open; a lost one stops counting after that.
   const pendingChecks = new PendingChecks(redis, config.redisPrefix, config.maxPendingChecks, 600_000);
   const ownChecks = new OwnChecks(redis, config.redisPrefix);
@@ -120,7 +121,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     redis,
     prefix: config.redisPrefix,
     logger: logger.child({ component: 'payments' }),
-    registry: metrics.registry,
+    metrics,
   });
 
   const app = Fastify({

@@ -9,7 +9,8 @@ import { WORKER_KNOBS } from './config.js';
 import { call } from './http.js';
 import { loadWorkerKey } from './identity/workerKey.js';
 import { MarketplaceClient, queueConnection } from './marketplace/client.js';
-import type { Registered } from '@segmint/protocol';
+import { networkEnv, type Registered } from '@segmint/protocol';
+import { createWorkerMetrics, serveWorkerMetrics } from './metrics/workerMetrics.js';
 import { startJobRunner } from './runner/jobRunner.js';
 import { openWorkerPayments, parseWinProb, type WorkerPayments } from './payments/workerPayments.js';
 import type { TicketRejectedError } from './payments/ticketReceiver.js';
@@ -91,12 +92,16 @@ async function start(argv: string[]): Promise<void> {
   }
   await warnIfUnstaked(market, orchestratorUrl, logger);
 
+  const metrics = createWorkerMetrics();
   const payments = await paymentsFrom(argv, account, logger, (err) => {
     // The sender cheated or cannot pay: stop working for it (no heartbeats: no more auctions won).
     logger.error({ code: err.code, err: err.message }, 'refusing this orchestrator\'s tickets: stopped taking its work');
     refused = true;
     market.stop();
     void runner?.pause(true);
+  }, (outcome, fates) => {
+    metrics.redemptionRounds.inc({ outcome });
+    metrics.ticketsRedeemed.inc(fates.filter((f) => f.fate === 'redeemed').length);
   });
   // The queue is reached only as this worker's own Redis user, handed out at registration.
   const run = (r: Registered) => {
@@ -117,6 +122,8 @@ async function start(argv: string[]): Promise<void> {
     });
     // Redis refusing the password for 3 s (restarted without this worker's ACL user, and no
     // orchestrator recreated it from its stored hash yet): register again, which recreates it.
+    w.on('completed', () => metrics.segments.inc({ outcome: 'done' }));
+    w.on('failed', () => metrics.segments.inc({ outcome: 'failed' }));
     let authFailingSince = 0;
     w.on('error', (err) => {
       // The message only: ioredis errors carry the command, and HELLO's carries the password.
@@ -131,13 +138,21 @@ async function start(argv: string[]): Promise<void> {
   runner = run(latest);
   payments?.redeemer.start(integer(flag(argv, WORKER_KNOBS.redeemIntervalMs), '--redeem-interval-ms', 100, 86_400_000));
   await runner.waitUntilReady();
+  let stopping = false;
+  const metricsPort = flag(argv, WORKER_KNOBS.metricsPort);
+  const metricsServer = metricsPort === ''
+    ? null
+    : await serveWorkerMetrics(metrics, { host: flag(argv, WORKER_KNOBS.metricsHost), port: integer(metricsPort, '--metrics-port', 0, 65535), healthy: () => !stopping });
+  if (metricsServer) logger.info({ metrics: metricsServer.addresses()[0] }, 'serving /metrics and /healthz');
   const redisAt = { url: redisOverride ?? latest.redis.url, user: latest.redis.username };
   logger.info({ address: market.address, key: source, orchestratorUrl, redis: redisAt, capabilities, encoder: found.encoder, pricePerPixel: priceText, ffmpeg: ffmpegPath() }, 'worker started');
   const stop = async () => {
     logger.info('stopping: finishing segments in hand');
+    stopping = true;
     market.stop();
     await runner?.close();
     await payments?.close();
+    await metricsServer?.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);
@@ -210,6 +225,7 @@ async function paymentsFrom(
   account: Awaited<ReturnType<typeof loadWorkerKey>>['account'],
   logger?: Pick<ReturnType<typeof pino>, 'info' | 'warn'>,
   onRefused?: (err: TicketRejectedError) => void,
+  onRedeemRound?: (outcome: 'ok' | 'failed', fates: { fate: string }[]) => void,
 ): Promise<WorkerPayments | null> {
   const rpcUrl = flag(argv, WORKER_KNOBS.chainRpcUrl);
   const broker = flag(argv, WORKER_KNOBS.ticketBroker);
@@ -236,6 +252,7 @@ async function paymentsFrom(
       dir: flag(argv, WORKER_KNOBS.paymentsDir) || undefined,
       ...(logger ? { logger } : {}),
       ...(onRefused ? { onRefused } : {}),
+      ...(onRedeemRound ? { onRedeemRound } : {}),
     });
   } catch (err) {
     fail(`cannot set up ticket payments on ${rpcUrl}: ${(err as Error).message.split('\n')[0]}`);
@@ -271,8 +288,20 @@ async function earnings(argv: string[]): Promise<void> {
   await payments.close();
 }
 
+/** SEGMINT_NETWORK: the chain settings of its deployment file, where not set explicitly. */
+function applyNetwork(argv: string[]): void {
+  const network = flag(argv, WORKER_KNOBS.network);
+  if (!network) return;
+  try {
+    for (const [name, value] of Object.entries(networkEnv(network, flag(argv, WORKER_KNOBS.deploymentsDir) || undefined))) process.env[name] ||= value;
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  applyNetwork(rest);
   if (command === 'start') return start(rest);
   if (command === 'status') return status(rest);
   if (command === 'stake') return stake(rest);

@@ -22,5 +22,9 @@ export const WORKER_KNOBS = {
   testCheatSeed: { env: 'SEGMINT_WORKER_TEST_CHEAT_SEED', flag: '--test-cheat-seed', default: '', help: 'Test only: choose the cheated segments from this seed and the job id (a repeatable run)' },
   testNondeterministic: { env: 'SEGMINT_WORKER_TEST_NONDETERMINISTIC', flag: '--test-nondeterministic', default: '', help: 'Test only (set to 1): announce the encoder as non-deterministic, as NVENC is, so its outputs get quality (SSIM) checks instead of hash checks' },
   testDelayMs: { env: 'SEGMINT_WORKER_TEST_DELAY_MS', flag: '--test-delay-ms', default: '0', help: 'Test only: sleep before each segment (a slow worker)' },
+  network: { env: 'SEGMINT_NETWORK', flag: '--network', default: '', help: 'Chain by name (anvil, base-sepolia, arbitrum-sepolia): CHAIN_RPC_URL, SEGMINT_STAKING_MANAGER and SEGMINT_TICKET_BROKER default to its deployment file, SEGMINT_DEPLOYMENTS_DIR/NAME.json' },
+  deploymentsDir: { env: 'SEGMINT_DEPLOYMENTS_DIR', flag: '--deployments-dir', default: '', help: 'Where the deployment files of SEGMINT_NETWORK are (default deploy/chains in the repository)' },
+  metricsPort: { env: 'SEGMINT_WORKER_METRICS_PORT', flag: '--metrics-port', default: '', help: 'Serve Prometheus /metrics and /healthz on this port (default: none; 0: any free port)' },
+  metricsHost: { env: 'SEGMINT_WORKER_METRICS_HOST', flag: '--metrics-host', default: '127.0.0.1', help: 'Interface of the /metrics and /healthz server (0.0.0.0 for all)' },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: '--ffmpeg', default: '', help: 'ffmpeg binary (default: the static build from @ffmpeg-installer/ffmpeg)' },
 } as const;

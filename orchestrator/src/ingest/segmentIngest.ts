@@ -54,6 +54,7 @@ export async function ingestSegment(
   }
   if (admitted.newSession) p.onSessionStart(stream, admitted.session);
   p.metrics.segmentsIngested.inc({ source: via });
+  p.metrics.ingestBytes.inc({ source: via }, bytes.length);
   p.metrics.jobsQueued.inc();
   log.debug({ bytes: bytes.length, durationSec: facts.durationSec }, 'segment queued');
   return { status: 'queued', jobId };

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
 import { formatEther } from 'viem';
 import { TicketCodec, TicketSigner } from '@segmint/protocol';
 import { CreditLedger } from './creditLedger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { PaymentConfig } from './paymentsConfig.js';
 import { SenderFunds } from './senderFunds.js';
 import { TicketSender } from './ticketSender.js';
@@ -20,8 +20,8 @@ export async function startPayments(o: {
   redis: Redis;
   prefix: string;
   logger: Logger;
-  /** Prometheus registry for the payment counters. */
-  registry?: Registry;
+  /** The payment counters (orchestrator/src/metrics/metrics.ts). */
+  metrics?: Pick<Metrics, 'ticketsSent' | 'evSentWei' | 'paymentsUnpaid'>;
 }): Promise<TicketSender | null> {
   const { config } = o;
   if (!o.chainRpcUrl || !config.ticketBroker || !config.senderKey) {
@@ -51,14 +51,6 @@ export async function startPayments(o: {
     minTicketValiditySec: config.minTicketValiditySec,
     maxTicketsPerResult: config.maxTicketsPerResult,
     logger: o.logger,
-    ...(o.registry
-      ? {
-          metrics: {
-            ticketsSent: new Counter({ name: 'segmint_tickets_sent_total', help: 'Tickets sent to workers for accepted results', registers: [o.registry] }),
-            evSentWei: new Counter({ name: 'segmint_ticket_ev_sent_wei_total', help: 'Expected value of the tickets sent, wei (float: for graphs, not accounting)', registers: [o.registry] }),
-            unpaid: new Counter({ name: 'segmint_payments_unpaid_total', help: 'Accepted results paid no tickets because the sender could not cover one (owed amount kept as credit)', registers: [o.registry] }),
-          },
-        }
-      : {}),
+    ...(o.metrics ? { metrics: { ticketsSent: o.metrics.ticketsSent, evSentWei: o.metrics.evSentWei, unpaid: o.metrics.paymentsUnpaid } } : {}),
   });
 }

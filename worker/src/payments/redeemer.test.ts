@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
+import { ANVIL_KEYS, deploySegmint, freePort, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
 import { ticketBrokerAbi, TicketCodec, TicketSigner, type TicketBatch } from '@segmint/protocol';
 import { Redeemer } from './redeemer.js';
 import { TicketReceiver } from './ticketReceiver.js';
@@ -63,6 +63,26 @@ async function winners(store: TicketStore, jobId: string, count: number, nonceBa
 }
 
 describe('Redeemer', () => {
+  // First: the test after it moves the chain's clock 10,000 s ahead.
+  it('tells each scheduled round: ok with its fates, failed when the chain cannot be reached (the metric the redemption alert reads)', async () => {
+    await fund(FACE);
+    const store = await TicketStore.open(join(dir, 'rounds.jsonl'));
+    await winners(store, 'job-rounds', 1, 200);
+    const rounds: { outcome: string; fates: string[] }[] = [];
+    const onRound = (outcome: 'ok' | 'failed', fates: { fate: string }[]) => rounds.push({ outcome, fates: fates.map((f) => f.fate) });
+    // Nothing listens on this port: every RPC call fails.
+    const dead = new Redeemer({ store, account, rpcUrl: `http://127.0.0.1:${await freePort()}`, chainId: d.chainId, broker: d.contracts.TicketBroker, maxGasPrice: 10n ** 12n, backoffMs: 10, attempts: 1, onRound });
+    dead.start(60_000);
+    await dead.stop();
+    expect(rounds).toEqual([{ outcome: 'failed', fates: [] }]);
+    expect(store.pending()).toHaveLength(1); // kept for the next round
+    const live = new Redeemer({ store, account, rpcUrl: anvil.rpcUrl, chainId: d.chainId, broker: d.contracts.TicketBroker, maxGasPrice: 10n ** 12n, onRound });
+    live.start(60_000);
+    await live.stop();
+    expect(rounds[1]).toEqual({ outcome: 'ok', fates: ['redeemed'] });
+    await store.close();
+  }, 60_000);
+
   it('redeems in batches, keeps what the sender cannot pay pending, marks already-redeemed and expired, waits above MAX_GAS_PRICE', async () => {
     await fund(FACE * 3n); // 3 tickets' worth for 5 winners
     const store = await TicketStore.open(join(dir, 'book.jsonl'));
@@ -115,4 +135,5 @@ describe('Redeemer', () => {
     expect(s).toMatchObject({ won: 6, redeemed: 4, 'already-redeemed': 1, expired: 1, pending: 0, earned: 4n * FACE });
     await store.close();
   }, 120_000);
+
 });

@@ -22,6 +22,8 @@ export type RedeemerOptions = {
   /** Redeem now whatever the gas price when a ticket expires within this many seconds. */
   urgentSec?: number;
   logger?: Pick<Logger, 'info' | 'warn'>;
+  /** Told after each scheduled round (`start`): ok with the fates it appended, or failed. */
+  onRound?: (outcome: 'ok' | 'failed', fates: FateRecord[]) => void;
 };
 
 export type RedeemProgress = { batch: number; batches: number; tickets: number; tx?: Hex; redeemed: number; skipped: number; message: string };
@@ -54,7 +56,11 @@ export class Redeemer {
     const tick = () => {
       if (this.running) return;
       this.running = this.runOnce()
-        .catch((err) => this.o.logger?.warn({ err: (err as Error).message }, 'redemption round failed; will retry'))
+        .then((fates) => this.o.onRound?.('ok', fates))
+        .catch((err) => {
+          this.o.logger?.warn({ err: (err as Error).message }, 'redemption round failed; will retry');
+          this.o.onRound?.('failed', []);
+        })
         .finally(() => (this.running = null));
     };
     tick();

@@ -4,7 +4,7 @@ import { createPublicClient, http, type Address } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import type { Logger } from 'pino';
 import { winProbability } from '@segmint/protocol';
-import { Redeemer } from './redeemer.js';
+import { Redeemer, type RedeemerOptions } from './redeemer.js';
 import { TicketReceiver, type TicketRejectedError } from './ticketReceiver.js';
 import { TicketStore } from './ticketStore.js';
 import { PaymentJournal } from './paymentJournal.js';
@@ -39,6 +39,7 @@ export async function openWorkerPayments(o: {
   dir?: string;
   logger?: Pick<Logger, 'info' | 'warn'>;
   onRefused?: (err: TicketRejectedError) => void;
+  onRedeemRound?: RedeemerOptions['onRound'];
 }): Promise<WorkerPayments> {
   const chainId = await createPublicClient({ transport: http(o.rpcUrl, { timeout: 10_000 }) }).getChainId();
   const store = await TicketStore.open(ticketBookPath(o.dir || DEFAULT_PAYMENTS_DIR, o.account.address));
@@ -47,7 +48,7 @@ export async function openWorkerPayments(o: {
     account: o.account, store, journal, rpcUrl: o.rpcUrl, chainId, broker: o.broker, faceValue: o.faceValue, winProb: o.winProb,
     validitySec: o.validitySec, ...(o.sender ? { sender: o.sender } : {}), ...(o.onRefused ? { onRefused: o.onRefused } : {}),
   });
-  const redeemer = new Redeemer({ store, account: o.account, rpcUrl: o.rpcUrl, chainId, broker: o.broker, maxGasPrice: o.maxGasPrice, ...(o.logger ? { logger: o.logger } : {}) });
+  const redeemer = new Redeemer({ store, account: o.account, rpcUrl: o.rpcUrl, chainId, broker: o.broker, maxGasPrice: o.maxGasPrice, ...(o.logger ? { logger: o.logger } : {}), ...(o.onRedeemRound ? { onRound: o.onRedeemRound } : {}) });
   return {
     store, journal, receiver, redeemer, chainId,
     async close() {
