@@ -4,6 +4,7 @@ import { parseWebhookKnobs, WEBHOOK_KNOBS, type WebhookConfig } from './webhooks
 import { API_KNOBS, parseApiKnobs, type ApiConfig } from './api/apiConfig.js';
 import { workerRedisUrl } from './marketplace/workerAcl.js';
 import { PAYMENT_KNOBS, parsePaymentKnobs, type PaymentConfig } from './payments/paymentsConfig.js';
+import { parseStorageKnobs, STORAGE_KNOBS, type StorageConfig } from './storage/storageConfig.js';
 
 /**
  * Every orchestrator knob: environment variable, CLI flag that overrides it, default, meaning.
@@ -16,7 +17,8 @@ export const ORCHESTRATOR_KNOBS = {
   redisUrl: { env: 'REDIS_URL', flag: '--redis-url', default: 'redis://127.0.0.1:6379', help: 'Redis for queues and live state' },
   redisPrefix: { env: 'SEGMINT_REDIS_PREFIX', flag: '--redis-prefix', default: 'segmint', help: 'Prefix of every Redis key and queue' },
   databaseUrl: { env: 'DATABASE_URL', flag: '--database-url', default: '', help: 'PostgreSQL URL; empty: embedded PGlite under DATA_DIR/pglite' },
-  dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: '.data', help: 'Segments (DATA_DIR/segments) and the embedded database' },
+  dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: '.data', help: 'Segments (DATA_DIR/segments, unless SEGMINT_STORAGE_URL says otherwise), the embedded database, tus upload parts' },
+  ...STORAGE_KNOBS,
   secret: { env: 'SEGMINT_SECRET', flag: '--secret', default: '', help: 'Signs job tokens and token-gate grants; every orchestrator on one Redis prefix needs the same one (default: generated once into DATA_DIR/secret)' },
   hlsWindow: { env: 'SEGMINT_HLS_WINDOW', flag: '--hls-window', default: '6', help: 'Segments listed in a live media playlist' },
   hlsRetain: { env: 'SEGMINT_HLS_RETAIN', flag: '--hls-retain', default: '12', help: 'Segments kept on disk beyond the live window before deletion' },
@@ -61,6 +63,8 @@ export type OrchestratorConfig = {
   redisPrefix: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Where media lives: a local directory or an S3-compatible store. */
+  storage: StorageConfig;
   /** SEGMINT_SECRET; empty until startOrchestrator reads or creates DATA_DIR/secret. */
   secret: string;
   hlsWindow: number;
@@ -169,6 +173,9 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     redisPrefix: k.redisPrefix,
     databaseUrl: k.databaseUrl || undefined,
     dataDir: resolve(k.dataDir),
+    storage: parseStorageKnobs(k, resolve(k.dataDir), (message) => {
+      throw new ConfigError(message);
+    }),
     // Empty: read from (or generated once into) DATA_DIR/secret at start, see auth/deploymentSecret.ts.
     secret: k.secret,
     hlsWindow: int('SEGMINT_HLS_WINDOW', k.hlsWindow, 2, 100),

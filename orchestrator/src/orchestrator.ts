@@ -39,7 +39,7 @@ import { runOwnCheck } from './verification/runOwnCheck.js';
 import { sweepStuckSeqs } from './live/stuckSweeper.js';
 import { encoderFingerprint } from '@segmint/media';
 import { RtmpServer } from './rtmp/rtmpServer.js';
-import { LocalDiskStorage } from './storage/segmentStorage.js';
+import { openStorage } from './storage/openStorage.js';
 import { StreamStore } from './streams/streamStore.js';
 
 export type Orchestrator = {
@@ -89,6 +89,11 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     redis.disconnect();
     throw err;
   });
+  const storage = await openStorage(config.storage).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
+  logger.info({ storage: storage.location }, 'segment storage');
   const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
   const metrics = createMetrics();
   const registry = new Registry(redis, config.redisPrefix, await stakeReader(config, logger), config.heartbeatTtlMs, {
@@ -137,7 +142,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     config: { publicUrl: config.publicUrl, hlsWindow: config.hlsWindow, hlsRetain: config.hlsRetain, spotCheckRate: config.spotCheckRate, testSpotCheckSeed: config.testSpotCheckSeed, ssimExcludeMs: config.ssimExcludeSec * 1000, cheaterExcludeMs: config.cheaterExcludeSec * 1000 },
     streams,
     live: new LiveState(redis, config.redisPrefix),
-    storage: new LocalDiskStorage(join(config.dataDir, 'segments')),
+    storage,
     dispatcher,
     tokens: new JobTokens(config.secret),
     audit: {
@@ -280,6 +285,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
       await dispatcher.close();
       await ownChecks.close();
       redis.disconnect();
+      storage.close?.();
       if (!opts.db) await db.close();
     },
   };
