@@ -4,6 +4,7 @@ import { ApiError, capProfiles, type SegmentJob } from '@segmint/protocol';
 import type { Stream } from '../streams/streamStore.js';
 import type { Pipeline } from '../pipeline.js';
 import { jobIdOf, storageKeys } from './jobIds.js';
+import { StorageUnavailableError } from '../storage/segmentStorage.js';
 
 /** Highest segment sequence number accepted (fits a JavaScript integer and a Redis hash field). */
 export const MAX_SEQ = 2 ** 40;
@@ -44,12 +45,14 @@ export async function ingestSegment(
 
   const log = p.logger.child({ streamId: stream.id, seq, jobId });
   try {
-    await p.storage.put(storageKeys.source(stream.id, admitted.session, seq), bytes);
+    await storeSource(p, storageKeys.source(stream.id, admitted.session, seq), bytes, log);
     await p.dispatcher.enqueue(segmentJob(stream, admitted.session, seq, facts, Date.now()));
   } catch (err) {
     // Admitted but not queued: skip the seq so it does not hold up the ones after it.
-    log.error({ err }, 'could not store or enqueue segment; skipping it');
+    log.error({ err }, 'could not store or enqueue segment; skipping it (a discontinuity)');
+    p.metrics.segmentsSkipped.inc({ reason: err instanceof StorageUnavailableError ? 'storage' : 'queue' });
     await p.live.resolve(stream.id, seq, null, p.config.hlsWindow + p.config.hlsRetain).catch(() => {});
+    if (err instanceof StorageUnavailableError) throw new ApiError('STORAGE_UNAVAILABLE', `${err.message}; segment ${seq} was skipped (a discontinuity): push the next ones`, { cause: err });
     throw new ApiError('UNAVAILABLE', 'could not store or queue the segment; retry', { cause: err });
   }
   if (admitted.newSession) p.onSessionStart(stream, admitted.session);
@@ -70,4 +73,21 @@ export function segmentJob(stream: Stream, session: number, seq: number, facts: 
     ...(stream.maxPricePerPixel ? { maxPricePerPixel: stream.maxPricePerPixel } : {}),
     ingestedAt,
   };
+}
+
+/**
+ * A live segment is worth storing for about its own duration: a store that fails (after the S3
+ * client's own retries) is tried again with backoff for up to ~1.5 s before the segment is given up.
+ */
+async function storeSource(p: Pipeline, key: string, bytes: Buffer, log: Pipeline['logger']): Promise<void> {
+  for (const waitMs of [100, 400, 1000]) {
+    try {
+      return await p.storage.put(key, bytes);
+    } catch (err) {
+      if (!(err instanceof StorageUnavailableError)) throw err;
+      log.warn({ err: err.message, retryInMs: waitMs }, 'storing a source segment failed; retrying');
+      await new Promise((r) => setTimeout(r, waitMs));
+    }
+  }
+  await p.storage.put(key, bytes);
 }
