@@ -35,6 +35,7 @@ export const ORCHESTRATOR_KNOBS = {
   stakingManager: { env: 'SEGMINT_STAKING_MANAGER', flag: '--staking-manager', default: '', help: 'StakingManager contract address' },
   verifierKey: { env: 'SEGMINT_VERIFIER_KEY', flag: '--verifier-key', default: '', help: 'Private key holding VERIFIER_ROLE on StakingManager: workers proven wrong by spot-checks are slashed on-chain (else only penalised)' },
   stakeCacheMs: { env: 'SEGMINT_STAKE_CACHE_MS', flag: '--stake-cache-ms', default: '10000', help: 'How long a worker\'s on-chain stake is cached' },
+  stakeMaxStaleMs: { env: 'SEGMINT_STAKE_MAX_STALE_MS', flag: '--stake-max-stale-ms', default: '120000', help: 'While stake reads fail (chain RPC down), a worker\'s last known stake is used this much longer past SEGMINT_STAKE_CACHE_MS; then the worker wins nothing until a read succeeds (auctions go on with the others)' },
   spotCheckRate: { env: 'SEGMINT_SPOTCHECK_RATE', flag: '--spotcheck-rate', default: '0.05', help: 'Fraction of accepted segments re-transcoded by a second worker with the same encoder fingerprint and compared' },
   testSpotCheckSeed: { env: 'SEGMINT_TEST_SPOTCHECK_SEED', flag: '--test-spotcheck-seed', default: '', help: 'Tests only: sample spot-checks from this seed and the job id (predictable: never in production)' },
   cheaterExcludeSec: { env: 'SEGMINT_CHEATER_EXCLUDE_SEC', flag: '--cheater-exclude-sec', default: String(30 * 86_400), help: 'How long a worker proven by a spot-check to cheat gets no jobs (its unchecked segments are redone)' },
@@ -86,6 +87,7 @@ export type OrchestratorConfig = {
   chainRpcUrl: string | undefined;
   stakingManager: `0x${string}` | undefined;
   stakeCacheMs: number;
+  stakeMaxStaleMs: number;
   verifierKey: `0x${string}` | undefined;
   testSpotCheckSeed?: string;
   cheaterExcludeSec: number;
@@ -199,6 +201,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], env: NodeJS
     chainRpcUrl: k.chainRpcUrl || undefined,
     stakingManager: address('SEGMINT_STAKING_MANAGER', k.stakingManager),
     stakeCacheMs: int('SEGMINT_STAKE_CACHE_MS', k.stakeCacheMs, 0, 3_600_000),
+    stakeMaxStaleMs: int('SEGMINT_STAKE_MAX_STALE_MS', k.stakeMaxStaleMs, 0, 86_400_000),
     verifierKey: privateKey('SEGMINT_VERIFIER_KEY', k.verifierKey),
     spotCheckRate: num('SEGMINT_SPOTCHECK_RATE', k.spotCheckRate, 0, 1),
     testSpotCheckSeed: k.testSpotCheckSeed || undefined,

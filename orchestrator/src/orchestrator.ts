@@ -73,7 +73,7 @@ async function stakeReader(config: OrchestratorConfig, logger: Logger): Promise<
     throw new Error(`cannot reach CHAIN_RPC_URL ${config.chainRpcUrl}: ${err.message}`);
   });
   if (chainId !== config.chainId) throw new Error(`CHAIN_RPC_URL is chain ${chainId} but SEGMINT_CHAIN_ID is ${config.chainId}: set SEGMINT_CHAIN_ID=${chainId}`);
-  return new CachedStake(chain, config.stakeCacheMs);
+  return new CachedStake(chain, { ttlMs: config.stakeCacheMs, maxStaleMs: config.stakeMaxStaleMs, logger: logger.child({ component: 'stake' }) });
 }
 
 /** Starts an orchestrator: database, Redis live state, BullMQ dispatch, HTTP server, idle sweep. */
