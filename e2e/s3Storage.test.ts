@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import HLS from 'hls-parser';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { generateSegments, probe } from '@segmint/media';
+import { ffmpegPath, generateSegments, probe, run } from '@segmint/media';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { jobIdOf } from '../orchestrator/src/ingest/jobIds.js';
 import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
@@ -94,6 +94,36 @@ describe('segments in an S3-compatible store', () => {
     expect(fromB.status).toBe(200);
     const fromA = await fetch(`${a.url}/transcode/${jobId}/${w}/source.ts`, { headers: { authorization: `Bearer ${a.pipeline.tokens.sign(`${jobId}/${w}`)}` } });
     expect(Buffer.from(await fromB.arrayBuffer()).equals(Buffer.from(await fromA.arrayBuffer()))).toBe(true);
+  }, 150_000);
+
+  it('an asset uploaded to one orchestrator is kept in the bucket while processed, then plays from the other', async () => {
+    await run(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '4',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '60', join(dir, 'in.mp4')], { timeoutMs: 60_000 });
+    const mp4 = await readFile(join(dir, 'in.mp4'));
+    const { json: req } = await api(a, 'POST', '/api/asset/request-upload', { name: 's3-asset', profiles: LADDER });
+    expect((await fetch(req.url, { method: 'PUT', body: new Uint8Array(mp4) })).status).toBe(200);
+    // the upload is answered once the file is in the bucket (any orchestrator could take it over now)
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_KEYS });
+    const keys = async (prefix: string) => ((await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }))).Contents ?? []).map((c) => c.Key);
+    expect(await keys(`${PREFIX}/asset-sources/${req.asset.id}`)).toEqual([`${PREFIX}/asset-sources/${req.asset.id}`]);
+    const done = await waitFor('asset ready', async () => {
+      const got = (await api(a, 'GET', `/api/asset/${req.asset.id}`)).json;
+      if (got.status.phase === 'failed') throw new Error(got.status.errorMessage);
+      return got.status.phase === 'ready' ? got : null;
+    }, 120_000);
+    const playlist = done.playbackUrl.replace(a.url, b.url) as string;
+    expect(playlist.startsWith(b.url)).toBe(true);
+    const pl = (await media(playlist.replace('index.m3u8', '240p0/index.m3u8')))!;
+    expect(pl.segments.length).toBe(2);
+    const seg = await fetch(playlist.replace('index.m3u8', `240p0/${pl.segments[0]!.uri}`));
+    expect(seg.status).toBe(200);
+    await writeFile(join(dir, 'asset-0.ts'), Buffer.from(await seg.arrayBuffer()));
+    expect((await probe(join(dir, 'asset-0.ts'))).video).toMatchObject({ codec: 'h264', width: 426, height: 240 });
+    // the source is gone from the bucket once the asset is ready; nothing was kept on either disk
+    expect(await keys(`${PREFIX}/asset-sources/${req.asset.id}`)).toEqual([]);
+    expect((await keys(`${PREFIX}/assets/${req.asset.id}/240p0/`)).length).toBe(2);
+    client.destroy();
+    expect(await tsFiles(a.dataDir)).toEqual([]);
   }, 150_000);
 
   it('while the store is down: playback answers 503 STORAGE_UNAVAILABLE with Retry-After, a pushed segment is refused the same way and counted as skipped; both recover when it is back', async () => {
