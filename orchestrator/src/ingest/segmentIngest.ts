@@ -77,14 +77,16 @@ export function segmentJob(stream: Stream, session: number, seq: number, facts: 
 
 /**
  * A live segment is worth storing for about its own duration: a store that fails (after the S3
- * client's own retries) is tried again with backoff for up to ~1.5 s before the segment is given up.
+ * client's own retries) is tried again with backoff (100, 400, 1000 ms) while under ~2 s have
+ * passed, then the segment is given up.
  */
 async function storeSource(p: Pipeline, key: string, bytes: Buffer, log: Pipeline['logger']): Promise<void> {
+  const start = Date.now();
   for (const waitMs of [100, 400, 1000]) {
     try {
       return await p.storage.put(key, bytes);
     } catch (err) {
-      if (!(err instanceof StorageUnavailableError)) throw err;
+      if (!(err instanceof StorageUnavailableError) || Date.now() - start + waitMs > 2_000) throw err;
       log.warn({ err: err.message, retryInMs: waitMs }, 'storing a source segment failed; retrying');
       await new Promise((r) => setTimeout(r, waitMs));
     }
