@@ -5,7 +5,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { generateSegments } from '@segmint/media';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
-import { api, startTestOrchestrator, testWorker, waitFor, workerCli, type TestOrchestrator } from './helpers.js';
+import { bondStake } from '../worker/src/chain/stake.js';
+import { api, startTestOrchestrator, testWorker, waitFor, type TestOrchestrator } from './helpers.js';
 
 // The chain RPC (a real anvil) stops mid-test: stake reads fail. Auctions go on with the last known
 // stake for SEGMINT_STAKE_MAX_STALE_MS, then exclude the worker until a read succeeds again.
@@ -30,8 +31,9 @@ beforeAll(async () => {
   const [database, files] = await Promise.all([openDatabase(), generateSegments({ dir, count: 3, width: 320, height: 180 })]);
   db = database;
   segments = await Promise.all(files.map((f) => readFile(f)));
-  const staked = await workerCli(['stake', '20', '--key', stakerKey, '--chain-rpc-url', anvil.rpcUrl, '--staking-manager', deployment.contracts.StakingManager]);
-  expect(staked.code).toBe(0);
+  // bonded in-process (the CLI is tested in stake.test.ts): approve + bond, mined
+  const staked = await bondStake({ rpcUrl: anvil.rpcUrl, stakingManager: deployment.contracts.StakingManager, account: privateKeyToAccount(stakerKey), amount: 20n * E18 });
+  expect(staked.bonded).toBe(20n * E18);
   orch = await startTestOrchestrator(db, {
     CHAIN_RPC_URL: anvil.rpcUrl,
     SEGMINT_CHAIN_ID: String(deployment.chainId),
