@@ -81,14 +81,17 @@ describe('stake reads while the chain RPC is down', () => {
       await new Promise((r) => setTimeout(r, 1_500));
       expect(await worker.hasJob(jobId(2))).toBe(false);
       expect(await newcomer.hasJob(jobId(2))).toBe(false);
-      const listed = (await (await fetch(`${orch.url}/marketplace/workers/${staker}`)).json()) as { stake: string };
-      expect(listed.stake).toBe('0');
+      const listed = (await (await fetch(`${orch.url}/marketplace/workers/${staker}`)).json()) as { stake: string; stakeUnavailable: boolean };
+      expect(listed).toMatchObject({ stake: '0', stakeUnavailable: true });
 
       // the chain is back (same port, same state): the next read succeeds and the waiting segment goes out
       anvil = await startAnvil({ port: anvil.port, args: ['--state', join(dir, 'chain.json')] });
       expect((await worker.job(jobId(2))).worker).toBe(staker.toLowerCase());
       expect(await newcomer.hasJob(jobId(2))).toBe(false);
-      await waitFor('stake read again', async () => ((await (await fetch(`${orch.url}/marketplace/workers/${staker}`)).json()) as { stake: string }).stake === String(20n * E18));
+      await waitFor('stake read again', async () => {
+        const w = (await (await fetch(`${orch.url}/marketplace/workers/${staker}`)).json()) as { stake: string; stakeUnavailable: boolean };
+        return w.stake === String(20n * E18) && !w.stakeUnavailable;
+      });
     } finally {
       await newcomer?.stop();
       await worker.stop();
