@@ -53,7 +53,8 @@ export class S3Storage implements SegmentStorage {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 3,
-      requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000 },
+      // playback is proxied: many segment reads at once share these connections (the SDK's default is 50)
+      requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000, httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } },
     });
   }
 
