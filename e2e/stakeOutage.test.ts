@@ -51,7 +51,7 @@ afterAll(async () => {
   await db?.close();
   await anvil?.stop();
   await rm(dir, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe('stake reads while the chain RPC is down', () => {
   it('the last known stake carries auctions through the outage (a new worker whose first read fails fails none), then the worker is excluded, then wins again once the chain is back', async () => {
