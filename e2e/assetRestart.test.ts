@@ -62,8 +62,8 @@ describe('asset processing across an orchestrator restart', () => {
     const { json: req } = await api(first, 'POST', '/api/asset/request-upload', { name: 'survivor', profiles: low });
     expect((await fetch(req.url, { method: 'PUT', body: new Uint8Array(mp4) })).status).toBe(200);
     await waitFor('segments waiting for a worker', async () => (await phaseOf(first, req.asset.id)).status.phase === 'processing' && (await phaseOf(first, req.asset.id)).size === mp4.length);
-    // the kept source is under DATA_DIR, not a temp dir
-    expect(existsSync(join(first.dataDir, 'asset-sources', req.asset.id))).toBe(true);
+    // the kept source is in segment storage (DATA_DIR/segments here), not a temp dir
+    expect(existsSync(join(first.dataDir, 'segments', 'asset-sources', req.asset.id))).toBe(true);
     await first.close(); // not stop(): that would delete the shared state
 
     second = await startTestOrchestrator(db, { ...state.env });
@@ -80,7 +80,7 @@ describe('asset processing across an orchestrator restart', () => {
     const seg = await fetch(done.playbackUrl.replace('index.m3u8', 'low/0.ts'));
     expect(seg.status).toBe(200);
     expect((await seg.arrayBuffer()).byteLength).toBeGreaterThan(0);
-    expect(existsSync(join(second.dataDir, 'asset-sources', req.asset.id))).toBe(false);
+    expect(existsSync(join(second.dataDir, 'segments', 'asset-sources', req.asset.id))).toBe(false);
   }, 150_000);
 
   it('an orchestrator that died holding the lease is taken over once the lease runs out; a half-received upload fails clearly', async () => {

@@ -5,6 +5,7 @@ import { parseWebhookKnobs, WEBHOOK_KNOBS, type WebhookConfig } from './webhooks
 import { API_KNOBS, parseApiKnobs, type ApiConfig } from './api/apiConfig.js';
 import { workerRedisUrl } from './marketplace/workerAcl.js';
 import { PAYMENT_KNOBS, parsePaymentKnobs, type PaymentConfig } from './payments/paymentsConfig.js';
+import { parseStorageKnobs, STORAGE_KNOBS, type StorageConfig } from './storage/storageConfig.js';
 
 /**
  * Every orchestrator knob: environment variable, CLI flag that overrides it, default, meaning.
@@ -17,7 +18,8 @@ export const ORCHESTRATOR_KNOBS = {
   redisUrl: { env: 'REDIS_URL', flag: '--redis-url', default: 'redis://127.0.0.1:6379', help: 'Redis for queues and live state' },
   redisPrefix: { env: 'SEGMINT_REDIS_PREFIX', flag: '--redis-prefix', default: 'segmint', help: 'Prefix of every Redis key and queue' },
   databaseUrl: { env: 'DATABASE_URL', flag: '--database-url', default: '', help: 'PostgreSQL URL; empty: embedded PGlite under DATA_DIR/pglite' },
-  dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: '.data', help: 'Segments (DATA_DIR/segments) and the embedded database' },
+  dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: '.data', help: 'Segments (DATA_DIR/segments, unless SEGMINT_STORAGE_URL says otherwise), the embedded database, tus upload parts' },
+  ...STORAGE_KNOBS,
   secret: { env: 'SEGMINT_SECRET', flag: '--secret', default: '', help: 'Signs job tokens and token-gate grants; every orchestrator on one Redis prefix needs the same one (default: generated once into DATA_DIR/secret)' },
   hlsWindow: { env: 'SEGMINT_HLS_WINDOW', flag: '--hls-window', default: '6', help: 'Segments listed in a live media playlist' },
   hlsRetain: { env: 'SEGMINT_HLS_RETAIN', flag: '--hls-retain', default: '12', help: 'Segments kept on disk beyond the live window before deletion' },
@@ -34,6 +36,7 @@ export const ORCHESTRATOR_KNOBS = {
   stakingManager: { env: 'SEGMINT_STAKING_MANAGER', flag: '--staking-manager', default: '', help: 'StakingManager contract address' },
   verifierKey: { env: 'SEGMINT_VERIFIER_KEY', flag: '--verifier-key', default: '', help: 'Private key holding VERIFIER_ROLE on StakingManager: workers proven wrong by spot-checks are slashed on-chain (else only penalised)' },
   stakeCacheMs: { env: 'SEGMINT_STAKE_CACHE_MS', flag: '--stake-cache-ms', default: '10000', help: 'How long a worker\'s on-chain stake is cached' },
+  stakeMaxStaleMs: { env: 'SEGMINT_STAKE_MAX_STALE_MS', flag: '--stake-max-stale-ms', default: '120000', help: 'While stake reads fail (chain RPC down), a worker\'s last known stake is used this much longer past SEGMINT_STAKE_CACHE_MS; then the worker wins nothing until a read succeeds (auctions go on with the others)' },
   spotCheckRate: { env: 'SEGMINT_SPOTCHECK_RATE', flag: '--spotcheck-rate', default: '0.05', help: 'Fraction of accepted segments re-transcoded by a second worker with the same encoder fingerprint and compared' },
   testSpotCheckSeed: { env: 'SEGMINT_TEST_SPOTCHECK_SEED', flag: '--test-spotcheck-seed', default: '', help: 'Tests only: sample spot-checks from this seed and the job id (predictable: never in production)' },
   cheaterExcludeSec: { env: 'SEGMINT_CHEATER_EXCLUDE_SEC', flag: '--cheater-exclude-sec', default: String(30 * 86_400), help: 'How long a worker proven by a spot-check to cheat gets no jobs (its unchecked segments are redone)' },
@@ -64,6 +67,8 @@ export type OrchestratorConfig = {
   redisPrefix: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Where media lives: a local directory or an S3-compatible store. */
+  storage: StorageConfig;
   /** SEGMINT_SECRET; empty until startOrchestrator reads or creates DATA_DIR/secret. */
   secret: string;
   hlsWindow: number;
@@ -85,6 +90,7 @@ export type OrchestratorConfig = {
   chainRpcUrl: string | undefined;
   stakingManager: `0x${string}` | undefined;
   stakeCacheMs: number;
+  stakeMaxStaleMs: number;
   verifierKey: `0x${string}` | undefined;
   testSpotCheckSeed?: string;
   cheaterExcludeSec: number;
@@ -191,6 +197,9 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], given: Node
     redisPrefix: k.redisPrefix,
     databaseUrl: k.databaseUrl || undefined,
     dataDir: resolve(k.dataDir),
+    storage: parseStorageKnobs(k, resolve(k.dataDir), (message) => {
+      throw new ConfigError(message);
+    }),
     // Empty: read from (or generated once into) DATA_DIR/secret at start, see auth/deploymentSecret.ts.
     secret: k.secret,
     hlsWindow: int('SEGMINT_HLS_WINDOW', k.hlsWindow, 2, 100),
@@ -214,6 +223,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], given: Node
     chainRpcUrl: k.chainRpcUrl || undefined,
     stakingManager: address('SEGMINT_STAKING_MANAGER', k.stakingManager),
     stakeCacheMs: int('SEGMINT_STAKE_CACHE_MS', k.stakeCacheMs, 0, 3_600_000),
+    stakeMaxStaleMs: int('SEGMINT_STAKE_MAX_STALE_MS', k.stakeMaxStaleMs, 0, 86_400_000),
     verifierKey: privateKey('SEGMINT_VERIFIER_KEY', k.verifierKey),
     spotCheckRate: num('SEGMINT_SPOTCHECK_RATE', k.spotCheckRate, 0, 1),
     testSpotCheckSeed: k.testSpotCheckSeed || undefined,

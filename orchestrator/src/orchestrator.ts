@@ -39,7 +39,7 @@ import { runOwnCheck } from './verification/runOwnCheck.js';
 import { sweepStuckSeqs } from './live/stuckSweeper.js';
 import { encoderFingerprint } from '@segmint/media';
 import { RtmpServer } from './rtmp/rtmpServer.js';
-import { LocalDiskStorage } from './storage/segmentStorage.js';
+import { openStorage } from './storage/openStorage.js';
 import { StreamStore } from './streams/streamStore.js';
 
 export type Orchestrator = {
@@ -73,7 +73,7 @@ async function stakeReader(config: OrchestratorConfig, logger: Logger): Promise<
     throw new Error(`cannot reach CHAIN_RPC_URL ${config.chainRpcUrl}: ${err.message}`);
   });
   if (chainId !== config.chainId) throw new Error(`CHAIN_RPC_URL is chain ${chainId} but SEGMINT_CHAIN_ID is ${config.chainId}: set SEGMINT_CHAIN_ID=${chainId}`);
-  return new CachedStake(chain, config.stakeCacheMs);
+  return new CachedStake(chain, { ttlMs: config.stakeCacheMs, maxStaleMs: config.stakeMaxStaleMs, logger: logger.child({ component: 'stake' }) });
 }
 
 /** Starts an orchestrator: database, Redis live state, BullMQ dispatch, HTTP server, idle sweep. */
@@ -89,6 +89,11 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     redis.disconnect();
     throw err;
   });
+  const storage = await openStorage(config.storage).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
+  logger.info({ storage: storage.location }, 'segment storage');
   const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
   const metrics = createMetrics();
   const registry = new Registry(redis, config.redisPrefix, await stakeReader(config, logger), config.heartbeatTtlMs, {
@@ -138,7 +143,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     config: { publicUrl: config.publicUrl, hlsWindow: config.hlsWindow, hlsRetain: config.hlsRetain, spotCheckRate: config.spotCheckRate, testSpotCheckSeed: config.testSpotCheckSeed, ssimExcludeMs: config.ssimExcludeSec * 1000, cheaterExcludeMs: config.cheaterExcludeSec * 1000 },
     streams,
     live: new LiveState(redis, config.redisPrefix),
-    storage: new LocalDiskStorage(join(config.dataDir, 'segments')),
+    storage,
     dispatcher,
     tokens: new JobTokens(config.secret),
     audit: {
@@ -281,6 +286,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
       await dispatcher.close();
       await ownChecks.close();
       redis.disconnect();
+      storage.close?.();
       if (!opts.db) await db.close();
     },
   };

@@ -29,7 +29,9 @@ function storeUnreachable(err: Error): boolean {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) {
-      if (err.code === 'UNAVAILABLE') req.log.error({ err: err.cause ?? err }, err.message);
+      if (err.code === 'UNAVAILABLE' || err.code === 'STORAGE_UNAVAILABLE') req.log.error({ err: err.cause ?? err, url: req.url.split('?')[0] }, err.message);
+      // a dependency is down: clients (players, encoders, workers) retry after a moment
+      if (err.status === 503) reply.header('retry-after', '1');
       return reply.status(err.status).send(body(err.code, err.message));
     }
     const fe = err as FastifyError;

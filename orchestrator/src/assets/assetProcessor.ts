@@ -11,6 +11,8 @@ import type { Asset, AssetSegment, AssetStore } from './assetStore.js';
 /** Storage key of an asset's rendition segment (same storage as live segments). */
 export const assetKey = (assetId: string, rendition: string, seq: number) => `assets/${assetId}/${rendition}/${seq}.ts`;
 export const assetPrefix = (assetId: string) => `assets/${assetId}/`;
+/** Storage key of an asset's source file (the upload or download), kept until the asset is ready or failed. */
+export const assetSourceKey = (assetId: string) => `asset-sources/${assetId}`;
 
 const SEGMENT_SEC = 2;
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline as pipe } from 'node:stream/promises';
@@ -9,13 +9,13 @@ import { ApiError } from '@segmint/protocol';
 import { UnsafeUrlError, type OutboundPolicy } from '../egress/outboundAddress.js';
 import { outboundRequest } from '../egress/outboundRequest.js';
 import type { Pipeline } from '../pipeline.js';
-import { assetPrefix, processAsset, type AssetOutcome } from './assetProcessor.js';
+import { assetPrefix, assetSourceKey, processAsset, type AssetOutcome } from './assetProcessor.js';
 import type { Asset, AssetStore } from './assetStore.js';
 
 export type AssetRunnerParameters = {
   redis: Redis;
   prefix: string;
-  /** Source files live under DATA_DIR/asset-sources until their asset is ready or failed. */
+  /** Uploads and downloads arrive in DATA_DIR/asset-staging, then go to storage (assetSourceKey) until their asset is ready or failed. */
   dataDir: string;
   outbound: OutboundPolicy;
   maxAssetBytes: number;
@@ -26,8 +26,8 @@ export type AssetRunnerParameters = {
 };
 
 /**
- * Runs assets to ready or failed, durably: the uploaded or downloaded file is kept under DATA_DIR
- * until the asset is done, and an asset being worked on holds a lease in Redis (renewed while its
+ * Runs assets to ready or failed, durably: the uploaded or downloaded file is kept in segment
+ * storage (shared by every orchestrator on an S3 store) until the asset is done, and an asset being worked on holds a lease in Redis (renewed while its
  * orchestrator lives). An orchestrator that stops (cleanly or not) leaves its assets `processing`
  * with no lease; the next one to sweep (at start, then every lease period) takes them over: it
  * processes again from the kept file, downloads an import again, or fails a direct upload whose
@@ -50,8 +50,8 @@ export class AssetRunner {
   }
 
   private leaseKey = (assetId: string) => `${this.o.prefix}:asset:lease:${assetId}`;
-  /** Where an asset's source file is kept while it is worked on. */
-  sourcePath = (assetId: string) => join(this.o.dataDir, 'asset-sources', assetId);
+  /** Where a file is received before it goes to storage (a partial one never reaches storage). */
+  private stagingPath = (assetId: string) => join(this.o.dataDir, 'asset-staging', `${assetId}.${randomUUID().slice(0, 8)}`);
 
   /** Takes the lease on an asset for this orchestrator; false when another holds it. */
   async lease(assetId: string): Promise<boolean> {
@@ -93,8 +93,7 @@ export class AssetRunner {
     for (const asset of await this.store.listProcessing()) {
       if (this.closed) return;
       if (!(await this.lease(asset.id))) continue;
-      const source = this.sourcePath(asset.id);
-      const kept = await stat(source).then((s) => s.isFile(), () => false);
+      const kept = (await this.p.storage.size(assetSourceKey(asset.id))) !== null;
       this.p.logger.info({ assetId: asset.id, kept, source: asset.source.type }, 'taking over an asset left processing');
       if (kept) this.track(this.process(asset));
       else if (asset.source.type === 'url') this.track(this.download(asset, new URL(asset.source.url)));
@@ -117,13 +116,17 @@ export class AssetRunner {
   }
 
   /**
-   * Takes a file received some other way (a finished tus upload, on the same disk as DATA_DIR) as
-   * the asset's source and processes it.
+   * Takes a file received some other way (a finished tus upload) as the asset's source: moves it
+   * into storage, then processes it.
    */
   async accept(asset: Asset, file: string, bytes: number): Promise<void> {
     if (!(await this.lease(asset.id))) throw new Error(`asset ${asset.id} is already being worked on`);
-    await mkdir(join(this.o.dataDir, 'asset-sources'), { recursive: true });
-    await rename(file, this.sourcePath(asset.id));
+    try {
+      await this.p.storage.moveIn(assetSourceKey(asset.id), file);
+    } catch (err) {
+      await this.release(asset.id);
+      throw err;
+    }
     await this.store.update(asset.id, { phase: 'processing', progress: 0, sizeBytes: bytes });
     this.track(this.process(asset));
   }
@@ -138,10 +141,10 @@ export class AssetRunner {
     this.running.add(w);
   }
 
-  /** Copies a byte stream to `<source>.part`, refusing more than maxAssetBytes (413), then renames it into place. */
+  /** Copies a byte stream to a staging file, refusing more than maxAssetBytes (413), then moves it into storage. */
   private async save(assetId: string, body: Readable): Promise<number> {
-    const path = this.sourcePath(assetId);
-    await mkdir(join(this.o.dataDir, 'asset-sources'), { recursive: true });
+    const path = this.stagingPath(assetId);
+    await mkdir(join(this.o.dataDir, 'asset-staging'), { recursive: true });
     let bytes = 0;
     const limit = this.o.maxAssetBytes;
     const count = new Transform({
@@ -151,12 +154,12 @@ export class AssetRunner {
       },
     });
     try {
-      await pipe(body, count, createWriteStream(`${path}.part`));
+      await pipe(body, count, createWriteStream(path));
       if (bytes === 0) throw new ApiError('VALIDATION_FAILED', 'the upload is empty');
-      await rename(`${path}.part`, path);
+      await this.p.storage.moveIn(assetSourceKey(assetId), path);
       return bytes;
     } finally {
-      await rm(`${path}.part`, { force: true });
+      await rm(path, { force: true });
     }
   }
 
@@ -184,7 +187,15 @@ export class AssetRunner {
     // a previous attempt (another orchestrator's, before it stopped) leaves its internal stream and kept segments
     if (asset.streamId) await this.cleanStream(asset.streamId);
     await this.p.storage.deletePrefix(assetPrefix(asset.id)).catch(() => {});
-    const outcome = await processAsset(this.p, this.store, asset, this.sourcePath(asset.id), signal);
+    let outcome: AssetOutcome | null;
+    try {
+      outcome = await this.p.storage.withLocalFile(assetSourceKey(asset.id), (input) => processAsset(this.p, this.store, asset, input, signal));
+    } catch (err) {
+      // the store is down or refuses: the source is still there, so a later sweep (here or elsewhere) tries again
+      this.p.logger.error({ err, assetId: asset.id }, 'could not read an asset source from storage; left for a later try');
+      return void (await this.release(asset.id));
+    }
+    if (!outcome) return void (await this.fail(asset, 'the uploaded file is gone from storage: upload it again'));
     const { phase } = outcome;
     if (phase === 'interrupted') return void (await this.release(asset.id)); // kept for the next orchestrator
     await this.done(asset.id);
@@ -205,7 +216,7 @@ export class AssetRunner {
   }
 
   private async done(assetId: string): Promise<void> {
-    await rm(this.sourcePath(assetId), { force: true });
+    await this.p.storage.delete([assetSourceKey(assetId)]).catch((err) => this.p.logger.warn({ err, assetId }, 'could not delete an asset source from storage'));
     await this.release(assetId);
   }
 

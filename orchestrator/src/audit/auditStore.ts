@@ -58,7 +58,7 @@ export type AuditRecord = {
 };
 
 /** Why a seq was skipped (a gap in the playlists): the stable reason and the detail logged with it. */
-export type SkipReason = 'attempts-exhausted' | 'no-worker' | 'stuck';
+export type SkipReason = 'attempts-exhausted' | 'no-worker' | 'stuck' | 'storage';
 export type SkipRecord = { streamId: string; session: number; seq: number; reason: SkipReason; detail: string; skippedAt: number };
 
 export type VerificationSummary = {

@@ -3,7 +3,9 @@ import { isMpegTs, segmentFacts, type SegmentFacts } from '@segmint/media';
 import { ApiError, capProfiles, type SegmentJob } from '@segmint/protocol';
 import type { Stream } from '../streams/streamStore.js';
 import type { Pipeline } from '../pipeline.js';
+import { skip } from '../results/stages/publishResult.js';
 import { jobIdOf, storageKeys } from './jobIds.js';
+import { StorageUnavailableError } from '../storage/segmentStorage.js';
 
 /** Highest segment sequence number accepted (fits a JavaScript integer and a Redis hash field). */
 export const MAX_SEQ = 2 ** 40;
@@ -44,13 +46,22 @@ export async function ingestSegment(
 
   const log = p.logger.child({ streamId: stream.id, seq, jobId });
   try {
-    await p.storage.put(storageKeys.source(stream.id, admitted.session, seq), bytes);
+    await storeSource(p, storageKeys.source(stream.id, admitted.session, seq), bytes, log);
+  } catch (err) {
+    // Admitted, nothing to transcode: skip the seq so it does not hold up the ones after it.
+    log.error({ err }, 'could not store the source segment; skipping it (a discontinuity)');
+    const detail = `the segment store refused the source: ${(err as Error).message}`;
+    await skip(p, { streamId: stream.id, session: admitted.session, seq, reason: 'storage', detail }).catch(() => {});
+    if (err instanceof StorageUnavailableError) throw new ApiError('STORAGE_UNAVAILABLE', `${err.message}; segment ${seq} was skipped (a discontinuity): push the next ones`, { cause: err });
+    throw new ApiError('UNAVAILABLE', 'could not store the segment; retry', { cause: err });
+  }
+  try {
     await p.dispatcher.enqueue(segmentJob(stream, admitted.session, seq, facts, Date.now()));
   } catch (err) {
-    // Admitted but not queued: skip the seq so it does not hold up the ones after it.
-    log.error({ err }, 'could not store or enqueue segment; skipping it');
-    await p.live.resolve(stream.id, seq, null, p.config.hlsWindow + p.config.hlsRetain).catch(() => {});
-    throw new ApiError('UNAVAILABLE', 'could not store or queue the segment; retry', { cause: err });
+    // Stored, not queued (Redis refused): the stuck-seq sweep dispatches it once it is orphaned,
+    // and a retried push goes on from here.
+    log.error({ err }, 'could not queue the segment; the stuck-seq sweep will dispatch it');
+    throw new ApiError('UNAVAILABLE', 'could not queue the segment (it is stored and will be transcoded); retry to be sure', { cause: err });
   }
   if (admitted.newSession) p.onSessionStart(stream, admitted.session);
   p.metrics.segmentsIngested.inc({ source: via });
@@ -71,4 +82,23 @@ export function segmentJob(stream: Stream, session: number, seq: number, facts: 
     ...(stream.maxPricePerPixel ? { maxPricePerPixel: stream.maxPricePerPixel } : {}),
     ingestedAt,
   };
+}
+
+/**
+ * A live segment is worth storing for about its own duration: a store that fails (after the S3
+ * client's own retries) is tried again with backoff (100, 400, 1000 ms) while under ~2 s have
+ * passed, then the segment is given up.
+ */
+async function storeSource(p: Pipeline, key: string, bytes: Buffer, log: Pipeline['logger']): Promise<void> {
+  const start = Date.now();
+  for (const waitMs of [100, 400, 1000]) {
+    try {
+      return await p.storage.put(key, bytes);
+    } catch (err) {
+      if (!(err instanceof StorageUnavailableError) || Date.now() - start + waitMs > 2_000) throw err;
+      log.warn({ err: err.message, retryInMs: waitMs }, 'storing a source segment failed; retrying');
+      await new Promise((r) => setTimeout(r, waitMs));
+    }
+  }
+  await p.storage.put(key, bytes);
 }

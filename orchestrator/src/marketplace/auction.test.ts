@@ -19,6 +19,7 @@ describe('runAuction', () => {
   it.each<[string, Partial<Candidate>]>([
     ['stale-heartbeat', { heartbeatFresh: false }],
     ['faulty-excluded', { excluded: true }],
+    ['stake-unavailable', { stakeUnavailable: true }],
     ['jailed', { jailed: true }],
     ['stake-below-minimum', { stake: E18 - 1n }],
     ['price-above-max', { pricePerPixel: 1001n }],

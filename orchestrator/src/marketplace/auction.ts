@@ -1,7 +1,7 @@
 /**
  * The per-segment auction (DESIGN step 2), pure: candidates in, ranking out.
  *
- * Eligible: heartbeat fresh, not excluded (proven to cheat, or failed a quality check), not jailed, stake ≥ minimum, ask ≤ the stream's max price, one of the
+ * Eligible: heartbeat fresh, not excluded (proven to cheat, or failed a quality check), stake known (see CachedStake), not jailed, stake ≥ minimum, ask ≤ the stream's max price, one of the
  * encoders and the output height the job needs, a free slot, not excluded (already tried for this segment),
  * fewer than the limit of its sampled results still waiting for their check.
  *
@@ -30,6 +30,8 @@ export type Candidate = {
   pricePerPixel: bigint;
   stake: bigint;
   jailed: boolean;
+  /** No stake value read recently enough (chain unreachable past the grace period): excluded. */
+  stakeUnavailable?: boolean;
   heartbeatFresh: boolean;
   /** Kept out of auctions for a while: proven to cheat, or failed a quality (SSIM) check. */
   excluded?: boolean;
@@ -58,7 +60,7 @@ export type AuctionRules = {
 };
 
 export type IneligibleReason =
-  | 'excluded' | 'stale-heartbeat' | 'faulty-excluded' | 'jailed' | 'stake-below-minimum' | 'price-above-max' | 'capability' | 'no-free-slot' | 'checks-pending';
+  | 'excluded' | 'stale-heartbeat' | 'faulty-excluded' | 'stake-unavailable' | 'jailed' | 'stake-below-minimum' | 'price-above-max' | 'capability' | 'no-free-slot' | 'checks-pending';
 
 export type RankedBid = { worker: string; pricePerPixel: bigint; effectivePrice: number; candidate: Candidate };
 
@@ -73,6 +75,7 @@ export function ineligibility(c: Candidate, job: AuctionJob, rules: AuctionRules
   if (rules.exclude?.has(c.worker)) return 'excluded';
   if (!c.heartbeatFresh) return 'stale-heartbeat';
   if (c.excluded) return 'faulty-excluded';
+  if (c.stakeUnavailable) return 'stake-unavailable';
   if (c.jailed) return 'jailed';
   if (c.stake < rules.minStake) return 'stake-below-minimum';
   if (c.pricePerPixel > rules.maxPricePerPixel) return 'price-above-max';

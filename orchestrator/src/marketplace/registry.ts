@@ -147,6 +147,7 @@ export class Registry {
         pricePerPixel: BigInt(r.pricePerPixel),
         stake: stakes[i]!.stake,
         jailed: stakes[i]!.jailed,
+        ...(stakes[i]!.unavailable ? { stakeUnavailable: true } : {}),
         heartbeatFresh: res[i]?.[1] === 1,
         excluded: res[records.length * 2 + 1 + i]?.[1] === 1,
         capabilities: r.capabilities,

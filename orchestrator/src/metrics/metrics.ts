@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 const KNOWN_LABELS = {
   auctions: ['won', 'reauctioned', 'waiting', 'gave-up', 'recovered'],
-  skipped: ['attempts-exhausted', 'no-worker', 'stuck'],
+  skipped: ['attempts-exhausted', 'no-worker', 'stuck', 'storage'],
   spotChecks: ['agree', 'mismatch', 'caught', 'verifier-faulty', 'unresolved', 'redone', 'no-verifier', 'verifier-failed', 'no-record', 'quality-pass', 'quality-fail'],
   slashes: ['sent', 'failed'],
   ingestSources: ['rtmp', 'http'],
@@ -29,7 +29,7 @@ export function createMetrics() {
     ingestBytes: new Counter({ name: 'segmint_ingest_bytes_total', help: 'Bytes of source segments accepted for transcoding (× 8 / s: the ingest bitrate)', labelNames: ['source'], registers: [registry] }),
     segmentsRejected: new Counter({ name: 'segmint_segments_rejected_total', help: 'Pushed segments refused, by error code', labelNames: ['code'], registers: [registry] }),
     jobsQueued: new Counter({ name: 'segmint_jobs_queued_total', help: 'Transcode jobs enqueued', registers: [registry] }),
-    segmentsSkipped: new Counter({ name: 'segmint_segments_skipped_total', help: 'Segments skipped (a discontinuity in the playlists) by reason: attempts-exhausted (every worker tried failed it), no-worker (none free within SEGMINT_DISPATCH_WAIT_MS), stuck (in flight 2 segment durations past every deadline: a crashed process left it)', labelNames: ['reason'], registers: [registry] }),
+    segmentsSkipped: new Counter({ name: 'segmint_segments_skipped_total', help: 'Segments skipped (a discontinuity in the playlists) by reason: attempts-exhausted (every worker tried failed it), no-worker (none free within SEGMINT_DISPATCH_WAIT_MS), stuck (a crash left it in flight before its source was stored), storage (the segment store refused the source after retries)', labelNames: ['reason'], registers: [registry] }),
     segmentsRecovered: new Counter({ name: 'segmint_segments_recovered_total', help: 'Segments a crash left in flight with nobody on them, dispatched again by the stuck-seq sweep', registers: [registry] }),
     jobsFailed: new Counter({ name: 'segmint_jobs_failed_total', help: 'Transcode jobs that failed every attempt (segment skipped)', registers: [registry] }),
     transcodeSeconds: new Histogram({ name: 'segmint_segment_transcode_seconds', help: 'ffmpeg time per segment as reported by the worker', buckets: latencyBuckets, registers: [registry] }),

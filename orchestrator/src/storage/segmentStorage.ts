@@ -1,95 +1,69 @@
-import { randomBytes } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, normalize, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ApiError } from '@segmint/protocol';
 
 /**
- * Where segments live. Keys are relative paths like `STREAM/source/1_42.ts`. Local disk now; an
- * S3-compatible store later, behind the same interface.
+ * Where media lives: source segments, renditions, recordings, asset renditions and asset source
+ * files. Keys are relative paths like `STREAM/source/1_42.ts`. Two backends: LocalDiskStorage
+ * (under DATA_DIR/segments, the embedded default) and S3Storage (any S3-compatible store, shared by
+ * every orchestrator configured with it). See openStorage.ts for the configuration.
+ *
+ * Every method throws StorageUnavailableError when the store fails (down, access denied, disk
+ * full); "not there" is null, never an error.
  */
 export interface SegmentStorage {
+  /** Where objects go, for logs (`/data/segments`, `s3://bucket/prefix/`). */
+  readonly location: string;
+  /** Fails with a clear StorageUnavailableError when the store cannot be used (checked at start). */
+  check(): Promise<void>;
+  /** Stores the bytes whole: a reader never sees half an object, and it survives a crash once this resolves. */
   put(key: string, bytes: Buffer): Promise<void>;
+  /** Stores the file at `path` (large: an asset's source) under `key`; the file is consumed (moved or uploaded, then removed). */
+  moveIn(key: string, path: string): Promise<void>;
   /** A readable stream of the object, or null when it does not exist. */
-  read(key: string): Promise<{ stream: ReadStream; size: number } | null>;
+  read(key: string): Promise<{ stream: Readable; size: number } | null>;
   /** The object's size in bytes, or null when it does not exist (nothing is opened). */
   size(key: string): Promise<number | null>;
+  /**
+   * Runs `fn` with a local file holding the object (ffmpeg reads files), or returns null when there
+   * is no such object. Local disk passes its own file; S3 downloads to a temp file, removed after.
+   */
+  withLocalFile<T>(key: string, fn: (path: string) => Promise<T>): Promise<T | null>;
   move(from: string, to: string): Promise<void>;
   delete(keys: readonly string[]): Promise<void>;
+  /** Deletes every object under the folder `prefix` (`a/b` and `a/b/` both mean everything in `a/b/`). */
   deletePrefix(prefix: string): Promise<void>;
+  /** Releases connections (S3); nothing for local disk. */
+  close?(): void;
 }
 
-/** Segments as files under `DATA_DIR/segments`. */
-export class LocalDiskStorage implements SegmentStorage {
-  constructor(private readonly root: string) {}
-
-  private path(key: string): string {
-    const p = normalize(join(this.root, key));
-    if (!p.startsWith(this.root + sep)) throw new TypeError(`storage key escapes the root: ${key}`);
-    return p;
-  }
-
-  /**
-   * Writes to a temp file of its own (two writers of one key never share one), fsyncs it, renames
-   * it into place and fsyncs the directory: a reader never sees half a segment, and a segment
-   * written before a crash or power loss is there after it.
-   */
-  async put(key: string, bytes: Buffer): Promise<void> {
-    const p = this.path(key);
-    await mkdir(dirname(p), { recursive: true });
-    const tmp = `${p}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      const fh = await open(tmp, 'wx');
-      try {
-        await fh.writeFile(bytes);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, p);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    await syncDir(dirname(p));
-  }
-
-  async read(key: string) {
-    const p = this.path(key);
-    try {
-      const { size } = await stat(p);
-      return { stream: createReadStream(p), size };
-    } catch {
-      return null;
-    }
-  }
-
-  async size(key: string): Promise<number | null> {
-    return stat(this.path(key)).then((s) => s.size, () => null);
-  }
-
-  /** Renames (the bytes were fsync'd by put) and fsyncs the destination directory. */
-  async move(from: string, to: string): Promise<void> {
-    const dest = this.path(to);
-    await mkdir(dirname(dest), { recursive: true });
-    await rename(this.path(from), dest);
-    await syncDir(dirname(dest));
-  }
-
-  async delete(keys: readonly string[]): Promise<void> {
-    await Promise.all(keys.map((k) => rm(this.path(k), { force: true })));
-  }
-
-  async deletePrefix(prefix: string): Promise<void> {
-    await rm(this.path(prefix), { recursive: true, force: true });
+/**
+ * The store failed (not "not found"): unreachable, access denied, disk full. Retryable; the API
+ * answers 503 STORAGE_UNAVAILABLE with Retry-After. The message names the operation, the object
+ * and the store's own reason, so the log line says what to fix.
+ */
+export class StorageUnavailableError extends ApiError {
+  override name = 'StorageUnavailableError';
+  constructor(op: string, where: string, cause: unknown) {
+    super('STORAGE_UNAVAILABLE', `segment store: ${op} ${where} failed: ${reasonOf(cause)}`, { cause, retryable: true });
   }
 }
 
-/** fsync of a directory: makes a rename into it durable. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+/** The most telling short reason of an fs or S3 SDK error. */
+function reasonOf(err: unknown): string {
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  if (!e) return 'unknown error';
+  const status = e.$metadata?.httpStatusCode;
+  const parts = [e.code ?? (e.name && e.name !== 'Error' ? e.name : undefined), status ? `HTTP ${status}` : undefined].filter(Boolean);
+  const message = (e.message ?? '').split('\n')[0];
+  return parts.length ? `${parts.join(', ')}: ${message || 'no message'}` : message || 'unknown error';
+}
+
+/** A key must stay a relative path: no empty, `.` or `..` segment, no leading slash, no backslash. */
+export function checkKey(key: string): string {
+  const parts = key.split('/');
+  const last = parts.length - 1;
+  if (key === '' || key.includes('\\') || parts.some((s, i) => s === '.' || s === '..' || (s === '' && i !== last))) {
+    throw new TypeError(`storage key escapes the root: ${key}`);
   }
+  return key;
 }

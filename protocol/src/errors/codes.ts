@@ -39,6 +39,7 @@ export const API_ERRORS = {
   RATE_LIMITED: { status: 429, description: 'Too many API requests with this key; retry after the Retry-After header\'s seconds.' },
   INTERNAL: { status: 500, description: 'Unexpected failure (a bug: please report it).' },
   UNAVAILABLE: { status: 503, description: 'A dependency (Redis, database) is unreachable; retry.' },
+  STORAGE_UNAVAILABLE: { status: 503, description: 'The segment store (S3-compatible object store or local disk) is unreachable or refused the request (down, access denied, disk full); retry after the Retry-After header\'s seconds.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -67,8 +67,8 @@ const VerificationSchema = Type.Object({
 const SkipSchema = Type.Object({
   session: Type.Integer(),
   seq: Type.Integer(),
-  reason: Type.Union([Type.Literal('attempts-exhausted'), Type.Literal('no-worker'), Type.Literal('stuck')], {
-    description: 'attempts-exhausted: every worker tried failed it; no-worker: none free within SEGMINT_DISPATCH_WAIT_MS; stuck: left in flight past every deadline (a process crashed)',
+  reason: Type.Union([Type.Literal('attempts-exhausted'), Type.Literal('no-worker'), Type.Literal('stuck'), Type.Literal('storage')], {
+    description: 'attempts-exhausted: every worker tried failed it; no-worker: none free within SEGMINT_DISPATCH_WAIT_MS; stuck: a crash left it in flight before its source was stored; storage: the segment store refused its source',
   }),
   detail: Type.String(),
   skippedAt: Type.Number(),

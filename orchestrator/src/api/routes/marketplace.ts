@@ -38,6 +38,7 @@ const WorkerSchema = Type.Object({
   registeredAt: Type.Number(),
   online: Type.Boolean({ description: 'heartbeat fresh' }),
   stake: Type.String({ description: 'wei bonded on StakingManager' }),
+  stakeUnavailable: Type.Boolean({ description: 'no stake read recently enough (chain RPC down past SEGMINT_STAKE_MAX_STALE_MS): wins nothing until a read succeeds; stake then shows 0' }),
   jailed: Type.Boolean(),
   inflight: Type.Integer(),
   performance: Type.Object({
@@ -133,6 +134,7 @@ export function marketplaceRoutes(p: Pipeline, o: MarketplaceRouteOptions): Fast
       registeredAt: c.registeredAt,
       online: c.heartbeatFresh,
       stake: c.stake.toString(),
+      stakeUnavailable: c.stakeUnavailable === true,
       jailed: c.jailed,
       inflight: c.inflight,
       performance: { ...c.perf, ...c.counts },
