@@ -68,7 +68,8 @@ export class Cluster {
   }
 
   private logFile(name: string) {
-    return createWriteStream(join(this.dir, 'logs', `${name}.log`), { flags: 'a' });
+    // a log that cannot be written (the run is being torn down) is not worth a crash
+    return createWriteStream(join(this.dir, 'logs', `${name}.log`), { flags: 'a' }).on('error', () => {});
   }
 
   private spawnLogged(name: string, argv: string[], env: Record<string, string>): ChildProcess {

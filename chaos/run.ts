@@ -31,6 +31,7 @@ async function main(): Promise<number> {
   const cluster = new Cluster(dir, say);
   const keys = Array.from({ length: WORKERS }, () => generatePrivateKey());
   say(`seed ${seed}, ${minutes} min; logs in ${dir}/logs`);
+  let publisher: { stop(): Promise<void>; connects(): number } | undefined;
   try {
     await cluster.start(WORKERS, keys);
     const stream = await createStream(cluster);
@@ -38,7 +39,7 @@ async function main(): Promise<number> {
     const faults = planFaults(seed, runMs, WORKERS);
     say(`stream ${stream.id}; ${faults.length} faults planned: ${faults.map((f) => f.kind).join(', ')}`);
     const started = Date.now();
-    const publisher = cluster.publisher(stream.streamKey, started + runMs, 640, 360);
+    publisher = cluster.publisher(stream.streamKey, started + runMs, 640, 360);
     let publishing = true;
     const observer = new Observer(cluster.redis.url, cluster.prefix, stream.id, `${cluster.url}/hls/${stream.playbackId}/low/index.m3u8`, () => publishing);
     observer.start();
@@ -59,6 +60,7 @@ async function main(): Promise<number> {
     await waitUntil('winning tickets redeemed', async () => (await pendingWins(books)) === 0, 60_000).catch(() => {});
     return await report(cluster, stream, observer, faults.length, drained, books);
   } finally {
+    await publisher?.stop();
     await cluster.stop();
     if (!process.argv.includes('--keep')) await rm(dir, { recursive: true, force: true });
   }
