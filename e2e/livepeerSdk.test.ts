@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +102,68 @@ describe('the Livepeer SDK against Segmint', () => {
     expect((await sdk.asset.update({ name: 'renamed.mp4' }, id)).asset).toMatchObject({ id, name: 'renamed.mp4' });
     await sdk.asset.delete(id);
     await expect(sdk.asset.get(id)).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('creates a signing key with no body (as the SDK sends it), 200 with the private key once', async () => {
+    const created = await sdk.accessControl.create();
+    expect(created.statusCode).toBe(200);
+    expect(created.signingKey).toMatchObject({ name: 'signing key', publicKey: expect.any(String), disabled: false });
+    const id = created.signingKey!.id!;
+    expect((await sdk.accessControl.get(id)).signingKey?.publicKey).toBe(created.signingKey!.publicKey);
+    await sdk.accessControl.delete(id);
+  });
+
+  it('tracks an upload as a task: waiting, then running or completed once the file arrives', async () => {
+    const { data } = await sdk.asset.create({ name: 'sdk task.ts' });
+    const taskId = data!.task.id!;
+    const { task } = await sdk.task.get(taskId);
+    expect(task).toMatchObject({ id: taskId, type: 'upload', outputAssetId: data!.asset.id, status: { phase: 'waiting', progress: 0 } });
+    expect((await sdk.task.getAll()).data?.map((t) => t.id)).toContain(taskId);
+    const dir = await mkdtemp(join(tmpdir(), 'segmint-sdk-'));
+    try {
+      const [segment] = await generateSegments({ dir, count: 1, width: 320, height: 180 });
+      expect((await fetch(data!.url, { method: 'PUT', body: new Uint8Array(await readFile(segment!)) })).status).toBe(200);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const after = (await sdk.task.get(taskId)).task!;
+    expect(['running', 'completed', 'failed']).toContain(after.status?.phase);
+    expect(after.status!.updatedAt).toBeGreaterThanOrEqual(task!.status!.updatedAt);
+    await expect(sdk.task.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it("reads one delivery of a webhook's log and resends it: the receiver gets the same body again", async () => {
+    const received: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+      const { webhook } = await sdk.webhook.create({ name: 'sdk log', url, events: ['asset.created'] as Events[] });
+      await sdk.asset.create({ name: 'sdk hooked.mp4' });
+      const first = await waitFor('a logged delivery', async () => (await sdk.webhook.getLogs(webhook!.id!)).data?.[0]);
+      expect(first).toMatchObject({ webhookId: webhook!.id, event: 'asset.created', success: true, response: { status: 200, body: 'ok' } });
+      const { webhookLog } = await sdk.webhook.getLog(webhook!.id!, first!.id);
+      expect(webhookLog).toMatchObject({ id: first!.id, request: { url, method: 'POST', body: received[0] } });
+
+      const resent = await sdk.webhook.resendLog(webhook!.id!, first!.id);
+      expect(resent.webhookLog).toMatchObject({ webhookId: webhook!.id, success: true, request: { body: received[0] } });
+      expect(resent.webhookLog!.id).not.toBe(first!.id);
+      expect(received).toHaveLength(2);
+      expect(received[1]).toBe(received[0]);
+      expect((await sdk.webhook.getLogs(webhook!.id!)).data?.map((l) => l.id).sort()).toEqual([first!.id, resent.webhookLog!.id].sort());
+      await expect(sdk.webhook.getLog(webhook!.id!, '00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ statusCode: 404 });
+      await sdk.webhook.delete(webhook!.id!);
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((r) => receiver.close(r));
+    }
   });
 
   it('surfaces our errors as the SDK error with the status', async () => {

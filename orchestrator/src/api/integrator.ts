@@ -28,6 +28,7 @@ import { tokenGateRoutes } from './routes/tokenGate.js';
 import { watchRoutes } from './routes/watch.js';
 import { UsageStore } from '../usage/usageStore.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { taskRoutes } from './routes/tasks.js';
 
 export type IntegratorApi = {
   sessions: SessionStore;
@@ -98,7 +99,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
       .header('access-control-max-age', '600')
       .send());
   await app.register(sessionRoutes(p, sessions, o.apiKeys), { prefix: '/api' });
-  await app.register(webhookRoutes(p, webhooks, o.apiKeys, { outbound }), { prefix: '/api' });
+  await app.register(webhookRoutes(p, webhooks, o.apiKeys, { outbound, deliveries }), { prefix: '/api' });
   await app.register(playbackRoutes(p, assets), { prefix: '/api' });
   await app.register(usageRoutes(usage, o.apiKeys), { prefix: '/api' });
   await app.register(tokenGateRoutes(p, tokenGate, config.chainId), { prefix: '/api' });
@@ -121,6 +122,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     { prefix: '/api' },
   );
   await app.register(assetTusRoutes(p, assets, runner, { dataDir: config.dataDir, maxAssetBytes: config.api.maxAssetBytes }));
+  await app.register(taskRoutes(assets, o.apiKeys), { prefix: '/api' });
   await app.register(vodRoutes(p, assets, sessions));
   await app.register(dashboardRoutes(p, o.apiKeys));
 

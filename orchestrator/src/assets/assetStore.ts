@@ -10,13 +10,16 @@ export type AssetPhase = 'waiting' | 'uploading' | 'processing' | 'ready' | 'fai
 /** One transcoded segment of an asset, as its VOD playlists need it. */
 export type AssetSegment = { seq: number; durationSec: number; renditions: SegmentEntry['renditions'] };
 
+/** A clip: a time range (ms since the session's start) of a recorded or live session, cut into a new asset. */
+export type ClipSource = { type: 'clip'; playbackId: string; startTime: number; endTime: number; sessionId?: string };
+
 export type Asset = {
   id: string;
   ownerId: string;
   name: string;
   playbackId: string;
   profiles: RenditionProfile[];
-  source: { type: 'directUpload' } | { type: 'url'; url: string };
+  source: { type: 'directUpload' } | { type: 'url'; url: string } | ClipSource;
   phase: AssetPhase;
   progress: number;
   errorMessage: string | null;
