@@ -7,7 +7,7 @@ import { generateSegments } from '@segmint/media';
 import type * as LivepeerSdk from './livepeer-sdk/node_modules/livepeer/index.js';
 import type { Events } from './livepeer-sdk/node_modules/livepeer/models/components/index.js';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
-import { startTestOrchestrator, waitFor, type TestOrchestrator } from './helpers.js';
+import { api, startTestOrchestrator, waitFor, type TestOrchestrator } from './helpers.js';
 
 // Livepeer's own SDK (the `livepeer` npm package, pinned in e2e/livepeer-sdk/ and installed apart
 // from the workspace: its runtime deps include jest 29) pointed at Segmint by its serverURL only.
@@ -165,6 +165,96 @@ describe('the Livepeer SDK against Segmint', () => {
       await new Promise((r) => receiver.close(r));
     }
   });
+
+  it('multistream targets: create, get, list, update, delete; added to and removed from a stream', async () => {
+    const created = await sdk.multistream.create({ name: 'sdk twitch', url: 'rtmp://127.0.0.1:1/live/secret-key' });
+    expect(created.statusCode).toBe(201);
+    const target = created.multistreamTarget!;
+    expect(target).toMatchObject({ name: 'sdk twitch', disabled: false, createdAt: expect.any(Number) });
+    expect(JSON.stringify(target)).not.toContain('secret-key');
+    expect((await sdk.multistream.get(target.id!)).multistreamTarget?.name).toBe('sdk twitch');
+    expect((await sdk.multistream.getAll()).data?.map((t) => t.id)).toContain(target.id);
+    expect((await sdk.multistream.update({ url: 'rtmp://127.0.0.1:1/live/other', disabled: true }, target.id!)).statusCode).toBe(204);
+    expect((await sdk.multistream.get(target.id!)).multistreamTarget).toMatchObject({ name: 'sdk twitch', disabled: true });
+
+    const { stream } = await sdk.stream.create({ name: 'sdk restream', profiles: low, multistream: { targets: [{ profile: 'source', id: target.id! }] } });
+    expect(stream!.multistream?.targets).toEqual([expect.objectContaining({ id: target.id, profile: 'source', videoOnly: false })]);
+    expect((await sdk.stream.addMultistreamTarget({ profile: 'low', videoOnly: true, spec: { name: 'yt', url: 'rtmp://127.0.0.1:1/app/k2' } }, stream!.id!)).statusCode).toBe(204);
+    const both = (await sdk.stream.get(stream!.id!)).stream!.multistream!.targets!;
+    expect(both.map((t) => [t.profile, t.videoOnly])).toEqual([['source', false], ['low', true]]);
+    expect((await sdk.stream.removeMultistreamTarget(stream!.id!, target.id!)).statusCode).toBe(204);
+    expect((await sdk.stream.get(stream!.id!)).stream!.multistream!.targets!.map((t) => t.profile)).toEqual(['low']);
+    expect((await sdk.stream.update({ multistream: { targets: [] } }, stream!.id!)).statusCode).toBe(204);
+    expect((await sdk.stream.get(stream!.id!)).stream!.multistream!.targets).toEqual([]);
+
+    // bad input: a profile the stream lacks, another scheme, an unknown target
+    await expect(sdk.stream.addMultistreamTarget({ profile: 'hd', id: target.id! }, stream!.id!)).rejects.toMatchObject({ statusCode: 400 });
+    await expect(sdk.multistream.create({ name: 'x', url: 'http://127.0.0.1/live' })).rejects.toMatchObject({ statusCode: 400 });
+    await expect(sdk.stream.addMultistreamTarget({ profile: 'source', id: '00000000-0000-4000-8000-000000000000' }, stream!.id!)).rejects.toMatchObject({ statusCode: 404 });
+    expect((await sdk.multistream.delete(target.id!)).statusCode).toBe(204);
+    await expect(sdk.multistream.get(target.id!)).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('restreams a live stream over RTMP to a second Segmint, reports its health, reconnects after a drop, with webhooks', async () => {
+    const second = await startTestOrchestrator(db);
+    const dir = await mkdtemp(join(tmpdir(), 'segmint-sdk-ms-'));
+    const events: { event: string; payload: { target: { id: string }; error?: string } }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        events.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const remote = (await api(second, 'POST', '/api/stream', { name: 'the other platform', profiles: low })).json;
+      const arrived: { session: number; seq: number; bytes: number }[] = [];
+      second.pipeline.events.on('ingested', (s: { id: string }, session: number, seq: number, bytes: Buffer) => {
+        if (s.id === remote.id) arrived.push({ session, seq, bytes: bytes.length });
+      });
+      const { webhook } = await sdk.webhook.create({ name: 'ms', url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/`, events: ['multistream.connected', 'multistream.disconnected', 'multistream.error'] as Events[] });
+      const url = `rtmp://127.0.0.1:${second.rtmp!.port}/live/${remote.streamKey}`;
+      const { stream } = await sdk.stream.create({ name: 'sdk multistreamed', profiles: low, multistream: { targets: [{ profile: 'source', spec: { name: 'second', url } }] } });
+      const targetId = stream!.multistream!.targets![0]!.id!;
+      const status = async () => (await api(orch, 'GET', `/api/stream/${stream!.id}`)).json.multistream.targets[0].status;
+
+      const segments = await generateSegments({ dir, count: 12, width: 320, height: 180 });
+      let next = 0;
+      const pushUntil = async <T>(what: string, done: () => Promise<T | undefined | false>) => {
+        while (next < segments.length) {
+          const res = await fetch(`${orch.url}/live/${stream!.streamKey}/${next}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(await readFile(segments[next++]!)) });
+          expect(res.status).toBe(200);
+          const v = await waitFor(what, async () => (await done()) || undefined, 1500).catch(() => undefined);
+          if (v) return v;
+        }
+        throw new Error(`ran out of segments waiting for ${what}`);
+      };
+
+      // the source reaches the other server as a real RTMP publish, cut into H.264 segments there
+      await pushUntil('segments at the second server', async () => arrived.length >= 2);
+      expect(arrived[0]).toMatchObject({ seq: 0, bytes: expect.any(Number) });
+      expect(await status()).toMatchObject({ phase: 'connected', failures: 0 });
+      await waitFor('multistream.connected', async () => events.find((e) => e.event === 'multistream.connected'));
+      expect(events.find((e) => e.event === 'multistream.connected')!.payload.target.id).toBe(targetId);
+
+      // the other side drops the connection: health and webhook say so, and the push comes back
+      expect((await api(second, 'DELETE', `/api/stream/${remote.id}/terminate`)).status).toBe(204);
+      await pushUntil('the drop to be seen', async () => events.some((e) => e.event === 'multistream.disconnected'));
+      expect(events.find((e) => e.event === 'multistream.disconnected')!.payload.target.id).toBe(targetId);
+      await pushUntil('a reconnect', async () => events.filter((e) => e.event === 'multistream.connected').length >= 2);
+      const before = arrived.length;
+      await pushUntil('segments after the reconnect', async () => arrived.length >= before + 1);
+      expect(await status()).toMatchObject({ phase: 'connected', failures: 0 });
+      await sdk.webhook.delete(webhook!.id!);
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((r) => receiver.close(r));
+      await second.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('surfaces our errors as the SDK error with the status', async () => {
     await expect(sdk.stream.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ statusCode: 404 });

@@ -16,6 +16,8 @@ import { startIntegratorApi, type IntegratorApi } from './api/integrator.js';
 import { hlsRoutes } from './api/routes/hls.js';
 import { livePushRoutes } from './api/routes/livePush.js';
 import { streamRoutes } from './api/routes/streams.js';
+import { TargetStore } from './multistream/targetStore.js';
+import { readTargetStatus } from './multistream/multistreamPusher.js';
 import { marketplaceRoutes } from './api/routes/marketplace.js';
 import { transcodeRoutes, workerJobLinks } from './api/routes/transcode.js';
 import type { OrchestratorConfig } from './config.js';
@@ -177,7 +179,12 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
 
   registerErrorHandling(app);
   await registerOpenApi(app);
-  await app.register(streamRoutes(pipeline, apiKeys), { prefix: '/api' });
+  const multistream = {
+    targets: new TargetStore(db),
+    outbound: { allowPrivate: config.api.allowPrivateUrls, trustedHosts: config.api.trustedUrlHosts },
+    status: (streamId: string) => readTargetStatus(redis, config.redisPrefix, streamId),
+  };
+  await app.register(streamRoutes(pipeline, apiKeys, multistream), { prefix: '/api' });
   await app.register(apiKeyRoutes(apiKeys), { prefix: '/api' });
   await app.register(auditRoutes(pipeline, apiKeys), { prefix: '/api' });
   const integrator = await startIntegratorApi(app, pipeline, { db, apiKeys, config });

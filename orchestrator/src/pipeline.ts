@@ -58,6 +58,7 @@ export type Pipeline = {
   payments?: TicketSender | null;
   /**
    * Pipeline events, for webhooks, sessions, usage and the dashboard:
+   * - `ingested` (stream: Stream, session: number, seq: number, bytes: Buffer): a source segment was stored and queued
    * - `published` (streamId, PublishedRecord[]): segments entered the playlists
    * - `session.started` (stream: Stream, session: number): first segment of a live session
    * - `session.ended` (streamId: string): idle timeout or terminate

@@ -29,6 +29,9 @@ import { watchRoutes } from './routes/watch.js';
 import { UsageStore } from '../usage/usageStore.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { taskRoutes } from './routes/tasks.js';
+import { multistreamRoutes } from './routes/multistream.js';
+import { MultistreamPusher } from '../multistream/multistreamPusher.js';
+import { TargetStore } from '../multistream/targetStore.js';
 
 export type IntegratorApi = {
   sessions: SessionStore;
@@ -89,6 +92,21 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     ...(process.env.SEGMINT_TEST_CRASH_AT_OUTBOX ? { testCrash: process.env.SEGMINT_TEST_CRASH_AT_OUTBOX as 'before-published' | 'after-published' } : {}),
   });
 
+  // Restreaming of live streams to their multistream targets, and its webhooks
+  const targets = new TargetStore(o.db);
+  const pusher = new MultistreamPusher(p, targets, {
+    redis, prefix: config.redisPrefix, outbound, backoffMs: config.api.multistreamBackoffMs, maxBackoffMs: config.api.multistreamMaxBackoffMs,
+    logger: p.logger.child({ component: 'multistream' }),
+    notify: (event, stream, target, ref, error) => {
+      if (!stream.ownerId) return;
+      const payload = { stream: streamPayload(stream), payload: { target: { id: target.id, name: target.name, profile: ref.profile, videoOnly: ref.videoOnly }, ...(error ? { error } : {}) } };
+      webhooks
+        .subscribers(stream.ownerId, event, stream.id)
+        .then((hooks) => (hooks.length ? deliveries.enqueue(hooks, event, payload) : null))
+        .catch((err) => p.logger.error({ err, event, streamId: stream.id }, 'could not queue webhook deliveries'));
+    },
+  });
+
   // CORS preflight for browser apps (the answers' CORS headers are set by requireApiKey)
   app.options('/api/*', { schema: { hide: true } }, async (_req, reply) =>
     reply
@@ -123,6 +141,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   );
   await app.register(assetTusRoutes(p, assets, runner, { dataDir: config.dataDir, maxAssetBytes: config.api.maxAssetBytes }));
   await app.register(taskRoutes(assets, o.apiKeys), { prefix: '/api' });
+  await app.register(multistreamRoutes(p, targets, o.apiKeys, { outbound }), { prefix: '/api' });
   await app.register(vodRoutes(p, assets, sessions));
   await app.register(dashboardRoutes(p, o.apiKeys));
 
@@ -133,6 +152,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     assets,
     deliveries,
     async close() {
+      await pusher.close();
       await recorder.close();
       await runner.close();
       await deliveries.close();

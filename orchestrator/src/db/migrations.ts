@@ -233,4 +233,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX segment_skips_expiry ON segment_skips (expires_at)`,
     ],
   },
+  {
+    version: 12,
+    name: 'multistream targets',
+    // a target's URL holds the platform's stream key: never shown by the API once stored
+    up: [
+      `CREATE TABLE multistream_targets (
+        id uuid PRIMARY KEY,
+        owner_id uuid NOT NULL,
+        name text NOT NULL,
+        url text NOT NULL,
+        disabled boolean NOT NULL DEFAULT false,
+        created_at bigint NOT NULL,
+        deleted_at bigint
+      )`,
+      `CREATE INDEX multistream_targets_owner ON multistream_targets (owner_id, created_at DESC, id)`,
+      `ALTER TABLE streams ADD COLUMN multistream jsonb NOT NULL DEFAULT '{"targets":[]}'`,
+    ],
+  },
 ];

@@ -53,6 +53,7 @@ export async function ingestSegment(
     throw new ApiError('UNAVAILABLE', 'could not store or queue the segment; retry', { cause: err });
   }
   if (admitted.newSession) p.onSessionStart(stream, admitted.session);
+  p.events.emit('ingested', stream, admitted.session, seq, bytes);
   p.metrics.segmentsIngested.inc({ source: via });
   p.metrics.jobsQueued.inc();
   log.debug({ bytes: bytes.length, durationSec: facts.durationSec }, 'segment queued');

@@ -7,6 +7,24 @@ import type { ApiKeyStore } from '../../auth/apiKeys.js';
 import { BEARER, keyOf, requireApiKey } from '../auth.js';
 import { PageQuery, pageOf, setNextLink } from '../pagination.js';
 import { errorResponses, IdParams, NoContent } from '../schemas.js';
+import type { OutboundPolicy } from '../../egress/outboundAddress.js';
+import type { TargetStore } from '../../multistream/targetStore.js';
+import type { TargetStatus } from '../../multistream/multistreamPusher.js';
+import { MultistreamBody, resolveTargetRefs } from './multistream.js';
+
+/** What the stream routes need of multistream: the targets, the URL policy, each target's push status. */
+export type StreamMultistream = { targets: TargetStore; outbound: OutboundPolicy; status(streamId: string): Promise<Record<string, TargetStatus>> };
+
+const TargetStatusSchema = Type.Object(
+  {
+    phase: Type.Union([Type.Literal('connecting'), Type.Literal('connected'), Type.Literal('disconnected'), Type.Literal('error'), Type.Literal('idle')]),
+    updatedAt: Type.Number(),
+    error: Type.Optional(Type.String()),
+    failures: Type.Number({ description: 'failed attempts since the last connect' }),
+  },
+  { description: 'Segmint: health of the push to this target (absent before the first)' },
+);
+const StreamTargetSchema = Type.Object({ id: Type.String(), profile: Type.String(), videoOnly: Type.Boolean(), status: Type.Optional(TargetStatusSchema) });
 
 const PlaybackPolicySchema = Type.Union([
   Type.Object({ type: Type.Union([Type.Literal('public'), Type.Literal('jwt')]) }, { additionalProperties: false }),
@@ -62,6 +80,7 @@ export const StreamSchema = Type.Object({
   transcodedSegmentsDuration: Type.Number({ description: 'seconds' }),
   sourceBytes: Type.Number(),
   transcodedBytes: Type.Number(),
+  multistream: Type.Object({ targets: Type.Array(StreamTargetSchema) }),
 });
 
 const CreateStreamBody = Type.Object(
@@ -71,6 +90,7 @@ const CreateStreamBody = Type.Object(
     record: Type.Optional(Type.Boolean()),
     playbackPolicy: Type.Optional(PlaybackPolicySchema),
     maxPricePerPixel: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{1,40}$' }), Type.Null()], { description: "Segmint: highest ask (wei per pixel, decimal string) this stream's segments may be auctioned at; null: the orchestrator's SEGMINT_MAX_PRICE_PER_PIXEL" })),
+    multistream: Type.Optional(MultistreamBody),
   },
   { additionalProperties: false },
 );
@@ -83,6 +103,7 @@ const UpdateStreamBody = Type.Object(
     suspended: Type.Optional(Type.Boolean()),
     playbackPolicy: Type.Optional(PlaybackPolicySchema),
     maxPricePerPixel: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{1,40}$' }), Type.Null()], { description: "Segmint: highest ask (wei per pixel, decimal string) this stream's segments may be auctioned at; null: the orchestrator's SEGMINT_MAX_PRICE_PER_PIXEL" })),
+    multistream: Type.Optional(MultistreamBody),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -129,7 +150,7 @@ const checkProfiles = (profiles: RenditionProfile[]) => {
 };
 
 /** Livepeer Studio's `/api/stream`: create, get, list, update, delete, terminate. */
-export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync {
+export function streamRoutes(p: Pipeline, keys: ApiKeyStore, ms: StreamMultistream): FastifyPluginAsync {
   return async (app) => {
     requireApiKey(app, keys);
     const tags = ['stream'];
@@ -143,8 +164,10 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync
       // a live stream is unhealthy when no segment came for ~3 segment durations
       const stale = isActive && lastSeen !== null && Date.now() - lastSeen > 6_000;
       const { lastSeen: _stored, ...rest } = s;
+      const status = s.multistream.targets.length ? await ms.status(s.id) : {};
       return {
         ...rest,
+        multistream: { targets: s.multistream.targets.map((t) => ({ ...t, ...(status[t.id] ? { status: status[t.id] } : {}) })) },
         kind: 'stream',
         isActive,
         ...(lastSeen === null ? {} : { lastSeen }),
@@ -156,11 +179,13 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync
 
     app.post<{ Body: Static<typeof CreateStreamBody> }>(
       '/stream',
-      { schema: { tags, security, summary: 'Create a stream', body: CreateStreamBody, response: { 201: StreamSchema, ...errorResponses() } } },
+      { schema: { tags, security, summary: 'Create a stream', body: CreateStreamBody, response: { 201: StreamSchema, ...errorResponses('MULTISTREAM_TARGET_NOT_FOUND', 'URL_NOT_ALLOWED') } } },
       async (req, reply) => {
         const profiles = req.body.profiles ?? [...DEFAULT_PROFILES];
         checkProfiles(profiles);
-        const stream = await p.streams.create({ ...req.body, profiles, ownerId: keyOf(req).ownerId, createdByKey: keyOf(req).id });
+        const ownerId = keyOf(req).ownerId;
+        const multistream = { targets: await resolveTargetRefs(ms.targets, ms.outbound, ownerId, profiles, req.body.multistream?.targets ?? []) };
+        const stream = await p.streams.create({ ...req.body, profiles, multistream, ownerId, createdByKey: keyOf(req).id });
         return reply.status(201).send(await view(stream));
       },
     );
@@ -200,12 +225,20 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync
         schema: {
           tags, security, summary: 'Update a stream (name, profiles, record, suspended, playbackPolicy)',
           description: 'Suspending a live stream also ends its session: its stream key is refused until unsuspended.',
-          params: IdParams, body: UpdateStreamBody, response: { 204: NoContent, ...errorResponses('STREAM_NOT_FOUND', 'INVALID_PROFILES') },
+          params: IdParams, body: UpdateStreamBody, response: { 204: NoContent, ...errorResponses('STREAM_NOT_FOUND', 'INVALID_PROFILES', 'MULTISTREAM_TARGET_NOT_FOUND', 'URL_NOT_ALLOWED') },
         },
       },
       async (req, reply) => {
         if (req.body.profiles) checkProfiles(req.body.profiles);
-        const stream = await p.streams.update(keyOf(req).ownerId, req.params.id, req.body);
+        const ownerId = keyOf(req).ownerId;
+        const { multistream: wanted, ...fields } = req.body;
+        let multistream;
+        if (wanted) {
+          const current = await p.streams.getOwned(ownerId, req.params.id);
+          if (!current) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
+          multistream = { targets: await resolveTargetRefs(ms.targets, ms.outbound, ownerId, req.body.profiles ?? current.profiles, wanted.targets) };
+        }
+        const stream = await p.streams.update(ownerId, req.params.id, { ...fields, ...(multistream ? { multistream } : {}) });
         if (!stream) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
         if (req.body.suspended) await p.endSession(stream.id);
         return reply.status(204).send();
