@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -7,7 +8,7 @@ import { generateSegments } from '@segmint/media';
 import type * as LivepeerSdk from './livepeer-sdk/node_modules/livepeer/index.js';
 import type { Events } from './livepeer-sdk/node_modules/livepeer/models/components/index.js';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
-import { api, startTestOrchestrator, waitFor, type TestOrchestrator } from './helpers.js';
+import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
 
 // Livepeer's own SDK (the `livepeer` npm package, pinned in e2e/livepeer-sdk/ and installed apart
 // from the workspace: its runtime deps include jest 29) pointed at Segmint by its serverURL only.
@@ -18,6 +19,7 @@ const SDK_ENTRY = join(import.meta.dirname, 'livepeer-sdk/node_modules/livepeer/
 let db: Database;
 let orch: TestOrchestrator;
 let sdk: LivepeerSdk.Livepeer;
+let worker: ChildProcess;
 const low = [{ name: 'low', width: 320, height: 180, bitrate: 200_000, fps: 30 }];
 
 beforeAll(async () => {
@@ -25,9 +27,11 @@ beforeAll(async () => {
   const { Livepeer } = (await import(SDK_ENTRY)) as typeof LivepeerSdk;
   db = await openDatabase();
   orch = await startTestOrchestrator(db);
+  worker = spawnWorker(orch, ['--concurrency', '1']); // clips are transcoded like any asset
   sdk = new Livepeer({ apiKey: orch.apiKey, serverURL: `${orch.url}/api` });
 }, 120_000);
 afterAll(async () => {
+  await stopProcess(worker);
   await orch?.stop();
   await db?.close();
 });
@@ -255,6 +259,44 @@ describe('the Livepeer SDK against Segmint', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('clips a recorded live session into a new asset: a clip task, ready with the asked duration, listed per stream and per session', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'segmint-sdk-clip-'));
+    try {
+      const segments = await generateSegments({ dir, count: 4, width: 320, height: 180 });
+      const { stream } = await sdk.stream.create({ name: 'sdk clipped', profiles: low, record: true });
+      for (const [seq, file] of segments.entries()) {
+        const res = await fetch(`${orch.url}/live/${stream!.streamKey}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(await readFile(file)) });
+        expect(res.status).toBe(200);
+      }
+      const sessionId = await waitFor('a session', async () => ((await sdk.session.getAll()).data ?? []).find((x) => x.parentId === stream!.id)?.id);
+      const session = await waitFor('4 recorded segments', async () => {
+        const s = await orch.integrator.sessions.getAny(sessionId);
+        return s && s.recordingSegments.length >= 4 ? s : null;
+      });
+      // 2.5 s into the session to 5 s: starts on the keyframe opening the second segment (2 s), so 3 s
+      const { data } = await sdk.stream.createClip({ playbackId: stream!.playbackId!, startTime: session.createdAt + 2500, endTime: session.createdAt + 5000, sessionId, name: 'highlight' });
+      expect(data?.asset).toMatchObject({ name: 'highlight', source: { type: 'clip', sessionId, playbackId: stream!.playbackId } });
+      const { task } = await sdk.task.get(data!.task.id!);
+      expect(task).toMatchObject({ type: 'clip', outputAssetId: data!.asset.id, params: { clip: { sessionId, clipStrategy: { playbackId: stream!.playbackId, startTime: session.createdAt + 2500 } } } });
+      const ready = await waitFor('the clip ready', async () => {
+        const { asset } = await sdk.asset.get(data!.asset.id);
+        if (asset?.status?.phase === 'failed') throw new Error(asset.status.errorMessage);
+        return asset?.status?.phase === 'ready' ? asset : null;
+      }, 90_000, 250);
+      expect(ready.videoSpec?.duration).toBeCloseTo(3, 1);
+      expect((await sdk.task.get(data!.task.id!)).task?.status).toMatchObject({ phase: 'completed', progress: 1 });
+      expect((await sdk.stream.getClips(stream!.id!)).data?.map((a) => a.id)).toEqual([data!.asset.id]);
+      expect((await sdk.session.getClips(sessionId)).data?.map((a) => a.id)).toEqual([data!.asset.id]);
+
+      // bad input: an empty range, a range nothing covers, a stream that does not record
+      await expect(sdk.stream.createClip({ playbackId: stream!.playbackId!, startTime: session.createdAt + 5000, endTime: session.createdAt + 1000 })).rejects.toMatchObject({ statusCode: 400 });
+      await expect(sdk.stream.createClip({ playbackId: stream!.playbackId!, startTime: session.createdAt + 60_000, endTime: session.createdAt + 61_000, sessionId })).rejects.toMatchObject({ statusCode: 422 });
+      await expect(sdk.stream.createClip({ playbackId: 'nope', startTime: 1, endTime: 2 })).rejects.toMatchObject({ statusCode: 404 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
 
   it('surfaces our errors as the SDK error with the status', async () => {
     await expect(sdk.stream.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ statusCode: 404 });

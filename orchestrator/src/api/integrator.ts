@@ -29,6 +29,8 @@ import { watchRoutes } from './routes/watch.js';
 import { UsageStore } from '../usage/usageStore.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { taskRoutes } from './routes/tasks.js';
+import { clipRoutes } from './routes/clips.js';
+import { cutClip, planClip } from '../clips/clipCutter.js';
 import { multistreamRoutes } from './routes/multistream.js';
 import { MultistreamPusher } from '../multistream/multistreamPusher.js';
 import { TargetStore } from '../multistream/targetStore.js';
@@ -132,6 +134,13 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   const runner = new AssetRunner(p, assets, {
     redis, prefix: config.redisPrefix, dataDir: config.dataDir, outbound, maxAssetBytes: config.api.maxAssetBytes, leaseMs: config.api.assetLeaseMs,
     finished: ({ asset, phase }) => notifyAsset(phase === 'ready' ? 'asset.ready' : 'asset.failed', asset),
+    cutClip: async (asset, dest, signal) => {
+      if (asset.source.type !== 'clip') throw new Error('not a clip');
+      const session = await sessions.getAny(asset.source.sessionId);
+      const plan = session ? planClip(session, asset.source.startTime, asset.source.endTime) : null;
+      if (!session || !plan) throw new Error('nothing recorded covers the range any more');
+      await cutClip(p, session.id, plan, dest, signal);
+    },
   });
   // assets another orchestrator left processing are taken over once this one serves HTTP (workers fetch their segments)
   app.addHook('onListen', async () => runner.start());
@@ -141,6 +150,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   );
   await app.register(assetTusRoutes(p, assets, runner, { dataDir: config.dataDir, maxAssetBytes: config.api.maxAssetBytes }));
   await app.register(taskRoutes(assets, o.apiKeys), { prefix: '/api' });
+  await app.register(clipRoutes(p, assets, sessions, o.apiKeys, runner, { created: (a) => notifyAsset('asset.created', a) }), { prefix: '/api' });
   await app.register(multistreamRoutes(p, targets, o.apiKeys, { outbound }), { prefix: '/api' });
   await app.register(vodRoutes(p, assets, sessions));
   await app.register(dashboardRoutes(p, o.apiKeys));

@@ -10,8 +10,8 @@ export type AssetPhase = 'waiting' | 'uploading' | 'processing' | 'ready' | 'fai
 /** One transcoded segment of an asset, as its VOD playlists need it. */
 export type AssetSegment = { seq: number; durationSec: number; renditions: SegmentEntry['renditions'] };
 
-/** A clip: a time range (ms since the session's start) of a recorded or live session, cut into a new asset. */
-export type ClipSource = { type: 'clip'; playbackId: string; startTime: number; endTime: number; sessionId?: string };
+/** A clip: a time range (unix ms) of a recorded session, live or ended, cut into a new asset. */
+export type ClipSource = { type: 'clip'; playbackId: string; streamId: string; sessionId: string; startTime: number; endTime: number };
 
 export type Asset = {
   id: string;
@@ -107,6 +107,17 @@ export class AssetStore {
     const rows = await this.db.query<Row>(
       `SELECT ${COLUMNS} FROM assets WHERE owner_id = $1 AND deleted_at IS NULL AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4`,
       [ownerId, p.after?.createdAt ?? Number.MAX_SAFE_INTEGER, p.after?.id ?? LAST, p.limit],
+    );
+    return rows.map(fromRow);
+  }
+
+  /** An owner's clips of one stream or one session, newest first. */
+  async clips(ownerId: string, of: { streamId: string } | { sessionId: string }, p: { limit: number; after?: { createdAt: number; id: string } }): Promise<Asset[]> {
+    const [field, value] = 'streamId' in of ? ['streamId', of.streamId] : ['sessionId', of.sessionId];
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM assets WHERE owner_id = $1 AND deleted_at IS NULL AND source->>'type' = 'clip' AND source->>'${field}' = $5
+         AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4`,
+      [ownerId, p.after?.createdAt ?? Number.MAX_SAFE_INTEGER, p.after?.id ?? LAST, p.limit, value],
     );
     return rows.map(fromRow);
   }

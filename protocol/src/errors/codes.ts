@@ -29,6 +29,7 @@ export const API_ERRORS = {
   REGISTRATION_REPLAYED: { status: 409, description: 'A worker registration reuses a nonce (replay): sign a new one with a higher nonce.' },
   SEGMENT_CONFLICT: { status: 409, description: 'A different segment with this sequence number was already received.' },
   SEGMENT_TOO_LATE: { status: 409, description: 'Segments after this one were already published.' },
+  CLIP_UNAVAILABLE: { status: 422, description: 'Nothing recorded covers the clip\'s range (the stream does not record, or the range is outside the session).' },
   STREAM_SUSPENDED: { status: 403, description: 'The stream is suspended.' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'Body exceeds the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'Body content type is not accepted by this route.' },

@@ -45,7 +45,7 @@ export function taskOf(a: Asset): Static<typeof TaskSchema> {
     scheduledAt: a.createdAt,
     outputAssetId: a.id,
     params: s.type === 'clip'
-      ? { clip: { clipStrategy: { playbackId: s.playbackId, startTime: s.startTime, endTime: s.endTime }, ...(s.sessionId ? { sessionId: s.sessionId } : {}) } }
+      ? { clip: { clipStrategy: { playbackId: s.playbackId, startTime: s.startTime, endTime: s.endTime }, sessionId: s.sessionId } }
       : { upload: s.type === 'url' ? { url: s.url } : {} },
     status: { phase: PHASES[a.phase], updatedAt: a.updatedAt, progress: a.progress, ...(a.errorMessage ? { errorMessage: a.errorMessage } : {}) },
   };
