@@ -26,7 +26,7 @@ beforeAll(async () => {
   if (!existsSync(SDK_ENTRY)) throw new Error('the Livepeer SDK is not installed: run `npm ci --prefix e2e/livepeer-sdk` (make install does)');
   const { Livepeer } = (await import(SDK_ENTRY)) as typeof LivepeerSdk;
   db = await openDatabase();
-  orch = await startTestOrchestrator(db);
+  orch = await startTestOrchestrator(db, { SEGMINT_VIEW_FLUSH_MS: '1000' });
   worker = spawnWorker(orch, ['--concurrency', '1']); // clips are transcoded like any asset
   sdk = new Livepeer({ apiKey: orch.apiKey, serverURL: `${orch.url}/api` });
 }, 120_000);
@@ -297,6 +297,54 @@ describe('the Livepeer SDK against Segmint', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 150_000);
+
+  it('counts views and playtime from real playback requests: per playback id, by browser and hour, now, in total, and usage minutes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'segmint-sdk-views-'));
+    try {
+      const from = Date.now() - 1000;
+      const segments = await generateSegments({ dir, count: 2, width: 320, height: 180 });
+      const { stream } = await sdk.stream.create({ name: 'sdk watched', profiles: low });
+      for (const [seq, file] of segments.entries()) {
+        expect((await fetch(`${orch.url}/live/${stream!.streamKey}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(await readFile(file)) })).status).toBe(200);
+      }
+      const pid = stream!.playbackId!;
+      const master = `${orch.url}/hls/${pid}/index.m3u8`;
+      await waitFor('the live playlist', async () => (await fetch(master, { headers: { 'user-agent': 'probe' } })).status === 200);
+      const chrome = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36' };
+      const iphone = { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1' };
+      // a desktop Chrome plays ~3 s (a playlist request every 0.5 s), an iPhone opens the stream once
+      for (let i = 0; i < 7; i++) {
+        expect((await fetch(master, { headers: chrome })).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect((await fetch(master, { headers: iphone })).status).toBe(200);
+      expect((await fetch(`${orch.url}/hls/nope/index.m3u8`, { headers: iphone })).status).toBe(404); // not a view
+
+      const { data: byBrowser } = await sdk.metrics.getViewership({ playbackId: pid, from, breakdownBy: ['browser'] as never });
+      const chromeRow = byBrowser!.find((r) => r.browser === 'Chrome')!;
+      expect(chromeRow.viewCount).toBe(1);
+      expect(chromeRow.playtimeMins * 60).toBeGreaterThanOrEqual(2);
+      expect(chromeRow.playtimeMins * 60).toBeLessThanOrEqual(4);
+      expect(byBrowser!.find((r) => r.browser === 'Safari')).toMatchObject({ viewCount: 1 });
+      expect(byBrowser!.find((r) => r.browser === 'Other')).toMatchObject({ viewCount: 1 }); // the probe
+      const hourly = (await sdk.metrics.getViewership({ playbackId: pid, from, timeStep: 'hour' as never })).data!;
+      expect(hourly.reduce((n, r) => n + r.viewCount, 0)).toBe(3);
+      expect(hourly.every((r) => r.timestamp! % 3_600_000 === 0)).toBe(true);
+      expect((await sdk.metrics.getCreatorViewership({ streamId: stream!.id!, from })).data).toEqual([expect.objectContaining({ viewCount: 3 })]);
+      expect((await sdk.metrics.getPublicViewership(pid)).data).toMatchObject({ playbackId: pid, viewCount: 3 });
+      expect((await sdk.metrics.getRealtimeViewership(pid)).data).toEqual([expect.objectContaining({ viewCount: 3 })]);
+      await expect(sdk.metrics.getViewership({ playbackId: pid, breakdownBy: ['geohash'] as never })).rejects.toMatchObject({ statusCode: 400 });
+
+      const usage = await waitFor('usage with transcoded and watched minutes', async () => {
+        const { usageMetric } = await sdk.metrics.getUsage({ from, to: Date.now() + 3_600_000 });
+        return usageMetric && usageMetric.totalUsageMins! > 0 && usageMetric.deliveryUsageMins! > 0 ? usageMetric : null;
+      });
+      expect(usage.totalUsageMins! * 60).toBeCloseTo(4, 0); // the 2 segments of 2 s, transcoded
+      expect(usage.deliveryUsageMins).toBeGreaterThanOrEqual(chromeRow.playtimeMins);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('surfaces our errors as the SDK error with the status', async () => {
     await expect(sdk.stream.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ statusCode: 404 });

@@ -30,6 +30,9 @@ import { UsageStore } from '../usage/usageStore.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { taskRoutes } from './routes/tasks.js';
 import { clipRoutes } from './routes/clips.js';
+import { viewershipRoutes } from './routes/viewership.js';
+import { recordViews } from '../viewership/viewRecorder.js';
+import { ViewStore } from '../viewership/viewStore.js';
 import { cutClip, planClip } from '../clips/clipCutter.js';
 import { multistreamRoutes } from './routes/multistream.js';
 import { MultistreamPusher } from '../multistream/multistreamPusher.js';
@@ -71,6 +74,8 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   await redis.connect();
   const tokenGate = new TokenGate({ redis, prefix: config.redisPrefix, secret: config.secret, rpcUrl: config.chainRpcUrl, chainId: config.chainId });
   gatePlayback(app, p, signingKeys, tokenGate);
+  const views = new ViewStore(o.db);
+  recordViews(app, { views, streams: p.streams, assets, redis, prefix: config.redisPrefix, secret: config.secret, flushMs: config.api.viewFlushMs, logger: p.logger.child({ component: 'viewership' }) });
   o.apiKeys.rateLimiter = new RateLimiter(redis, config.redisPrefix, config.api.rateLimitPerMinute);
   // SSRF guard of asset imports and webhook deliveries (see egress/outboundAddress.ts)
   const outbound = { allowPrivate: config.api.allowPrivateUrls, trustedHosts: config.api.trustedUrlHosts };
@@ -122,6 +127,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   await app.register(webhookRoutes(p, webhooks, o.apiKeys, { outbound, deliveries }), { prefix: '/api' });
   await app.register(playbackRoutes(p, assets), { prefix: '/api' });
   await app.register(usageRoutes(usage, o.apiKeys), { prefix: '/api' });
+  await app.register(viewershipRoutes(views, usage, o.apiKeys), { prefix: '/api' });
   await app.register(tokenGateRoutes(p, tokenGate, config.chainId), { prefix: '/api' });
   await app.register(signingKeyRoutes(signingKeys, o.apiKeys), { prefix: '/api' });
   await app.register(watchRoutes(p, assets));

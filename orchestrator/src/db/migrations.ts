@@ -251,4 +251,27 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE streams ADD COLUMN multistream jsonb NOT NULL DEFAULT '{"targets":[]}'`,
     ],
   },
+  {
+    version: 12,
+    name: 'playback views',
+    // one row per view (a viewer's run of playback requests with no gap over 30 min); playtime grows as it plays
+    up: [
+      `CREATE TABLE playback_views (
+        id uuid PRIMARY KEY,
+        owner_id uuid NOT NULL,
+        playback_id text NOT NULL,
+        stream_id uuid,
+        asset_id uuid,
+        viewer_id text NOT NULL,
+        browser text NOT NULL,
+        os text NOT NULL,
+        device_type text NOT NULL,
+        started_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        playtime_ms bigint NOT NULL DEFAULT 0
+      )`,
+      `CREATE INDEX playback_views_owner ON playback_views (owner_id, started_at)`,
+      `CREATE INDEX playback_views_playback ON playback_views (playback_id, started_at)`,
+    ],
+  },
 ];
