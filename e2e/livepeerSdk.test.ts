@@ -310,6 +310,15 @@ describe('the Livepeer SDK against Segmint', () => {
       const pid = stream!.playbackId!;
       const master = `${orch.url}/hls/${pid}/index.m3u8`;
       await waitFor('the live playlist', async () => (await fetch(master, { headers: { 'user-agent': 'probe' } })).status === 200);
+      // the live thumbnail, as playback info gives it: a JPEG of the latest segment at the stream's size
+      const thumb = (await sdk.playback.get(pid)).playbackInfo!.meta.source.find((x) => x.hrn === 'Thumbnail (JPEG)')!;
+      expect(thumb).toMatchObject({ type: 'image/jpeg', url: `${orch.url}/hls/${pid}/thumbnail.jpg` });
+      const jpeg = await fetch(thumb.url, { headers: { 'user-agent': 'probe' } });
+      expect(jpeg.headers.get('content-type')).toBe('image/jpeg');
+      const bytes = Buffer.from(await jpeg.arrayBuffer());
+      expect([bytes[0], bytes[1], bytes.at(-2), bytes.at(-1)]).toEqual([0xff, 0xd8, 0xff, 0xd9]);
+      const sof = bytes.indexOf(Buffer.from([0xff, 0xc0]));
+      expect([bytes.readUInt16BE(sof + 7), bytes.readUInt16BE(sof + 5)]).toEqual([320, 180]);
       const chrome = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36' };
       const iphone = { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1' };
       // a desktop Chrome plays ~3 s (a playlist request every 0.5 s), an iPhone opens the stream once

@@ -64,6 +64,7 @@ export function recordViews(app: FastifyInstance, o: { views: ViewStore; streams
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? '';
     if (reply.statusCode < 200 || reply.statusCode >= 300 || !(route.startsWith('/hls/:playbackId') || route.startsWith('/vod/:playbackId'))) return;
+    if (route.endsWith('.jpg')) return; // a thumbnail on a page is not a view
     const playbackId = (req.params as { playbackId?: string }).playbackId;
     if (!playbackId || playbackId.length > 64) return;
     // never in the way of playback: a failure here only loses a count
