@@ -1,10 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSegments } from '@segmint/media';
+import { ffmpegPath, generateSegments } from '@segmint/media';
 import type * as LivepeerSdk from './livepeer-sdk/node_modules/livepeer/index.js';
 import type { Events } from './livepeer-sdk/node_modules/livepeer/models/components/index.js';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
@@ -351,6 +352,65 @@ describe('the Livepeer SDK against Segmint', () => {
       expect(usage.totalUsageMins! * 60).toBeCloseTo(4, 0); // the 2 segments of 2 s, transcoded
       expect(usage.deliveryUsageMins).toBeGreaterThanOrEqual(chromeRow.playtimeMins);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('pulls a stream from an HLS playlist and from an RTMP server into the ingest path, as a publisher', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'segmint-sdk-pull-'));
+    const seen: string[] = [];
+    const segments = await generateSegments({ dir, count: 3, width: 320, height: 180 });
+    const files = createServer(async (req, res) => {
+      seen.push(`${req.url} ${req.headers['x-pull-token'] ?? ''}`);
+      if (req.url === '/live/index.m3u8') {
+        const body = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:0', ...segments.flatMap((_, i) => ['#EXTINF:2.000,', `${i}.ts`]), '#EXT-X-ENDLIST', ''].join('\n');
+        return void res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end(body);
+      }
+      const m = /^\/live\/(\d)\.ts$/.exec(req.url ?? '');
+      if (m && segments[Number(m[1])]) return void res.writeHead(200, { 'content-type': 'video/mp2t' }).end(await readFile(segments[Number(m[1])]!));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
+    const ingested = new Map<string, { seq: number; via: number }[]>();
+    const onIngested = (s: { id: string }, _session: number, seq: number, bytes: Buffer) => ingested.set(s.id, [...(ingested.get(s.id) ?? []), { seq, via: bytes.length }]);
+    orch.pipeline.events.on('ingested', onIngested);
+    let source: ChildProcess | undefined;
+    try {
+      // HLS: every segment of the playlist, through the outbound guard, with the stream's headers
+      const hlsUrl = `http://127.0.0.1:${(files.address() as { port: number }).port}/live/index.m3u8`;
+      const { stream: hls } = await sdk.stream.create({ name: 'sdk pulled hls', profiles: low, pull: { source: hlsUrl, headers: { 'x-pull-token': 'let-me-in' } } });
+      expect(hls!.pull).toMatchObject({ source: hlsUrl });
+      expect((await sdk.stream.startPull(hls!.id!)).statusCode).toBe(204);
+      await waitFor('3 pulled HLS segments', async () => (ingested.get(hls!.id!)?.length ?? 0) >= 3, 30_000);
+      expect(ingested.get(hls!.id!)!.map((x) => x.seq)).toEqual([0, 1, 2]);
+      expect(seen).toContain('/live/index.m3u8 let-me-in');
+      expect(seen).toContain('/live/2.ts let-me-in');
+
+      // RTMP: ffmpeg plays an RTMP server (one client); Segmint pulls it into its own RTMP ingest
+      const joined = join(dir, 'joined.ts');
+      await writeFile(joined, Buffer.concat(await Promise.all(segments.map((f) => readFile(f)))));
+      const port = await new Promise<number>((r) => {
+        const probe = createNetServer().listen(0, '127.0.0.1', () => {
+          const { port: p } = probe.address() as { port: number };
+          probe.close(() => r(p));
+        });
+      });
+      source = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-re', '-i', joined, '-c:v', 'copy', '-c:a', 'aac', '-f', 'flv', '-listen', '1', `rtmp://127.0.0.1:${port}/live/source`], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 500)); // listening
+      const { stream: rtmp } = await sdk.stream.create({ name: 'sdk pulled rtmp', profiles: low, pull: { source: `rtmp://127.0.0.1:${port}/live/source` } });
+      expect((await sdk.stream.startPull(rtmp!.id!)).statusCode).toBe(204);
+      await waitFor('pulled RTMP segments', async () => (ingested.get(rtmp!.id!)?.length ?? 0) >= 2, 30_000);
+      expect((await sdk.stream.get(rtmp!.id!)).stream?.isActive).toBe(true);
+
+      // bad input: no pull source; not an rtmp/http URL
+      const { stream: plain } = await sdk.stream.create({ name: 'sdk not pulled', profiles: low });
+      await expect(sdk.stream.startPull(plain!.id!)).rejects.toMatchObject({ statusCode: 400 });
+      await expect(sdk.stream.create({ name: 'x', pull: { source: 'file:///etc/passwd' } })).rejects.toMatchObject({ statusCode: 400 });
+    } finally {
+      orch.pipeline.events.off('ingested', onIngested);
+      source?.kill('SIGKILL');
+      files.closeAllConnections();
+      await new Promise((r) => files.close(r));
       await rm(dir, { recursive: true, force: true });
     }
   }, 120_000);

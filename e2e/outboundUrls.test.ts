@@ -19,6 +19,10 @@ beforeAll(async () => {
   db = await openDatabase();
   server = createServer((req, res) => {
     hits.push(`${req.method} ${req.url}`);
+    if (req.url === '/pull/index.m3u8') {
+      const port = (server.address() as { port: number }).port;
+      return void res.writeHead(200).end(['#EXTM3U', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:0', '#EXTINF:2.0,', `http://localhost:${port}/internal/0.ts`, ''].join('\n'));
+    }
     if (req.url === '/to-localhost') return void res.writeHead(302, { location: `http://localhost:${(server.address() as { port: number }).port}/video.mp4` }).end();
     req.resume();
     res.writeHead(204).end();
@@ -133,5 +137,18 @@ describe('outbound URLs', () => {
       rtmp.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it.each(rtmpRefused.slice(0, 3).concat(refused.slice(0, 3)))('pull streams refuse the source %s with 400 URL_NOT_ALLOWED', async (source) => {
+    const res = await api(strict, 'POST', '/api/stream', { name: 'x', pull: { source } });
+    expect({ status: res.status, code: res.json.error.code }).toEqual({ status: 400, code: 'URL_NOT_ALLOWED' });
+  });
+
+  it('a pulled HLS playlist that lists a segment at a private address never gets it fetched', async () => {
+    const { json: stream } = await api(strict, 'POST', '/api/stream', { name: 'pull', profiles: [{ name: 'low', width: 320, height: 180, bitrate: 200_000 }], pull: { source: `${local}/pull/index.m3u8` } });
+    expect((await api(strict, 'POST', `/api/stream/${stream.id}/start-pull`)).status).toBe(204);
+    await waitFor('the playlist fetched twice (a retry after the refusal)', async () => hits.filter((h) => h === 'GET /pull/index.m3u8').length >= 2, 20_000);
+    expect(hits.some((h) => h.includes('/internal/'))).toBe(false);
+    expect((await api(strict, 'DELETE', `/api/stream/${stream.id}`)).status).toBe(204);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import { ApiError } from '@segmint/protocol';
 import { ApiKeyStore } from './auth/apiKeys.js';
 import { AuditStore } from './audit/auditStore.js';
 import { JobTokens } from './auth/jobTokens.js';
@@ -17,6 +18,7 @@ import { hlsRoutes } from './api/routes/hls.js';
 import { livePushRoutes } from './api/routes/livePush.js';
 import { streamRoutes } from './api/routes/streams.js';
 import { TargetStore } from './multistream/targetStore.js';
+import { StreamPuller } from './pull/streamPuller.js';
 import { readTargetStatus } from './multistream/multistreamPusher.js';
 import { marketplaceRoutes } from './api/routes/marketplace.js';
 import { transcodeRoutes, workerJobLinks } from './api/routes/transcode.js';
@@ -232,6 +234,16 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
 
   const rtmp = config.rtmp.port >= 0 ? await RtmpServer.start(pipeline, { ...config.rtmp, idleTimeoutSec: config.idleTimeoutSec }, logger) : null;
   pipeline.ingestHealth = (streamId) => rtmp?.health(streamId) ?? null;
+  // pull streams: republished into our own RTMP ingest, or read over HLS (pull/streamPuller.ts)
+  const rtmpHost = config.rtmp.host === '0.0.0.0' || config.rtmp.host === '::' ? '127.0.0.1' : config.rtmp.host;
+  const puller = new StreamPuller(pipeline, {
+    redis, prefix: config.redisPrefix, outbound: multistream.outbound, rtmpUrl: rtmp ? `rtmp://${rtmpHost.includes(':') ? `[${rtmpHost}]` : rtmpHost}:${rtmp.port}` : '',
+    maxSegmentBytes: config.maxSegmentBytes, logger: logger.child({ component: 'pull' }),
+  });
+  pipeline.startPull = (stream) => {
+    if (!rtmp && /^rtmps?:/.test(stream.pull?.source ?? '')) throw new ApiError('VALIDATION_FAILED', 'RTMP pulls need the RTMP ingest (SEGMINT_RTMP_PORT is -1)');
+    return puller.start(stream);
+  };
 
   const sweep = setInterval(() => {
     const cutoff = Date.now() - config.idleTimeoutSec * 1000;
@@ -281,6 +293,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
       clearInterval(sweep);
       clearInterval(stuckSweep);
       clearInterval(registrySweep);
+      await puller.close();
       await rtmp?.close();
       await app.close();
       await integrator.close();

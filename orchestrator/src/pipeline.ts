@@ -43,6 +43,8 @@ export type Pipeline = {
   onSessionStart(stream: Stream, session: number): void;
   /** Ends a stream's live session now (terminate); no-op when it is not live. */
   endSession(streamId: string): Promise<void>;
+  /** Starts pulling a pull stream (false: already being pulled); set once the RTMP ingest is up. */
+  startPull?(stream: Stream): Promise<boolean>;
   /** Live ingest health (RTMP publishes: bitrate, fps, keyframe interval); null when unknown. */
   ingestHealth?(streamId: string): IngestHealth | null;
   /** How sampled results are checked when no peer is free (verification/startCheck.ts). */

@@ -274,4 +274,10 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX playback_views_playback ON playback_views (playback_id, started_at)`,
     ],
   },
+  {
+    version: 13,
+    name: 'stream pull',
+    // where a pull stream ingests from (Studio's `pull`: source URL and request headers)
+    up: [`ALTER TABLE streams ADD COLUMN pull jsonb`],
+  },
 ];
