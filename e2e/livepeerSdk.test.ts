@@ -9,6 +9,7 @@ import { ffmpegPath, generateSegments } from '@segmint/media';
 import type * as LivepeerSdk from './livepeer-sdk/node_modules/livepeer/index.js';
 import type { Events } from './livepeer-sdk/node_modules/livepeer/models/components/index.js';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
+import { presignedGet } from '../orchestrator/src/transcode/s3Object.js';
 import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
 
 // Livepeer's own SDK (the `livepeer` npm package, pinned in e2e/livepeer-sdk/ and installed apart
@@ -414,6 +415,72 @@ describe('the Livepeer SDK against Segmint', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('transcodes a file from an S3 bucket to HLS and MP4 outputs in an S3 bucket (a real S3-compatible server), as a transcode-file task', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'segmint-sdk-transcode-'));
+    const port = await new Promise<number>((r) => {
+      const probe = createNetServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = probe.address() as { port: number };
+        probe.close(() => r(p));
+      });
+    });
+    // moto's S3 server (Python, installed on these machines)
+    const s3 = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    const endpoint = `http://127.0.0.1:${port}`;
+    const credentials = { accessKeyId: 'AKIDSEGMINT', secretAccessKey: 'segmint-secret' };
+    try {
+      await waitFor('the S3 server', async () => (await fetch(`${endpoint}/`).catch(() => null))?.ok, 30_000, 200);
+      for (const bucket of ['segmint-in', 'segmint-out']) expect((await fetch(`${endpoint}/${bucket}`, { method: 'PUT' })).status).toBe(200);
+      const file = join(dir, 'in.mp4');
+      const src = ['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '4'];
+      await new Promise<void>((done, fail) => spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', ...src, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '60', '-c:a', 'aac', '-shortest', file]).once('exit', (c) => (c === 0 ? done() : fail(new Error(`ffmpeg ${c}`)))));
+      expect((await fetch(`${endpoint}/segmint-in/videos/in.mp4`, { method: 'PUT', body: new Uint8Array(await readFile(file)) })).status).toBe(200);
+
+      const created = await sdk.transcode.create({
+        input: { type: 's3' as never, endpoint, bucket: 'segmint-in', path: '/videos/in.mp4', credentials },
+        storage: { type: 's3' as never, endpoint, bucket: 'segmint-out', credentials },
+        outputs: { hls: { path: '/hls' }, mp4: { path: '/mp4' } },
+        profiles: low,
+      });
+      const taskId = created.task!.id!;
+      expect(created.task).toMatchObject({ type: 'transcode-file', params: { transcodeFile: { outputs: { hls: { path: '/hls' }, mp4: { path: '/mp4' } } } } });
+      expect(JSON.stringify(created.task)).not.toContain('segmint-secret');
+      const done = await waitFor('the transcode task completed', async () => {
+        const { task } = await sdk.task.get(taskId);
+        if (task?.status?.phase === 'failed') throw new Error(task.status.errorMessage);
+        return task?.status?.phase === 'completed' ? task : null;
+      }, 90_000, 250);
+      expect(done.status).toMatchObject({ progress: 1 });
+      expect((await sdk.asset.getAll()).data?.map((a) => a.id)).not.toContain(taskId); // a job, not an asset
+
+      // the outputs are in the bucket: a master listing low, its media playlist and segments, an MP4 per rendition
+      const out = { endpoint, bucket: 'segmint-out', credentials };
+      const get = (key: string) => fetch(presignedGet(out, key)); // the objects are private to the keys that wrote them
+      const master = await (await get('hls/index.m3u8')).text();
+      expect(master).toContain('low/index.m3u8');
+      expect((await fetch(`${endpoint}/segmint-out/hls/index.m3u8`)).status).toBe(403);
+      const media = await (await get('hls/low/index.m3u8')).text();
+      const first = media.split('\n').find((l) => l.endsWith('.ts'))!;
+      const ts = Buffer.from(await (await get(`hls/low/${first}`)).arrayBuffer());
+      expect(ts[0]).toBe(0x47);
+      const mp4 = Buffer.from(await (await get('mp4/low.mp4')).arrayBuffer());
+      await writeFile(join(dir, 'low.mp4'), mp4);
+      const probe = await new Promise<string>((r) => {
+        let out = '';
+        const child = spawn(process.env.FFPROBE_PATH ?? '/usr/bin/ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:format=duration', '-of', 'json', join(dir, 'low.mp4')]);
+        child.stdout.on('data', (d) => (out += d));
+        child.once('exit', () => r(out));
+      });
+      const facts = JSON.parse(probe) as { streams: { width: number; height: number }[]; format: { duration: string } };
+      expect(facts.streams[0]).toMatchObject({ width: 320, height: 180 });
+      expect(Number(facts.format.duration)).toBeCloseTo(4, 0);
+
+      await expect(sdk.transcode.create({ input: { url: 'http://127.0.0.1/x.mp4' }, storage: { type: 'web3.storage' as never, credentials: { proof: 'x' } } as never, outputs: { hls: { path: '/x' } } })).rejects.toMatchObject({ statusCode: 400 });
+    } finally {
+      s3.kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
 
   it('surfaces our errors as the SDK error with the status', async () => {
     await expect(sdk.stream.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ statusCode: 404 });

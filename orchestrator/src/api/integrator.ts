@@ -31,6 +31,8 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { taskRoutes } from './routes/tasks.js';
 import { clipRoutes } from './routes/clips.js';
 import { viewershipRoutes } from './routes/viewership.js';
+import { transcodeJobRoutes } from './routes/transcodeJobs.js';
+import { deliverOutputs } from '../transcode/deliverOutputs.js';
 import { recordViews } from '../viewership/viewRecorder.js';
 import { ViewStore } from '../viewership/viewStore.js';
 import { cutClip, planClip } from '../clips/clipCutter.js';
@@ -139,7 +141,11 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   };
   const runner = new AssetRunner(p, assets, {
     redis, prefix: config.redisPrefix, dataDir: config.dataDir, outbound, maxAssetBytes: config.api.maxAssetBytes, leaseMs: config.api.assetLeaseMs,
-    finished: ({ asset, phase }) => notifyAsset(phase === 'ready' ? 'asset.ready' : 'asset.failed', asset),
+    finished: ({ asset, phase }) => {
+      // a transcode job is not an asset of the caller's: its outputs go to the caller's bucket instead
+      if (asset.source.type !== 'transcode') return notifyAsset(phase === 'ready' ? 'asset.ready' : 'asset.failed', asset);
+      if (phase === 'ready') void deliverOutputs(p, assets, asset, outbound);
+    },
     cutClip: async (asset, dest, signal) => {
       if (asset.source.type !== 'clip') throw new Error('not a clip');
       const session = await sessions.getAny(asset.source.sessionId);
@@ -156,6 +162,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   );
   await app.register(assetTusRoutes(p, assets, runner, { dataDir: config.dataDir, maxAssetBytes: config.api.maxAssetBytes }));
   await app.register(taskRoutes(assets, o.apiKeys), { prefix: '/api' });
+  await app.register(transcodeJobRoutes(assets, o.apiKeys, runner, { outbound }), { prefix: '/api' });
   await app.register(clipRoutes(p, assets, sessions, o.apiKeys, runner, { created: (a) => notifyAsset('asset.created', a) }), { prefix: '/api' });
   await app.register(multistreamRoutes(p, targets, o.apiKeys, { outbound }), { prefix: '/api' });
   await app.register(vodRoutes(p, assets, sessions));

@@ -11,6 +11,7 @@ import { outboundRequest } from '../egress/outboundRequest.js';
 import type { Pipeline } from '../pipeline.js';
 import { assetPrefix, processAsset, type AssetOutcome } from './assetProcessor.js';
 import type { Asset, AssetStore } from './assetStore.js';
+import { transcodeInputUrl } from '../transcode/deliverOutputs.js';
 
 export type AssetRunnerParameters = {
   redis: Redis;
@@ -101,6 +102,7 @@ export class AssetRunner {
       if (kept) this.track(this.process(asset));
       else if (asset.source.type === 'url') this.track(this.download(asset, new URL(asset.source.url)));
       else if (asset.source.type === 'clip') this.track(this.cut(asset));
+      else if (asset.source.type === 'transcode') this.track(this.download(asset, transcodeInputUrl(asset.source)));
       else await this.fail(asset, 'the upload was interrupted by an orchestrator restart before it was complete: request a new upload URL and upload again');
     }
   }

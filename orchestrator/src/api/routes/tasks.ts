@@ -12,15 +12,20 @@ const TaskPhase = Type.Union([Type.Literal('pending'), Type.Literal('waiting'), 
 /** A task as Studio shows it: the work behind an asset (upload, import, clip). */
 export const TaskSchema = Type.Object({
   id: Type.String(),
-  type: Type.Union([Type.Literal('upload'), Type.Literal('clip')], { description: 'upload: a direct upload or a URL import (Studio names both so)' }),
+  type: Type.Union([Type.Literal('upload'), Type.Literal('clip'), Type.Literal('transcode-file')], { description: 'upload: a direct upload or a URL import (Studio names both so)' }),
   createdAt: Type.Number(),
   scheduledAt: Type.Number(),
-  outputAssetId: Type.String({ description: 'the asset the task makes' }),
+  outputAssetId: Type.Optional(Type.String({ description: 'the asset the task makes (not for transcode-file: its outputs are in your bucket)' })),
   params: Type.Object({
     upload: Type.Optional(Type.Object({ url: Type.Optional(Type.String({ description: 'the import URL' })) })),
     clip: Type.Optional(Type.Object({
       clipStrategy: Type.Object({ playbackId: Type.String(), startTime: Type.Number(), endTime: Type.Number() }),
       sessionId: Type.Optional(Type.String()),
+    })),
+    'transcode-file': Type.Optional(Type.Object({
+      input: Type.Object({ url: Type.Optional(Type.String()) }),
+      storage: Type.Object({ url: Type.String({ description: 'endpoint/bucket (the keys are never shown)' }) }),
+      outputs: Type.Object({ hls: Type.Optional(Type.Object({ path: Type.String() })), mp4: Type.Optional(Type.Object({ path: Type.String() })) }),
     })),
   }),
   status: Type.Object({
@@ -38,16 +43,31 @@ const PHASES: Record<Asset['phase'], Static<typeof TaskSchema>['status']['phase'
 /** The task view of an asset: one task per asset, with the asset's id (what upload and import return as `task.id`). */
 export function taskOf(a: Asset): Static<typeof TaskSchema> {
   const s = a.source;
+  const status = { phase: PHASES[a.phase], updatedAt: a.updatedAt, progress: a.progress, ...(a.errorMessage ? { errorMessage: a.errorMessage } : {}) };
+  const base = { id: a.id, createdAt: a.createdAt, scheduledAt: a.createdAt };
+  if (s.type === 'transcode') {
+    // transcoded is not done: the outputs must be in the bucket too
+    const phase = s.deliverError ? 'failed' : a.phase === 'ready' && !s.delivered ? 'running' : status.phase;
+    return {
+      ...base, type: 'transcode-file',
+      params: {
+        'transcode-file': {
+          input: 'url' in s.input ? { url: s.input.url } : { url: `${s.input.endpoint.replace(/\/+$/, '')}/${s.input.bucket}/${s.input.path}` },
+          storage: { url: `${s.storage.endpoint.replace(/\/+$/, '')}/${s.storage.bucket}` },
+          outputs: s.outputs,
+        },
+      },
+      status: { ...status, phase, ...(phase === 'running' ? { progress: Math.min(status.progress, 0.99) } : {}), ...(s.deliverError ? { errorMessage: s.deliverError } : {}) },
+    };
+  }
   return {
-    id: a.id,
+    ...base,
     type: s.type === 'clip' ? 'clip' : 'upload',
-    createdAt: a.createdAt,
-    scheduledAt: a.createdAt,
     outputAssetId: a.id,
     params: s.type === 'clip'
       ? { clip: { clipStrategy: { playbackId: s.playbackId, startTime: s.startTime, endTime: s.endTime }, sessionId: s.sessionId } }
       : { upload: s.type === 'url' ? { url: s.url } : {} },
-    status: { phase: PHASES[a.phase], updatedAt: a.updatedAt, progress: a.progress, ...(a.errorMessage ? { errorMessage: a.errorMessage } : {}) },
+    status,
   };
 }
 
@@ -64,7 +84,7 @@ export function taskRoutes(assets: AssetStore, keys: ApiKeyStore): FastifyPlugin
       { schema: { tags, security, summary: 'List tasks, newest first', querystring: ListQuery, response: { 200: Type.Array(TaskSchema), ...errorResponses() } } },
       async (req, reply) => {
         const { limit, after } = pageOf(req.query);
-        const list = await assets.list(keyOf(req).ownerId, { limit, after });
+        const list = await assets.list(keyOf(req).ownerId, { limit, after, withTranscodes: true });
         setNextLink(req, reply, list, limit);
         return list.map(taskOf);
       },
