@@ -108,6 +108,14 @@ describe('the Livepeer SDK against Segmint', () => {
     expect((await sdk.asset.update({ name: 'renamed.mp4' }, id)).asset).toMatchObject({ id, name: 'renamed.mp4' });
     await sdk.asset.delete(id);
     await expect(sdk.asset.get(id)).rejects.toMatchObject({ statusCode: 404 });
+
+    // an import: 201 with the asset and its task (an upload task naming the URL)
+    const url = 'http://127.0.0.1:9/nothing-here.mp4';
+    const imported = await sdk.asset.createViaUrl({ name: 'sdk import.mp4', url });
+    expect(imported.statusCode).toBe(201);
+    const { asset, task } = imported.twoHundredAndOneApplicationJsonData!;
+    expect(asset).toMatchObject({ name: 'sdk import.mp4', source: { type: 'url', url } });
+    expect((await sdk.task.get(task.id!)).task).toMatchObject({ type: 'upload', params: { upload: { url } }, outputAssetId: asset.id });
   });
 
   it('creates a signing key with no body (as the SDK sends it), 200 with the private key once', async () => {
@@ -116,6 +124,9 @@ describe('the Livepeer SDK against Segmint', () => {
     expect(created.signingKey).toMatchObject({ name: 'signing key', publicKey: expect.any(String), disabled: false });
     const id = created.signingKey!.id!;
     expect((await sdk.accessControl.get(id)).signingKey?.publicKey).toBe(created.signingKey!.publicKey);
+    expect((await sdk.accessControl.getAll()).data?.map((k) => k.id)).toContain(id);
+    expect((await sdk.accessControl.update({ disabled: true, name: 'off' }, id)).statusCode).toBe(204);
+    expect((await sdk.accessControl.get(id)).signingKey).toMatchObject({ name: 'off', disabled: true });
     await sdk.accessControl.delete(id);
   });
 
@@ -290,6 +301,7 @@ describe('the Livepeer SDK against Segmint', () => {
       expect((await sdk.task.get(data!.task.id!)).task?.status).toMatchObject({ phase: 'completed', progress: 1 });
       expect((await sdk.stream.getClips(stream!.id!)).data?.map((a) => a.id)).toEqual([data!.asset.id]);
       expect((await sdk.session.getClips(sessionId)).data?.map((a) => a.id)).toEqual([data!.asset.id]);
+      expect((await sdk.session.getRecorded(stream!.id!, true)).data?.map((x) => x.id)).toEqual([sessionId]);
 
       // bad input: an empty range, a range nothing covers, a stream that does not record
       await expect(sdk.stream.createClip({ playbackId: stream!.playbackId!, startTime: session.createdAt + 5000, endTime: session.createdAt + 1000 })).rejects.toMatchObject({ statusCode: 400 });
