@@ -252,7 +252,7 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    version: 12,
+    version: 13,
     name: 'playback views',
     // one row per view (a viewer's run of playback requests with no gap over 30 min); playtime grows as it plays
     up: [
@@ -275,7 +275,7 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    version: 13,
+    version: 14,
     name: 'stream pull',
     // where a pull stream ingests from (Studio's `pull`: source URL and request headers)
     up: [`ALTER TABLE streams ADD COLUMN pull jsonb`],
