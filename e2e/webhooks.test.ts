@@ -10,6 +10,7 @@ import { loadOrchestratorConfig } from '../orchestrator/src/config.js';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { startOrchestrator } from '../orchestrator/src/orchestrator.js';
 import { verifySignature } from '../orchestrator/src/webhooks/signature.js';
+import { WEBHOOK_EVENTS } from '../orchestrator/src/webhooks/webhookEvents.js';
 import { api, REDIS_URL, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
 
 // Webhooks and sessions as an integrator sees them: a real HTTP receiver, a real worker.
@@ -92,7 +93,17 @@ describe('webhooks and sessions', () => {
 
     // playback info while live
     const playback = await api(orch, 'GET', `/api/playback/${stream.playbackId}`);
-    expect(playback.json).toMatchObject({ type: 'live', meta: { live: 1, source: [{ hrn: 'HLS (TS)', type: 'html5/application/vnd.apple.mpegurl', url: `${orch.url}/hls/${stream.playbackId}/index.m3u8` }], watchUrl: `${orch.url}/watch/${stream.playbackId}` } });
+    expect(playback.json).toMatchObject({
+      type: 'live',
+      meta: {
+        live: 1,
+        source: [
+          { hrn: 'HLS (TS)', type: 'html5/application/vnd.apple.mpegurl', url: `${orch.url}/hls/${stream.playbackId}/index.m3u8` },
+          { hrn: 'Thumbnail (JPEG)', type: 'image/jpeg', url: `${orch.url}/hls/${stream.playbackId}/thumbnail.jpg` },
+        ],
+        watchUrl: `${orch.url}/watch/${stream.playbackId}`,
+      },
+    });
 
     // both segments transcoded → counters on the stream and the session
     const counted = await waitFor('counters', async () => {
@@ -233,7 +244,7 @@ describe('webhook API refuses bad input', () => {
 
   it('updates with PUT (keeping the secret), 404s on unknown ids and other owners\' streams', async () => {
     const { json: hook } = await api(orch, 'POST', '/api/webhook', { name: 'a', url: 'http://127.0.0.1:1/a' });
-    expect(hook.events).toHaveLength(6);
+    expect(hook.events).toEqual([...WEBHOOK_EVENTS]); // default: every event
     const put = await api(orch, 'PUT', `/api/webhook/${hook.id}`, { name: 'b', url: 'http://127.0.0.1:1/b', events: ['stream.idle'] });
     expect(put.json).toMatchObject({ name: 'b', url: 'http://127.0.0.1:1/b', events: ['stream.idle'], sharedSecret: hook.sharedSecret });
     expect((await api(orch, 'GET', '/api/webhook')).json.map((h: { id: string }) => h.id)).toContain(hook.id);

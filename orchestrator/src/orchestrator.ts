@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import { ApiError } from '@segmint/protocol';
 import { ApiKeyStore } from './auth/apiKeys.js';
 import { AuditStore } from './audit/auditStore.js';
 import { JobTokens } from './auth/jobTokens.js';
@@ -16,6 +17,9 @@ import { startIntegratorApi, type IntegratorApi } from './api/integrator.js';
 import { hlsRoutes } from './api/routes/hls.js';
 import { livePushRoutes } from './api/routes/livePush.js';
 import { streamRoutes } from './api/routes/streams.js';
+import { TargetStore } from './multistream/targetStore.js';
+import { StreamPuller } from './pull/streamPuller.js';
+import { readTargetStatus } from './multistream/multistreamPusher.js';
 import { marketplaceRoutes } from './api/routes/marketplace.js';
 import { transcodeRoutes, workerJobLinks } from './api/routes/transcode.js';
 import type { OrchestratorConfig } from './config.js';
@@ -183,7 +187,12 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
 
   registerErrorHandling(app);
   await registerOpenApi(app);
-  await app.register(streamRoutes(pipeline, apiKeys), { prefix: '/api' });
+  const multistream = {
+    targets: new TargetStore(db),
+    outbound: { allowPrivate: config.api.allowPrivateUrls, trustedHosts: config.api.trustedUrlHosts },
+    status: (streamId: string) => readTargetStatus(redis, config.redisPrefix, streamId),
+  };
+  await app.register(streamRoutes(pipeline, apiKeys, multistream), { prefix: '/api' });
   await app.register(apiKeyRoutes(apiKeys), { prefix: '/api' });
   await app.register(auditRoutes(pipeline, apiKeys), { prefix: '/api' });
   const integrator = await startIntegratorApi(app, pipeline, { db, apiKeys, config });
@@ -231,6 +240,16 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
 
   const rtmp = config.rtmp.port >= 0 ? await RtmpServer.start(pipeline, { ...config.rtmp, idleTimeoutSec: config.idleTimeoutSec }, logger) : null;
   pipeline.ingestHealth = (streamId) => rtmp?.health(streamId) ?? null;
+  // pull streams: republished into our own RTMP ingest, or read over HLS (pull/streamPuller.ts)
+  const rtmpHost = config.rtmp.host === '0.0.0.0' || config.rtmp.host === '::' ? '127.0.0.1' : config.rtmp.host;
+  const puller = new StreamPuller(pipeline, {
+    redis, prefix: config.redisPrefix, outbound: multistream.outbound, rtmpUrl: rtmp ? `rtmp://${rtmpHost.includes(':') ? `[${rtmpHost}]` : rtmpHost}:${rtmp.port}` : '',
+    maxSegmentBytes: config.maxSegmentBytes, logger: logger.child({ component: 'pull' }),
+  });
+  pipeline.startPull = (stream) => {
+    if (!rtmp && /^rtmps?:/.test(stream.pull?.source ?? '')) throw new ApiError('VALIDATION_FAILED', 'RTMP pulls need the RTMP ingest (SEGMINT_RTMP_PORT is -1)');
+    return puller.start(stream);
+  };
 
   const sweep = setInterval(() => {
     const cutoff = Date.now() - config.idleTimeoutSec * 1000;
@@ -280,6 +299,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
       clearInterval(sweep);
       clearInterval(stuckSweep);
       clearInterval(registrySweep);
+      await puller.close();
       await rtmp?.close();
       await app.close();
       await integrator.close();

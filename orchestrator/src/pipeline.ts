@@ -43,6 +43,8 @@ export type Pipeline = {
   onSessionStart(stream: Stream, session: number): void;
   /** Ends a stream's live session now (terminate); no-op when it is not live. */
   endSession(streamId: string): Promise<void>;
+  /** Starts pulling a pull stream (false: already being pulled); set once the RTMP ingest is up. */
+  startPull?(stream: Stream): Promise<boolean>;
   /** Live ingest health (RTMP publishes: bitrate, fps, keyframe interval); null when unknown. */
   ingestHealth?(streamId: string): IngestHealth | null;
   /** How sampled results are checked when no peer is free (verification/startCheck.ts). */
@@ -58,6 +60,7 @@ export type Pipeline = {
   payments?: TicketSender | null;
   /**
    * Pipeline events, for webhooks, sessions, usage and the dashboard:
+   * - `ingested` (stream: Stream, session: number, seq: number, bytes: Buffer): a source segment was stored and queued
    * - `published` (streamId, PublishedRecord[]): segments entered the playlists
    * - `session.started` (stream: Stream, session: number): first segment of a live session
    * - `session.ended` (streamId: string): idle timeout or terminate

@@ -28,6 +28,17 @@ import { tokenGateRoutes } from './routes/tokenGate.js';
 import { watchRoutes } from './routes/watch.js';
 import { UsageStore } from '../usage/usageStore.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { taskRoutes } from './routes/tasks.js';
+import { clipRoutes } from './routes/clips.js';
+import { viewershipRoutes } from './routes/viewership.js';
+import { transcodeJobRoutes } from './routes/transcodeJobs.js';
+import { deliverOutputs } from '../transcode/deliverOutputs.js';
+import { recordViews } from '../viewership/viewRecorder.js';
+import { ViewStore } from '../viewership/viewStore.js';
+import { cutClip, planClip } from '../clips/clipCutter.js';
+import { multistreamRoutes } from './routes/multistream.js';
+import { MultistreamPusher } from '../multistream/multistreamPusher.js';
+import { TargetStore } from '../multistream/targetStore.js';
 
 export type IntegratorApi = {
   sessions: SessionStore;
@@ -65,6 +76,8 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   await redis.connect();
   const tokenGate = new TokenGate({ redis, prefix: config.redisPrefix, secret: config.secret, rpcUrl: config.chainRpcUrl, chainId: config.chainId });
   gatePlayback(app, p, signingKeys, tokenGate);
+  const views = new ViewStore(o.db);
+  recordViews(app, { views, streams: p.streams, assets, redis, prefix: config.redisPrefix, secret: config.secret, flushMs: config.api.viewFlushMs, logger: p.logger.child({ component: 'viewership' }) });
   o.apiKeys.rateLimiter = new RateLimiter(redis, config.redisPrefix, config.api.rateLimitPerMinute);
   // SSRF guard of asset imports and webhook deliveries (see egress/outboundAddress.ts)
   const outbound = { allowPrivate: config.api.allowPrivateUrls, trustedHosts: config.api.trustedUrlHosts };
@@ -88,6 +101,21 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     ...(process.env.SEGMINT_TEST_CRASH_AT_OUTBOX ? { testCrash: process.env.SEGMINT_TEST_CRASH_AT_OUTBOX as 'before-published' | 'after-published' } : {}),
   });
 
+  // Restreaming of live streams to their multistream targets, and its webhooks
+  const targets = new TargetStore(o.db);
+  const pusher = new MultistreamPusher(p, targets, {
+    redis, prefix: config.redisPrefix, outbound, backoffMs: config.api.multistreamBackoffMs, maxBackoffMs: config.api.multistreamMaxBackoffMs,
+    logger: p.logger.child({ component: 'multistream' }),
+    notify: (event, stream, target, ref, error) => {
+      if (!stream.ownerId) return;
+      const payload = { stream: streamPayload(stream), payload: { target: { id: target.id, name: target.name, profile: ref.profile, videoOnly: ref.videoOnly }, ...(error ? { error } : {}) } };
+      webhooks
+        .subscribers(stream.ownerId, event, stream.id)
+        .then((hooks) => (hooks.length ? deliveries.enqueue(hooks, event, payload) : null))
+        .catch((err) => p.logger.error({ err, event, streamId: stream.id }, 'could not queue webhook deliveries'));
+    },
+  });
+
   // CORS preflight for browser apps (the answers' CORS headers are set by requireApiKey)
   app.options('/api/*', { schema: { hide: true } }, async (_req, reply) =>
     reply
@@ -98,9 +126,10 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
       .header('access-control-max-age', '600')
       .send());
   await app.register(sessionRoutes(p, sessions, o.apiKeys), { prefix: '/api' });
-  await app.register(webhookRoutes(p, webhooks, o.apiKeys, { outbound }), { prefix: '/api' });
+  await app.register(webhookRoutes(p, webhooks, o.apiKeys, { outbound, deliveries }), { prefix: '/api' });
   await app.register(playbackRoutes(p, assets), { prefix: '/api' });
   await app.register(usageRoutes(usage, o.apiKeys), { prefix: '/api' });
+  await app.register(viewershipRoutes(views, usage, o.apiKeys), { prefix: '/api' });
   await app.register(tokenGateRoutes(p, tokenGate, config.chainId), { prefix: '/api' });
   await app.register(signingKeyRoutes(signingKeys, o.apiKeys), { prefix: '/api' });
   await app.register(watchRoutes(p, assets));
@@ -112,7 +141,18 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   };
   const runner = new AssetRunner(p, assets, {
     redis, prefix: config.redisPrefix, dataDir: config.dataDir, outbound, maxAssetBytes: config.api.maxAssetBytes, leaseMs: config.api.assetLeaseMs,
-    finished: ({ asset, phase }) => notifyAsset(phase === 'ready' ? 'asset.ready' : 'asset.failed', asset),
+    finished: ({ asset, phase }) => {
+      // a transcode job is not an asset of the caller's: its outputs go to the caller's bucket instead
+      if (asset.source.type !== 'transcode') return notifyAsset(phase === 'ready' ? 'asset.ready' : 'asset.failed', asset);
+      if (phase === 'ready') void deliverOutputs(p, assets, asset, outbound);
+    },
+    cutClip: async (asset, dest, signal) => {
+      if (asset.source.type !== 'clip') throw new Error('not a clip');
+      const session = await sessions.getAny(asset.source.sessionId);
+      const plan = session ? planClip(session, asset.source.startTime, asset.source.endTime) : null;
+      if (!session || !plan) throw new Error('nothing recorded covers the range any more');
+      await cutClip(p, session.id, plan, dest, signal);
+    },
   });
   // assets another orchestrator left processing are taken over once this one serves HTTP (workers fetch their segments)
   app.addHook('onListen', async () => runner.start());
@@ -121,6 +161,10 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     { prefix: '/api' },
   );
   await app.register(assetTusRoutes(p, assets, runner, { dataDir: config.dataDir, maxAssetBytes: config.api.maxAssetBytes }));
+  await app.register(taskRoutes(assets, o.apiKeys), { prefix: '/api' });
+  await app.register(transcodeJobRoutes(assets, o.apiKeys, runner, { outbound }), { prefix: '/api' });
+  await app.register(clipRoutes(p, assets, sessions, o.apiKeys, runner, { created: (a) => notifyAsset('asset.created', a) }), { prefix: '/api' });
+  await app.register(multistreamRoutes(p, targets, o.apiKeys, { outbound }), { prefix: '/api' });
   await app.register(vodRoutes(p, assets, sessions));
   await app.register(dashboardRoutes(p, o.apiKeys));
 
@@ -131,6 +175,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
     assets,
     deliveries,
     async close() {
+      await pusher.close();
       await recorder.close();
       await runner.close();
       await deliveries.close();

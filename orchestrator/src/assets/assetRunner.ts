@@ -11,6 +11,7 @@ import { outboundRequest } from '../egress/outboundRequest.js';
 import type { Pipeline } from '../pipeline.js';
 import { assetPrefix, assetSourceKey, processAsset, type AssetOutcome } from './assetProcessor.js';
 import type { Asset, AssetStore } from './assetStore.js';
+import { transcodeInputUrl } from '../transcode/deliverOutputs.js';
 
 export type AssetRunnerParameters = {
   redis: Redis;
@@ -23,6 +24,8 @@ export type AssetRunnerParameters = {
   finished(o: AssetOutcome & { phase: 'ready' | 'failed' }): void;
   /** How long a lease lives without renewal (ms); renewed every third of it. */
   leaseMs?: number;
+  /** Cuts a clip asset's source file to `dest` (from the recorded session its source names). */
+  cutClip?(asset: Asset, dest: string, signal?: AbortSignal): Promise<void>;
 };
 
 /**
@@ -97,6 +100,8 @@ export class AssetRunner {
       this.p.logger.info({ assetId: asset.id, kept, source: asset.source.type }, 'taking over an asset left processing');
       if (kept) this.track(this.process(asset));
       else if (asset.source.type === 'url') this.track(this.download(asset, new URL(asset.source.url)));
+      else if (asset.source.type === 'clip') this.track(this.cut(asset));
+      else if (asset.source.type === 'transcode') this.track(this.download(asset, transcodeInputUrl(asset.source)));
       else await this.fail(asset, 'the upload was interrupted by an orchestrator restart before it was complete: request a new upload URL and upload again');
     }
   }
@@ -134,6 +139,29 @@ export class AssetRunner {
   /** Downloads an import (the caller holds the lease), then processes it. */
   importFrom(asset: Asset, url: URL): void {
     this.track(this.download(asset, url));
+  }
+
+  /** Cuts a clip (the caller holds the lease) from its recorded session, then processes it. */
+  clip(asset: Asset): void {
+    this.track(this.cut(asset));
+  }
+
+  private async cut(asset: Asset): Promise<void> {
+    const signal = this.held.get(asset.id)?.signal;
+    const path = this.sourcePath(asset.id);
+    try {
+      if (!this.o.cutClip) throw new Error('clips are not enabled here');
+      await this.store.update(asset.id, { phase: 'processing', progress: 0 });
+      await mkdir(join(this.o.dataDir, 'asset-sources'), { recursive: true });
+      await this.o.cutClip(asset, `${path}.part`, signal);
+      await rename(`${path}.part`, path);
+      await this.store.update(asset.id, { sizeBytes: (await stat(path)).size });
+    } catch (err) {
+      await rm(`${path}.part`, { force: true });
+      if (signal?.aborted) return void (await this.release(asset.id)); // stopping: the next orchestrator cuts again
+      return void (await this.fail(asset, `could not cut the clip: ${(err as Error).message.split('\n')[0]}`));
+    }
+    await this.process(asset);
   }
 
   private track(work: Promise<unknown>): void {

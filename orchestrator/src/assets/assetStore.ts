@@ -10,13 +10,30 @@ export type AssetPhase = 'waiting' | 'uploading' | 'processing' | 'ready' | 'fai
 /** One transcoded segment of an asset, as its VOD playlists need it. */
 export type AssetSegment = { seq: number; durationSec: number; renditions: SegmentEntry['renditions'] };
 
+/** A clip: a time range (unix ms) of a recorded session, live or ended, cut into a new asset. */
+export type ClipSource = { type: 'clip'; playbackId: string; streamId: string; sessionId: string; startTime: number; endTime: number };
+
+/**
+ * A transcode job (Studio's `POST /api/transcode`): the input (a URL, or an object in the caller's
+ * S3 bucket) is transcoded like an asset, then its HLS and MP4 outputs are written to the caller's
+ * bucket. `delivered` once written; `deliverError` when that failed. Not listed among assets.
+ */
+export type TranscodeSource = {
+  type: 'transcode';
+  input: { url: string } | { endpoint: string; bucket: string; path: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  storage: { endpoint: string; bucket: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  outputs: { hls?: { path: string }; mp4?: { path: string } };
+  delivered?: boolean;
+  deliverError?: string;
+};
+
 export type Asset = {
   id: string;
   ownerId: string;
   name: string;
   playbackId: string;
   profiles: RenditionProfile[];
-  source: { type: 'directUpload' } | { type: 'url'; url: string };
+  source: { type: 'directUpload' } | { type: 'url'; url: string } | ClipSource | TranscodeSource;
   phase: AssetPhase;
   progress: number;
   errorMessage: string | null;
@@ -100,10 +117,28 @@ export class AssetStore {
     return rows[0] ? fromRow(rows[0]) : null;
   }
 
-  async list(ownerId: string, p: { limit: number; after?: { createdAt: number; id: string } }): Promise<Asset[]> {
+  /** An owner's assets, newest first; transcode jobs only with `withTranscodes` (the task list). */
+  async list(ownerId: string, p: { limit: number; after?: { createdAt: number; id: string }; withTranscodes?: boolean }): Promise<Asset[]> {
     const rows = await this.db.query<Row>(
-      `SELECT ${COLUMNS} FROM assets WHERE owner_id = $1 AND deleted_at IS NULL AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4`,
-      [ownerId, p.after?.createdAt ?? Number.MAX_SAFE_INTEGER, p.after?.id ?? LAST, p.limit],
+      `SELECT ${COLUMNS} FROM assets WHERE owner_id = $1 AND deleted_at IS NULL AND (created_at, id) < ($2, $3) AND ($5 OR source->>'type' <> 'transcode')
+       ORDER BY created_at DESC, id DESC LIMIT $4`,
+      [ownerId, p.after?.createdAt ?? Number.MAX_SAFE_INTEGER, p.after?.id ?? LAST, p.limit, p.withTranscodes ?? false],
+    );
+    return rows.map(fromRow);
+  }
+
+  /** Replaces an asset's source record (a transcode's delivery state). */
+  async setSource(id: string, source: Asset['source']): Promise<void> {
+    await this.db.query(`UPDATE assets SET source = $2, updated_at = $3 WHERE id = $1`, [id, JSON.stringify(source), Date.now()]);
+  }
+
+  /** An owner's clips of one stream or one session, newest first. */
+  async clips(ownerId: string, of: { streamId: string } | { sessionId: string }, p: { limit: number; after?: { createdAt: number; id: string } }): Promise<Asset[]> {
+    const [field, value] = 'streamId' in of ? ['streamId', of.streamId] : ['sessionId', of.sessionId];
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM assets WHERE owner_id = $1 AND deleted_at IS NULL AND source->>'type' = 'clip' AND source->>'${field}' = $5
+         AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4`,
+      [ownerId, p.after?.createdAt ?? Number.MAX_SAFE_INTEGER, p.after?.id ?? LAST, p.limit, value],
     );
     return rows.map(fromRow);
   }

@@ -233,4 +233,51 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX segment_skips_expiry ON segment_skips (expires_at)`,
     ],
   },
+  {
+    version: 12,
+    name: 'multistream targets',
+    // a target's URL holds the platform's stream key: never shown by the API once stored
+    up: [
+      `CREATE TABLE multistream_targets (
+        id uuid PRIMARY KEY,
+        owner_id uuid NOT NULL,
+        name text NOT NULL,
+        url text NOT NULL,
+        disabled boolean NOT NULL DEFAULT false,
+        created_at bigint NOT NULL,
+        deleted_at bigint
+      )`,
+      `CREATE INDEX multistream_targets_owner ON multistream_targets (owner_id, created_at DESC, id)`,
+      `ALTER TABLE streams ADD COLUMN multistream jsonb NOT NULL DEFAULT '{"targets":[]}'`,
+    ],
+  },
+  {
+    version: 13,
+    name: 'playback views',
+    // one row per view (a viewer's run of playback requests with no gap over 30 min); playtime grows as it plays
+    up: [
+      `CREATE TABLE playback_views (
+        id uuid PRIMARY KEY,
+        owner_id uuid NOT NULL,
+        playback_id text NOT NULL,
+        stream_id uuid,
+        asset_id uuid,
+        viewer_id text NOT NULL,
+        browser text NOT NULL,
+        os text NOT NULL,
+        device_type text NOT NULL,
+        started_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        playtime_ms bigint NOT NULL DEFAULT 0
+      )`,
+      `CREATE INDEX playback_views_owner ON playback_views (owner_id, started_at)`,
+      `CREATE INDEX playback_views_playback ON playback_views (playback_id, started_at)`,
+    ],
+  },
+  {
+    version: 14,
+    name: 'stream pull',
+    // where a pull stream ingests from (Studio's `pull`: source URL and request headers)
+    up: [`ALTER TABLE streams ADD COLUMN pull jsonb`],
+  },
 ];

@@ -3,9 +3,9 @@ import { request as httpsRequest } from 'node:https';
 import { checkOutboundUrl, publicOnlyLookup, unchecked, UnsafeUrlError, type OutboundPolicy } from './outboundAddress.js';
 
 export type OutboundRequestParameters = {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PUT';
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
   /** Redirects to follow (each target checked like the first URL); 0: answer the 3xx itself. */
   maxRedirects?: number;
   signal?: AbortSignal;

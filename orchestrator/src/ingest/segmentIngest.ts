@@ -64,6 +64,7 @@ export async function ingestSegment(
     throw new ApiError('UNAVAILABLE', 'could not queue the segment (it is stored and will be transcoded); retry to be sure', { cause: err });
   }
   if (admitted.newSession) p.onSessionStart(stream, admitted.session);
+  p.events.emit('ingested', stream, admitted.session, seq, bytes);
   p.metrics.segmentsIngested.inc({ source: via });
   p.metrics.ingestBytes.inc({ source: via }, bytes.length);
   p.metrics.jobsQueued.inc();

@@ -22,7 +22,17 @@ export type Stream = {
   createdByKey: string | null;
   /** Highest ask (wei per pixel, decimal) its segments may be auctioned at; null: the orchestrator's. */
   maxPricePerPixel: string | null;
+  /** Where the stream is restreamed while live (Studio's `multistream.targets`). */
+  multistream: { targets: MultistreamRef[] };
+  /** Where the stream is pulled from instead of being pushed to (Studio's `pull`); null: a push stream. */
+  pull: StreamPull | null;
 } & StreamCounters;
+
+/** An RTMP or HLS source a stream ingests from, and the headers its HTTP requests carry. */
+export type StreamPull = { source: string; headers?: Record<string, string> };
+
+/** A target on a stream: which rendition (`source` or a profile name) goes to which target. */
+export type MultistreamRef = { id: string; profile: string; videoOnly: boolean };
 
 /**
  * Who may play: anyone with the playback id (`public`), holders of a JWT signed by one of the
@@ -59,6 +69,8 @@ type Row = {
   last_terminated_at: string | number | null;
   created_by_key: string | null;
   max_price_per_pixel: string | null;
+  multistream: Stream['multistream'] | string;
+  pull: StreamPull | string | null;
   source_segments: string | number;
   transcoded_segments: string | number;
   source_segments_duration: string | number;
@@ -86,6 +98,8 @@ const fromRow = (r: Row): Stream => ({
   lastTerminatedAt: numOrNull(r.last_terminated_at),
   createdByKey: r.created_by_key,
   maxPricePerPixel: r.max_price_per_pixel,
+  multistream: json(r.multistream),
+  pull: r.pull === null ? null : json(r.pull),
   sourceSegments: Number(r.source_segments),
   transcodedSegments: Number(r.transcoded_segments),
   sourceSegmentsDuration: Number(r.source_segments_duration),
@@ -106,18 +120,18 @@ function newStreamKey(): string {
 const newPlaybackId = () => randomBytes(8).toString('hex');
 
 const COLUMNS =
-  'id, name, stream_key, playback_id, profiles, record, suspended, is_active, last_seen, created_at, owner_id, playback_policy, last_terminated_at, created_by_key, max_price_per_pixel, ' +
+  'id, name, stream_key, playback_id, profiles, record, suspended, is_active, last_seen, created_at, owner_id, playback_policy, last_terminated_at, created_by_key, max_price_per_pixel, multistream, pull, ' +
   'source_segments, transcoded_segments, source_segments_duration, transcoded_segments_duration, source_bytes, transcoded_bytes';
 
 /** Filters of a stream list (Studio's `filters` query parameter, decoded). */
 export type StreamFilters = { name?: string; isActive?: boolean; record?: boolean; suspended?: boolean; playbackId?: string; id?: string };
 
 /** Fields a PATCH may change. */
-export type StreamUpdate = Partial<Pick<Stream, 'name' | 'profiles' | 'record' | 'suspended' | 'playbackPolicy' | 'maxPricePerPixel'>>;
+export type StreamUpdate = Partial<Pick<Stream, 'name' | 'profiles' | 'record' | 'suspended' | 'playbackPolicy' | 'maxPricePerPixel' | 'multistream' | 'pull'>>;
 
 const UPDATE_COLUMNS: Record<keyof StreamUpdate, string> = {
   name: 'name', profiles: 'profiles', record: 'record', suspended: 'suspended', playbackPolicy: 'playback_policy',
-  maxPricePerPixel: 'max_price_per_pixel',
+  maxPricePerPixel: 'max_price_per_pixel', multistream: 'multistream', pull: 'pull',
 };
 
 /** Durable stream records in PostgreSQL. Live state (segments, playlists) is in Redis. */
@@ -132,13 +146,16 @@ export class StreamStore {
     playbackPolicy?: PlaybackPolicy;
     createdByKey?: string;
     maxPricePerPixel?: string | null;
+    multistream?: Stream['multistream'];
+    pull?: StreamPull | null;
   }): Promise<Stream> {
     const rows = await this.db.query<Row>(
-      `INSERT INTO streams (id, name, stream_key, playback_id, profiles, record, created_at, owner_id, playback_policy, created_by_key, max_price_per_pixel)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
+      `INSERT INTO streams (id, name, stream_key, playback_id, profiles, record, created_at, owner_id, playback_policy, created_by_key, max_price_per_pixel, multistream, pull)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${COLUMNS}`,
       [
         randomUUID(), p.name, newStreamKey(), newPlaybackId(), JSON.stringify(p.profiles), p.record ?? false, Date.now(),
         p.ownerId ?? null, JSON.stringify(p.playbackPolicy ?? { type: 'public' }), p.createdByKey ?? null, p.maxPricePerPixel ?? null,
+        JSON.stringify(p.multistream ?? { targets: [] }), p.pull ? JSON.stringify(p.pull) : null,
       ],
     );
     return fromRow(rows[0]!);

@@ -74,4 +74,14 @@ export class UsageStore {
     );
     return { total, streams: s, keys: keys.map(toRow).filter((k) => k.id !== '') };
   }
+
+  /** Seconds of video an owner keeps stored now: ready assets and recorded sessions. */
+  async storedSeconds(ownerId: string): Promise<number> {
+    const rows = await this.db.query<{ s: string | number | null }>(
+      `SELECT (SELECT coalesce(sum(duration_sec), 0) FROM assets WHERE owner_id = $1 AND deleted_at IS NULL AND phase = 'ready')
+            + (SELECT coalesce(sum(source_segments_duration), 0) FROM sessions WHERE owner_id = $1 AND record) AS s`,
+      [ownerId],
+    );
+    return Number(rows[0]?.s ?? 0);
+  }
 }

@@ -6,6 +6,9 @@ export const WEBHOOK_EVENTS = [
   'asset.created',
   'asset.ready',
   'asset.failed',
+  'multistream.connected',
+  'multistream.disconnected',
+  'multistream.error',
 ] as const;
 
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];

@@ -6,7 +6,7 @@ import { UnsafeUrlError, type OutboundPolicy } from '../egress/outboundAddress.j
 import { signatureHeader } from './signature.js';
 import type { WebhookConfig } from './webhookConfig.js';
 import type { WebhookEvent } from './webhookEvents.js';
-import type { Webhook, WebhookStore } from './webhookStore.js';
+import type { Webhook, WebhookDelivery, WebhookStore } from './webhookStore.js';
 
 /** BullMQ queue of webhook deliveries (under the orchestrator's Redis prefix). */
 export const WEBHOOK_QUEUE = 'webhooks';
@@ -99,6 +99,21 @@ export class WebhookQueue {
     const { webhookId, eventId, event, body } = job.data;
     const hook = await this.store.get(webhookId);
     if (!hook) return 'webhook deleted: dropped';
+    const logged = await this.attempt(hook, { eventId, event, body, attempt: job.attemptsMade + 1 });
+    if (logged.error) throw new DeliveryFailedError(logged.error);
+    return 'delivered';
+  }
+
+  /**
+   * Sends a logged delivery's body again, now, freshly signed (Studio's resend: for debugging a
+   * receiver); the attempt is logged like any other and returned. Not retried.
+   */
+  async resend(hook: Webhook, logged: WebhookDelivery): Promise<WebhookDelivery> {
+    return this.attempt(hook, { eventId: logged.eventId, event: logged.event, body: logged.requestBody, attempt: logged.attempt + 1 });
+  }
+
+  /** One POST of `body` to the webhook's URL (through the SSRF guard), written to the delivery log. */
+  private async attempt(hook: Webhook, d: { eventId: string; event: string; body: string; attempt: number }): Promise<WebhookDelivery> {
     const started = Date.now();
     let statusCode: number | null = null;
     let responseBody: string | null = null;
@@ -110,9 +125,9 @@ export class WebhookQueue {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'Segmint-Webhooks/1',
-          'livepeer-signature': signatureHeader(body, hook.sharedSecret, started),
+          'livepeer-signature': signatureHeader(d.body, hook.sharedSecret, started),
         },
-        body,
+        body: d.body,
         maxRedirects: 0,
         ...this.opts.outbound,
         signal: AbortSignal.timeout(this.opts.config.timeoutMs),
@@ -126,12 +141,10 @@ export class WebhookQueue {
         : e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${this.opts.config.timeoutMs} ms`
         : `could not reach the receiver: ${e.message}`;
     }
-    await this.store.recordDelivery({
-      webhookId, eventId, event, attempt: job.attemptsMade + 1, createdAt: started, durationMs: Date.now() - started,
-      url: hook.url, requestBody: body, statusCode, success: error === null, error, responseBody,
+    return this.store.recordDelivery({
+      webhookId: hook.id, eventId: d.eventId, event: d.event, attempt: d.attempt, createdAt: started, durationMs: Date.now() - started,
+      url: hook.url, requestBody: d.body, statusCode, success: error === null, error, responseBody,
     });
-    if (error) throw new DeliveryFailedError(error);
-    return 'delivered';
   }
 
   async close(): Promise<void> {

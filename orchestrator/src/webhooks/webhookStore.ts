@@ -122,17 +122,27 @@ export class WebhookStore {
     return rows.map(fromRow);
   }
 
-  async recordDelivery(d: Omit<WebhookDelivery, 'id'>): Promise<void> {
+  /** Logs one attempt (and the webhook's last-triggered/last-failure status); returns the log entry. */
+  async recordDelivery(d: Omit<WebhookDelivery, 'id'>): Promise<WebhookDelivery> {
+    const id = randomUUID();
     await this.db.query(
       `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event, attempt, created_at, duration_ms, url, request_body, status_code, success, error, response_body)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-      [randomUUID(), d.webhookId, d.eventId, d.event, d.attempt, d.createdAt, d.durationMs, d.url, d.requestBody, d.statusCode, d.success, d.error, d.responseBody],
+      [id, d.webhookId, d.eventId, d.event, d.attempt, d.createdAt, d.durationMs, d.url, d.requestBody, d.statusCode, d.success, d.error, d.responseBody],
     );
     const failure: WebhookFailure | null = d.success ? null : { timestamp: d.createdAt, error: d.error ?? 'failed', statusCode: d.statusCode, response: d.responseBody };
     await this.db.query(
       `UPDATE webhooks SET last_triggered_at = $2, last_failure = coalesce($3::jsonb, last_failure) WHERE id = $1`,
       [d.webhookId, d.createdAt, failure ? JSON.stringify(failure) : null],
     );
+    return { id, ...d };
+  }
+
+  /** One entry of a webhook's delivery log. */
+  async delivery(webhookId: string, id: string): Promise<WebhookDelivery | null> {
+    if (!isUuid(id)) return null;
+    const rows = await this.db.query<DeliveryRow>(`SELECT * FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2`, [webhookId, id]);
+    return rows[0] ? fromDeliveryRow(rows[0]) : null;
   }
 
   /** A webhook's delivery log, newest first. */

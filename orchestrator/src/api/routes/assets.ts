@@ -20,7 +20,12 @@ export const AssetSchema = Type.Object({
   name: Type.String(),
   playbackId: Type.String(),
   playbackUrl: Type.Optional(Type.String({ description: 'HLS URL once ready' })),
-  source: Type.Object({ type: Type.String(), url: Type.Optional(Type.String()) }),
+  source: Type.Object({
+    type: Type.String({ description: 'directUpload, url or clip' }),
+    url: Type.Optional(Type.String()),
+    playbackId: Type.Optional(Type.String({ description: 'clip: the stream clipped' })),
+    sessionId: Type.Optional(Type.String({ description: 'clip: the session clipped' })),
+  }),
   status: Type.Object({
     phase: Type.Union([Type.Literal('waiting'), Type.Literal('uploading'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')]),
     progress: Type.Number({ description: '0–1 while processing' }),
@@ -51,25 +56,28 @@ const ListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false })
 const UploadQuery = Type.Object({ token: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
 
 
+/** An asset as the API shows it. */
+export const assetView = (p: Pipeline, a: Asset): Static<typeof AssetSchema> => ({
+  id: a.id,
+  type: 'video',
+  name: a.name,
+  playbackId: a.playbackId,
+  ...(a.phase === 'ready' ? { playbackUrl: `${p.config.publicUrl}/vod/${a.playbackId}/index.m3u8` } : {}),
+  source: a.source,
+  status: { phase: a.phase, progress: a.progress, ...(a.errorMessage ? { errorMessage: a.errorMessage } : {}), updatedAt: a.updatedAt },
+  profiles: a.profiles,
+  ...(a.sizeBytes === null ? {} : { size: a.sizeBytes }),
+  ...(a.durationSec === null ? {} : { videoSpec: { duration: a.durationSec, format: 'hls' as const } }),
+  createdAt: a.createdAt,
+});
+
 /**
  * Studio's asset API: `POST /api/asset/request-upload` (then PUT the file to the returned URL),
  * `POST /api/asset/upload/url` (import), get, list, rename, delete. The files and the processing
  * are AssetRunner's (durable across restarts).
  */
 export function assetRoutes(p: Pipeline, assets: AssetStore, keys: ApiKeyStore, runner: AssetRunner, o: { maxAssetBytes: number; outbound: OutboundPolicy; created(a: Asset): void }): FastifyPluginAsync {
-  const view = (a: Asset): Static<typeof AssetSchema> => ({
-    id: a.id,
-    type: 'video',
-    name: a.name,
-    playbackId: a.playbackId,
-    ...(a.phase === 'ready' ? { playbackUrl: `${p.config.publicUrl}/vod/${a.playbackId}/index.m3u8` } : {}),
-    source: a.source,
-    status: { phase: a.phase, progress: a.progress, ...(a.errorMessage ? { errorMessage: a.errorMessage } : {}), updatedAt: a.updatedAt },
-    profiles: a.profiles,
-    ...(a.sizeBytes === null ? {} : { size: a.sizeBytes }),
-    ...(a.durationSec === null ? {} : { videoSpec: { duration: a.durationSec, format: 'hls' as const } }),
-    createdAt: a.createdAt,
-  });
+  const view = (a: Asset) => assetView(p, a);
   const profilesOf = (profiles: Static<typeof RequestUploadBody>['profiles']) => {
     const list = profiles ?? [...DEFAULT_PROFILES];
     const problems = profileProblems(list);

@@ -4,11 +4,13 @@ import { parseSegmentFile, storageKeys } from '../../ingest/jobIds.js';
 import { renderMasterPlaylist, renderMediaPlaylist, variantsOf } from '../../hls/playlists.js';
 import type { Pipeline } from '../../pipeline.js';
 import type { Stream } from '../../streams/streamStore.js';
+import { LiveThumbnails } from '../../thumbnails/liveThumbnails.js';
 
 const M3U8 = 'application/vnd.apple.mpegurl';
 
 /** Viewer-facing HLS: master playlist, media playlists, segments. CORS-open for web players. */
 export function hlsRoutes(p: Pipeline): FastifyPluginAsync {
+  const thumbnails = new LiveThumbnails(p);
   const cache = new Map<string, { stream: Stream | null; until: number }>();
   const streamOf = async (playbackId: string): Promise<Stream> => {
     let hit = cache.get(playbackId);
@@ -34,6 +36,14 @@ export function hlsRoutes(p: Pipeline): FastifyPluginAsync {
       const ladder = capProfiles(stream.profiles, last).map((x) => ({ rendition: x.name, width: x.width, height: x.height, fps: Math.min(x.fps ?? 30, last.fps), bitrate: x.bitrate }));
       const nominal = [...ladder, { rendition: SOURCE_RENDITION, width: last.width, height: last.height, fps: last.fps, bitrate: 0 }];
       return reply.header('content-type', M3U8).header('cache-control', 'max-age=1').send(renderMasterPlaylist(variantsOf(published, nominal)));
+    });
+
+    // the latest segment's first frame (Studio's live thumbnail, in playback info as "Thumbnail (JPEG)")
+    app.get<{ Params: { playbackId: string } }>('/hls/:playbackId/thumbnail.jpg', async (req, reply) => {
+      const stream = await streamOf(req.params.playbackId);
+      const jpeg = await thumbnails.latest(stream.id);
+      if (!jpeg) throw new ApiError('NOT_FOUND', 'stream has not started yet; retry in a few seconds');
+      return reply.header('content-type', 'image/jpeg').header('content-length', jpeg.length).header('cache-control', 'max-age=2').send(jpeg);
     });
 
     app.get<{ Params: { playbackId: string; rendition: string } }>('/hls/:playbackId/:rendition/index.m3u8', async (req, reply) => {

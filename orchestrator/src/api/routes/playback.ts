@@ -17,7 +17,7 @@ const PlaybackInfoSchema = Type.Object({
   meta: Type.Object({
     live: Type.Union([Type.Literal(0), Type.Literal(1)], { description: '1 while a session is live' }),
     playbackPolicy: Type.Object({ type: Type.String() }),
-    source: Type.Array(SourceSchema, { description: "Studio's kinds only (its SDK refuses others): HLS (TS)" }),
+    source: Type.Array(SourceSchema, { description: "Studio's kinds only (its SDK refuses others): HLS (TS); live streams also Thumbnail (JPEG), the latest segment's first frame" }),
     watchUrl: Type.String({ description: 'Segmint: the watch page (hls.js) of this playback id' }),
   }),
 });
@@ -64,7 +64,10 @@ export function playbackRoutes(p: Pipeline, assets: AssetStore): FastifyPluginAs
           meta: {
             live: meta && !meta.ended ? 1 : 0,
             playbackPolicy: stream.playbackPolicy,
-            source: [{ hrn: 'HLS (TS)', type: 'html5/application/vnd.apple.mpegurl', url: `${base}/hls/${stream.playbackId}/index.m3u8` }],
+            source: [
+              { hrn: 'HLS (TS)', type: 'html5/application/vnd.apple.mpegurl', url: `${base}/hls/${stream.playbackId}/index.m3u8` },
+              { hrn: 'Thumbnail (JPEG)', type: 'image/jpeg', url: `${base}/hls/${stream.playbackId}/thumbnail.jpg` },
+            ],
             watchUrl: `${base}/watch/${stream.playbackId}`,
           },
         };

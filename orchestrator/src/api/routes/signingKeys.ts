@@ -32,14 +32,34 @@ export function signingKeyRoutes(store: SigningKeyStore, keys: ApiKeyStore): Fas
     const security = BEARER;
     const notFound = (id: string) => new ApiError('SIGNING_KEY_NOT_FOUND', `no signing key ${id}`);
 
-    app.post<{ Body: Static<typeof CreateBody> }>(
-      '/access-control/signing-key',
-      { schema: { tags, security, summary: 'Create a signing key (ES256; the private key is shown once)', body: CreateBody, response: { 201: CreatedSchema, ...errorResponses() } } },
-      async (req, reply) => {
-        const { key, privateKey } = await store.create(keyOf(req).ownerId, req.body?.name ?? 'signing key');
-        return reply.status(201).send({ ...view(key), privateKey });
-      },
-    );
+    // Livepeer's SDK POSTs no body at all (and parses only a 200): an absent body is `{}`.
+    await app.register(async (create) => {
+      create.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, raw, done) => {
+        const text = String(raw);
+        if (text.trim() === '') return done(null, {});
+        try {
+          done(null, JSON.parse(text));
+        } catch {
+          done(new ApiError('VALIDATION_FAILED', 'body must be JSON'), undefined);
+        }
+      });
+      create.addHook('preValidation', async (req) => {
+        req.body ??= {};
+      });
+      create.post<{ Body: Static<typeof CreateBody> }>(
+        '/access-control/signing-key',
+        {
+          schema: {
+            tags, security, summary: 'Create a signing key (ES256; the private key is shown once)', description: 'The body is optional (default name "signing key").',
+            body: CreateBody, response: { 200: CreatedSchema, ...errorResponses() },
+          },
+        },
+        async (req) => {
+          const { key, privateKey } = await store.create(keyOf(req).ownerId, req.body.name ?? 'signing key');
+          return { ...view(key), privateKey };
+        },
+      );
+    });
     app.get<{ Querystring: Static<typeof ListQuery> }>(
       '/access-control/signing-key',
       { schema: { tags, security, summary: 'List signing keys', querystring: ListQuery, response: { 200: Type.Array(SigningKeySchema), ...errorResponses() } } },

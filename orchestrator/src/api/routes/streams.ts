@@ -7,6 +7,43 @@ import type { ApiKeyStore } from '../../auth/apiKeys.js';
 import { BEARER, keyOf, requireApiKey } from '../auth.js';
 import { PageQuery, pageOf, setNextLink } from '../pagination.js';
 import { errorResponses, IdParams, NoContent } from '../schemas.js';
+import { checkOutboundUrl, UnsafeUrlError, type OutboundPolicy } from '../../egress/outboundAddress.js';
+import { checkTargetUrl, TargetUrlError } from '../../multistream/targetUrl.js';
+import type { TargetStore } from '../../multistream/targetStore.js';
+import type { TargetStatus } from '../../multistream/multistreamPusher.js';
+import { MultistreamBody, resolveTargetRefs } from './multistream.js';
+
+/** A pull source at a private address is refused (400 URL_NOT_ALLOWED), as any outbound URL. */
+async function checkPullSource(source: string, outbound: OutboundPolicy): Promise<void> {
+  try {
+    if (/^rtmps?:/.test(source)) await checkTargetUrl(source, outbound);
+    else await checkOutboundUrl(source, outbound);
+  } catch (err) {
+    if (!(err instanceof TargetUrlError || err instanceof UnsafeUrlError)) throw err;
+    throw new ApiError('URL_NOT_ALLOWED', `pull.source: ${err.message}; streams are pulled from public addresses only`);
+  }
+}
+
+/** What the stream routes need of multistream: the targets, the URL policy, each target's push status. */
+export type StreamMultistream = { targets: TargetStore; outbound: OutboundPolicy; status(streamId: string): Promise<Record<string, TargetStatus>> };
+
+const TargetStatusSchema = Type.Object(
+  {
+    phase: Type.Union([Type.Literal('connecting'), Type.Literal('connected'), Type.Literal('disconnected'), Type.Literal('error'), Type.Literal('idle')]),
+    updatedAt: Type.Number(),
+    error: Type.Optional(Type.String()),
+    failures: Type.Number({ description: 'failed attempts since the last connect' }),
+  },
+  { description: 'Segmint: health of the push to this target (absent before the first)' },
+);
+const PullSchema = Type.Object(
+  {
+    source: Type.String({ minLength: 8, maxLength: 2000, pattern: '^(rtmps?|https?)://\\S+$', description: 'rtmp(s):// stream or http(s):// HLS playlist to ingest from' }),
+    headers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), Type.String({ maxLength: 2000 }), { maxProperties: 10, description: 'sent with every HLS request' })),
+  },
+  { additionalProperties: false, description: 'Pull instead of push: start it with POST /api/stream/:id/start-pull' },
+);
+const StreamTargetSchema = Type.Object({ id: Type.String(), profile: Type.String(), videoOnly: Type.Boolean(), status: Type.Optional(TargetStatusSchema) });
 
 const PlaybackPolicySchema = Type.Union([
   Type.Object({ type: Type.Union([Type.Literal('public'), Type.Literal('jwt')]) }, { additionalProperties: false }),
@@ -62,6 +99,8 @@ export const StreamSchema = Type.Object({
   transcodedSegmentsDuration: Type.Number({ description: 'seconds' }),
   sourceBytes: Type.Number(),
   transcodedBytes: Type.Number(),
+  multistream: Type.Object({ targets: Type.Array(StreamTargetSchema) }),
+  pull: Type.Optional(PullSchema),
 });
 
 const CreateStreamBody = Type.Object(
@@ -71,6 +110,8 @@ const CreateStreamBody = Type.Object(
     record: Type.Optional(Type.Boolean()),
     playbackPolicy: Type.Optional(PlaybackPolicySchema),
     maxPricePerPixel: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{1,40}$' }), Type.Null()], { description: "Segmint: highest ask (wei per pixel, decimal string) this stream's segments may be auctioned at; null: the orchestrator's SEGMINT_MAX_PRICE_PER_PIXEL" })),
+    multistream: Type.Optional(MultistreamBody),
+    pull: Type.Optional(PullSchema),
   },
   { additionalProperties: false },
 );
@@ -83,6 +124,7 @@ const UpdateStreamBody = Type.Object(
     suspended: Type.Optional(Type.Boolean()),
     playbackPolicy: Type.Optional(PlaybackPolicySchema),
     maxPricePerPixel: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{1,40}$' }), Type.Null()], { description: "Segmint: highest ask (wei per pixel, decimal string) this stream's segments may be auctioned at; null: the orchestrator's SEGMINT_MAX_PRICE_PER_PIXEL" })),
+    multistream: Type.Optional(MultistreamBody),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -129,7 +171,7 @@ const checkProfiles = (profiles: RenditionProfile[]) => {
 };
 
 /** Livepeer Studio's `/api/stream`: create, get, list, update, delete, terminate. */
-export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync {
+export function streamRoutes(p: Pipeline, keys: ApiKeyStore, ms: StreamMultistream): FastifyPluginAsync {
   return async (app) => {
     requireApiKey(app, keys);
     const tags = ['stream'];
@@ -142,9 +184,12 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync
       const lastSeen = meta?.lastIngestAt ?? s.lastSeen;
       // a live stream is unhealthy when no segment came for ~3 segment durations
       const stale = isActive && lastSeen !== null && Date.now() - lastSeen > 6_000;
-      const { lastSeen: _stored, ...rest } = s;
+      const { lastSeen: _stored, pull, ...rest } = s;
+      const status = s.multistream.targets.length ? await ms.status(s.id) : {};
       return {
         ...rest,
+        ...(pull ? { pull } : {}),
+        multistream: { targets: s.multistream.targets.map((t) => ({ ...t, ...(status[t.id] ? { status: status[t.id] } : {}) })) },
         kind: 'stream',
         isActive,
         ...(lastSeen === null ? {} : { lastSeen }),
@@ -156,11 +201,14 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync
 
     app.post<{ Body: Static<typeof CreateStreamBody> }>(
       '/stream',
-      { schema: { tags, security, summary: 'Create a stream', body: CreateStreamBody, response: { 201: StreamSchema, ...errorResponses() } } },
+      { schema: { tags, security, summary: 'Create a stream', body: CreateStreamBody, response: { 201: StreamSchema, ...errorResponses('MULTISTREAM_TARGET_NOT_FOUND', 'URL_NOT_ALLOWED') } } },
       async (req, reply) => {
         const profiles = req.body.profiles ?? [...DEFAULT_PROFILES];
         checkProfiles(profiles);
-        const stream = await p.streams.create({ ...req.body, profiles, ownerId: keyOf(req).ownerId, createdByKey: keyOf(req).id });
+        const ownerId = keyOf(req).ownerId;
+        const multistream = { targets: await resolveTargetRefs(ms.targets, ms.outbound, ownerId, profiles, req.body.multistream?.targets ?? []) };
+        if (req.body.pull) await checkPullSource(req.body.pull.source, ms.outbound);
+        const stream = await p.streams.create({ ...req.body, profiles, multistream, ownerId, createdByKey: keyOf(req).id });
         return reply.status(201).send(await view(stream));
       },
     );
@@ -200,12 +248,20 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync
         schema: {
           tags, security, summary: 'Update a stream (name, profiles, record, suspended, playbackPolicy)',
           description: 'Suspending a live stream also ends its session: its stream key is refused until unsuspended.',
-          params: IdParams, body: UpdateStreamBody, response: { 204: NoContent, ...errorResponses('STREAM_NOT_FOUND', 'INVALID_PROFILES') },
+          params: IdParams, body: UpdateStreamBody, response: { 204: NoContent, ...errorResponses('STREAM_NOT_FOUND', 'INVALID_PROFILES', 'MULTISTREAM_TARGET_NOT_FOUND', 'URL_NOT_ALLOWED') },
         },
       },
       async (req, reply) => {
         if (req.body.profiles) checkProfiles(req.body.profiles);
-        const stream = await p.streams.update(keyOf(req).ownerId, req.params.id, req.body);
+        const ownerId = keyOf(req).ownerId;
+        const { multistream: wanted, ...fields } = req.body;
+        let multistream;
+        if (wanted) {
+          const current = await p.streams.getOwned(ownerId, req.params.id);
+          if (!current) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
+          multistream = { targets: await resolveTargetRefs(ms.targets, ms.outbound, ownerId, req.body.profiles ?? current.profiles, wanted.targets) };
+        }
+        const stream = await p.streams.update(ownerId, req.params.id, { ...fields, ...(multistream ? { multistream } : {}) });
         if (!stream) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
         if (req.body.suspended) await p.endSession(stream.id);
         return reply.status(204).send();
@@ -225,6 +281,25 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore): FastifyPluginAsync
         const stream = await p.streams.getOwned(ownerId, req.params.id);
         if (!stream || !(await p.streams.delete(ownerId, stream.id))) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
         await p.endSession(stream.id);
+        return reply.status(204).send();
+      },
+    );
+
+    app.post<{ Params: Static<typeof IdParams> }>(
+      '/stream/:id/start-pull',
+      {
+        schema: {
+          tags, security, summary: 'Start pulling a pull stream from its source', description: 'Ingested like a publisher; the pull ends with the source, on terminate, or after 5 failed attempts in a row.',
+          params: IdParams, response: { 204: NoContent, ...errorResponses('STREAM_NOT_FOUND', 'URL_NOT_ALLOWED') },
+        },
+      },
+      async (req, reply) => {
+        const stream = await p.streams.getOwned(keyOf(req).ownerId, req.params.id);
+        if (!stream) throw new ApiError('STREAM_NOT_FOUND', `no stream ${req.params.id}`);
+        if (!stream.pull) throw new ApiError('VALIDATION_FAILED', 'this stream has no pull source (create it with pull: {source})');
+        if (stream.suspended) throw new ApiError('STREAM_SUSPENDED', 'this stream is suspended');
+        await checkPullSource(stream.pull.source, ms.outbound);
+        await p.startPull?.(stream); // already pulling: nothing more to do
         return reply.status(204).send();
       },
     );

@@ -6,6 +6,7 @@ import type { Pipeline } from '../../pipeline.js';
 import { checkOutboundUrl, type OutboundPolicy } from '../../egress/outboundAddress.js';
 import { WEBHOOK_EVENTS, type WebhookEvent } from '../../webhooks/webhookEvents.js';
 import type { Webhook, WebhookDelivery, WebhookFields, WebhookStore } from '../../webhooks/webhookStore.js';
+import type { WebhookQueue } from '../../webhooks/webhookQueue.js';
 import { BEARER, keyOf, requireApiKey } from '../auth.js';
 import { PageQuery, pageOf, setNextLink } from '../pagination.js';
 import { errorResponses, IdParams } from '../schemas.js';
@@ -56,6 +57,7 @@ const DeliverySchema = Type.Object({
 });
 
 const ListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
+const LogParams = Type.Object({ id: Type.String({ maxLength: 64 }), logId: Type.String({ maxLength: 64 }) });
 
 const view = (w: Webhook): Static<typeof WebhookSchema> => {
   const f = w.lastFailure;
@@ -75,7 +77,7 @@ const deliveryView = (d: WebhookDelivery): Static<typeof DeliverySchema> => ({
 });
 
 /** `/api/webhook` (Studio's paths): CRUD and a delivery log per webhook. */
-export function webhookRoutes(p: Pipeline, hooks: WebhookStore, keys: ApiKeyStore, o: { outbound: OutboundPolicy }): FastifyPluginAsync {
+export function webhookRoutes(p: Pipeline, hooks: WebhookStore, keys: ApiKeyStore, o: { outbound: OutboundPolicy; deliveries: WebhookQueue }): FastifyPluginAsync {
   return async (app) => {
     requireApiKey(app, keys);
     const tags = ['webhook'];
@@ -171,6 +173,35 @@ export function webhookRoutes(p: Pipeline, hooks: WebhookStore, keys: ApiKeyStor
         const list = await hooks.deliveries(hook.id, { limit, after });
         setNextLink(req, reply, list, limit);
         return list.map(deliveryView);
+      },
+    );
+
+    const loggedOrThrow = async (ownerId: string, id: string, logId: string) => {
+      const hook = await hooks.get(id, ownerId);
+      if (!hook) throw new ApiError('WEBHOOK_NOT_FOUND', `no webhook ${id}`);
+      const logged = await hooks.delivery(hook.id, logId);
+      if (!logged) throw new ApiError('WEBHOOK_LOG_NOT_FOUND', `no delivery ${logId} in the log of webhook ${id}`);
+      return { hook, logged };
+    };
+
+    app.get<{ Params: Static<typeof LogParams> }>(
+      '/webhook/:id/log/:logId',
+      { schema: { tags, security, summary: 'One delivery attempt of a webhook', params: LogParams, response: { 200: DeliverySchema, ...errorResponses('WEBHOOK_NOT_FOUND', 'WEBHOOK_LOG_NOT_FOUND') } } },
+      async (req) => deliveryView((await loggedOrThrow(keyOf(req).ownerId, req.params.id, req.params.logId)).logged),
+    );
+
+    app.post<{ Params: Static<typeof LogParams> }>(
+      '/webhook/:id/log/:logId/resend',
+      {
+        schema: {
+          tags, security, summary: 'Send a logged delivery again, now (same body, fresh signature); answers the new attempt',
+          description: 'The new attempt is in the log too. It goes to the webhook\'s current URL, through the same public-address check.',
+          params: LogParams, response: { 200: DeliverySchema, ...errorResponses('WEBHOOK_NOT_FOUND', 'WEBHOOK_LOG_NOT_FOUND') },
+        },
+      },
+      async (req) => {
+        const { hook, logged } = await loggedOrThrow(keyOf(req).ownerId, req.params.id, req.params.logId);
+        return deliveryView(await o.deliveries.resend(hook, logged));
       },
     );
   };
