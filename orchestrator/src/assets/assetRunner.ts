@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline as pipe } from 'node:stream/promises';
@@ -148,16 +148,17 @@ export class AssetRunner {
 
   private async cut(asset: Asset): Promise<void> {
     const signal = this.held.get(asset.id)?.signal;
-    const path = this.sourcePath(asset.id);
+    const path = this.stagingPath(asset.id);
     try {
       if (!this.o.cutClip) throw new Error('clips are not enabled here');
       await this.store.update(asset.id, { phase: 'processing', progress: 0 });
-      await mkdir(join(this.o.dataDir, 'asset-sources'), { recursive: true });
-      await this.o.cutClip(asset, `${path}.part`, signal);
-      await rename(`${path}.part`, path);
-      await this.store.update(asset.id, { sizeBytes: (await stat(path)).size });
+      await mkdir(join(this.o.dataDir, 'asset-staging'), { recursive: true });
+      await this.o.cutClip(asset, path, signal);
+      const { size } = await stat(path);
+      await this.p.storage.moveIn(assetSourceKey(asset.id), path);
+      await this.store.update(asset.id, { sizeBytes: size });
     } catch (err) {
-      await rm(`${path}.part`, { force: true });
+      await rm(path, { force: true });
       if (signal?.aborted) return void (await this.release(asset.id)); // stopping: the next orchestrator cuts again
       return void (await this.fail(asset, `could not cut the clip: ${(err as Error).message.split('\n')[0]}`));
     }
