@@ -21,6 +21,7 @@ export const ORCHESTRATOR_KNOBS = {
   dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: '.data', help: 'Segments (DATA_DIR/segments, unless SEGMINT_STORAGE_URL says otherwise), the embedded database, tus upload parts' },
   ...STORAGE_KNOBS,
   secret: { env: 'SEGMINT_SECRET', flag: '--secret', default: '', help: 'Signs job tokens and token-gate grants; every orchestrator on one Redis prefix needs the same one (default: generated once into DATA_DIR/secret)' },
+  segmentSigningKey: { env: 'SEGMINT_SEGMENT_SIGNING_KEY', flag: '--segment-signing-key', default: '', help: 'Private key (0x…) that signs the segment hash sidecars players check peer segments against (default: derived from the deployment secret, so every orchestrator of a deployment signs alike)' },
   hlsWindow: { env: 'SEGMINT_HLS_WINDOW', flag: '--hls-window', default: '6', help: 'Segments listed in a live media playlist' },
   hlsRetain: { env: 'SEGMINT_HLS_RETAIN', flag: '--hls-retain', default: '12', help: 'Segments kept on disk beyond the live window before deletion' },
   idleTimeoutSec: { env: 'SEGMINT_IDLE_TIMEOUT', flag: '--idle-timeout', default: '30', help: 'Seconds without a segment before a live session ends (EXT-X-ENDLIST)' },
@@ -92,6 +93,7 @@ export type OrchestratorConfig = {
   stakeCacheMs: number;
   stakeMaxStaleMs: number;
   verifierKey: `0x${string}` | undefined;
+  segmentSigningKey: `0x${string}` | undefined;
   testSpotCheckSeed?: string;
   cheaterExcludeSec: number;
   ssimExcludeSec: number;
@@ -225,6 +227,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], given: Node
     stakeCacheMs: int('SEGMINT_STAKE_CACHE_MS', k.stakeCacheMs, 0, 3_600_000),
     stakeMaxStaleMs: int('SEGMINT_STAKE_MAX_STALE_MS', k.stakeMaxStaleMs, 0, 86_400_000),
     verifierKey: privateKey('SEGMINT_VERIFIER_KEY', k.verifierKey),
+    segmentSigningKey: privateKey('SEGMINT_SEGMENT_SIGNING_KEY', k.segmentSigningKey),
     spotCheckRate: num('SEGMINT_SPOTCHECK_RATE', k.spotCheckRate, 0, 1),
     testSpotCheckSeed: k.testSpotCheckSeed || undefined,
     cheaterExcludeSec: int('SEGMINT_CHEATER_EXCLUDE_SEC', k.cheaterExcludeSec, 0, 365 * 86_400),

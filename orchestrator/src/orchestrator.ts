@@ -15,6 +15,7 @@ import { apiKeyRoutes } from './api/routes/apiKeys.js';
 import { auditRoutes } from './api/routes/audit.js';
 import { startIntegratorApi, type IntegratorApi } from './api/integrator.js';
 import { hlsRoutes } from './api/routes/hls.js';
+import { SegmentSigner } from './hls/segmentSigner.js';
 import { livePushRoutes } from './api/routes/livePush.js';
 import { streamRoutes } from './api/routes/streams.js';
 import { TargetStore } from './multistream/targetStore.js';
@@ -158,6 +159,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
           ? new Slasher(config.chainRpcUrl, config.chainId, config.stakingManager, config.verifierKey)
           : undefined,
     },
+    segmentSigner: SegmentSigner.fromConfig(config.segmentSigningKey, config.secret),
     metrics,
     logger,
     events: new EventEmitter(),

@@ -12,6 +12,7 @@ import type { IngestHealth } from './rtmp/ingestHealth.js';
 import type { TicketSender } from './payments/ticketSender.js';
 import type { OwnChecks } from './verification/ownChecks.js';
 import type { PendingChecks } from './verification/pendingChecks.js';
+import type { SegmentSigner } from './hls/segmentSigner.js';
 
 /** What the segment path needs, in one bundle handed to ingest, result handling and routes. */
 export type Pipeline = {
@@ -38,6 +39,8 @@ export type Pipeline = {
   tokens: JobTokens;
   /** Result commitments: their EIP-712 domain, and the audit trail of published segments. */
   audit: { store: AuditStore; domain: CommitmentDomain; slasher?: Slasher };
+  /** Signs the segment hash sidecars players check peer segments against. */
+  segmentSigner: SegmentSigner;
   metrics: Metrics;
   logger: Logger;
   onSessionStart(stream: Stream, session: number): void;

@@ -7,3 +7,4 @@ export * from './marketplace/registration.js';
 export * from './contracts/index.js';
 export * from './payments/index.js';
 export * from './verification/seededDraw.js';
+export * from './delivery/index.js';

@@ -18,8 +18,11 @@ export type SegmentEntry = {
   ingestedAt: number;
   /** Revision: > 0 once a caught segment was replaced (its files have a new name). */
   rev?: number;
-  /** Rendition name (including `source`) → facts for the playlists. */
-  renditions: Record<string, { bytes: number; durationSec: number; width: number; height: number; codecs: string; fps: number }>;
+  /**
+   * Rendition name (including `source`) → facts for the playlists; `sha256` of the whole file is what
+   * the signed hash sidecar vouches for (absent on segments published before it existed).
+   */
+  renditions: Record<string, { bytes: number; durationSec: number; width: number; height: number; codecs: string; fps: number; sha256?: string }>;
 };
 
 export type PublishedRecord = { index: number; discontinuity: boolean; entry: SegmentEntry };
@@ -85,11 +88,11 @@ export class LiveState {
 
   /**
    * Moves a published (or waiting) segment to revision `rev` (its files were replaced under new
-   * names). Returns the previous revision, or -1 when the segment is no longer listed.
+   * names, whose sha256 and length by rendition are `files`). Returns the previous revision, or -1 when the segment is no longer listed.
    */
-  async revise(streamId: string, session: number, seq: number, rev: number): Promise<number> {
+  async revise(streamId: string, session: number, seq: number, rev: number, files: Record<string, { sha256: string; bytes: number }> = {}): Promise<number> {
     const k = this.keys(streamId);
-    return this.redis.segmintRevise(k.ready, k.published, session, seq, rev);
+    return this.redis.segmintRevise(k.ready, k.published, session, seq, rev, JSON.stringify(files));
   }
 
   /** Streams with a live session (not ended), oldest ingest first. */

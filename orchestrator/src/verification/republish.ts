@@ -1,6 +1,7 @@
 import type { SegmentJob } from '@segmint/protocol';
 import { storageKeys } from '../ingest/jobIds.js';
 import type { Pipeline } from '../pipeline.js';
+import { hashStored, type FileHash } from '../hls/segmentSigner.js';
 
 /**
  * Replaces a published segment proven wrong with agreed-on output, under NEW file names (its
@@ -14,7 +15,12 @@ export async function republish(p: Pipeline, job: SegmentJob, session: number, f
   const rev = (audit?.rev ?? 0) + 1;
   const names = job.profiles.map((x) => x.name);
   await Promise.all(names.map((name) => p.storage.move(files[name]!, storageKeys.rendition(job.streamId, name, session, job.seq, rev))));
-  const before = await p.live.revise(job.streamId, session, job.seq, rev);
+  const shas: Record<string, FileHash> = {};
+  for (const name of names) {
+    const h = await hashStored(p.storage, storageKeys.rendition(job.streamId, name, session, job.seq, rev));
+    if (h) shas[name] = h;
+  }
+  const before = await p.live.revise(job.streamId, session, job.seq, rev, shas);
   if (before < 0) {
     await p.storage.delete(names.map((name) => storageKeys.rendition(job.streamId, name, session, job.seq, rev)));
     return false;

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ApiError, capProfiles, SOURCE_RENDITION } from '@segmint/protocol';
 import { parseSegmentFile, storageKeys } from '../../ingest/jobIds.js';
 import { renderMasterPlaylist, renderMediaPlaylist, variantsOf } from '../../hls/playlists.js';
+import { renderHashSidecar } from '../../hls/hashSidecar.js';
 import type { Pipeline } from '../../pipeline.js';
 import type { Stream } from '../../streams/streamStore.js';
 import { LiveThumbnails } from '../../thumbnails/liveThumbnails.js';
@@ -56,6 +57,19 @@ export function hlsRoutes(p: Pipeline): FastifyPluginAsync {
       }
       const body = renderMediaPlaylist({ rendition, meta, published, window: p.config.hlsWindow, ended: meta.ended && inflight === 0 });
       return reply.header('content-type', M3U8).header('cache-control', meta.ended ? 'max-age=60' : 'max-age=1').send(body);
+    });
+
+    // The signed hash sidecar: what players check segments from peers against (hls/hashSidecar.ts).
+    app.get<{ Params: { playbackId: string; rendition: string } }>('/hls/:playbackId/:rendition/hashes.json', async (req, reply) => {
+      const stream = await streamOf(req.params.playbackId);
+      const { meta, published } = await p.live.snapshot(stream.id);
+      if (!meta) throw new ApiError('NOT_FOUND', 'stream has not started yet; retry in a few seconds');
+      const { rendition } = req.params;
+      if (rendition !== SOURCE_RENDITION && !stream.profiles.some((x) => x.name === rendition)) {
+        throw new ApiError('NOT_FOUND', `no rendition ${rendition}`);
+      }
+      const body = await renderHashSidecar({ playbackId: stream.playbackId, rendition, published, window: p.config.hlsWindow, signer: p.segmentSigner });
+      return reply.header('cache-control', meta.ended ? 'max-age=60' : 'max-age=1').send(body);
     });
 
     app.get<{ Params: { playbackId: string; rendition: string; file: string } }>('/hls/:playbackId/:rendition/:file', async (req, reply) => {

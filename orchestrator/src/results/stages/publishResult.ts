@@ -4,6 +4,7 @@ import { storageKeys } from '../../ingest/jobIds.js';
 import type { SkipReason } from '../../audit/auditStore.js';
 import type { SegmentEntry } from '../../live/liveState.js';
 import type { Pipeline } from '../../pipeline.js';
+import { hashStored, type FileHash } from '../../hls/segmentSigner.js';
 
 /**
  * Stage 3: moves the winner's renditions into place, then resolves the seq in the live state and
@@ -21,9 +22,14 @@ export async function publishResult(p: Pipeline, job: SegmentJob, worker: string
     }),
   );
   await p.storage.deletePrefix(storageKeys.pendingDir(job.jobId, worker));
+  // sha256 of each file as players receive it, for the signed hash sidecar (hls/segmentSigner.ts).
+  const names = [SOURCE_RENDITION, ...job.profiles.map((x) => x.name)];
+  const keyOf = (name: string) => (name === SOURCE_RENDITION ? storageKeys.source(job.streamId, session, job.seq) : storageKeys.rendition(job.streamId, name, session, job.seq));
+  const shas = new Map(await Promise.all(names.map(async (name) => [name, await hashStored(p.storage, keyOf(name))] as const)));
   const renditions: SegmentEntry['renditions'] = {
     [SOURCE_RENDITION]: {
       bytes: (await p.storage.size(storageKeys.source(job.streamId, session, job.seq))) ?? 0,
+      ...withHash(shas.get(SOURCE_RENDITION)),
       durationSec: job.source.durationSec,
       width: job.source.width,
       height: job.source.height,
@@ -34,11 +40,14 @@ export async function publishResult(p: Pipeline, job: SegmentJob, worker: string
   for (const x of job.profiles) {
     const f = facts.get(x.name)!;
     const claimed = result.renditions.find((r) => r.name === x.name)!;
-    renditions[x.name] = { bytes: claimed.bytes, durationSec: f.durationSec, width: f.width, height: f.height, codecs: f.videoCodecString, fps: f.fps };
+    renditions[x.name] = { bytes: claimed.bytes, durationSec: f.durationSec, width: f.width, height: f.height, codecs: f.videoCodecString, fps: f.fps, ...withHash(shas.get(x.name)) };
   }
   const entry: SegmentEntry = { seq: job.seq, session, durationSec: job.source.durationSec, ingestedAt: job.ingestedAt, renditions };
   return publish(p, job.streamId, job.seq, entry);
 }
+
+/** The file's own length and sha256, as players receive it (bytes as read, not as claimed). */
+const withHash = (h: FileHash | null | undefined) => (h ? { sha256: h.sha256, bytes: h.bytes } : {});
 
 /**
  * Resolves a seq (entry, or null to skip it), publishes what is now in order, deletes what fell
