@@ -16,6 +16,8 @@ import { auditRoutes } from './api/routes/audit.js';
 import { startIntegratorApi, type IntegratorApi } from './api/integrator.js';
 import { hlsRoutes } from './api/routes/hls.js';
 import { SegmentSigner } from './hls/segmentSigner.js';
+import { attachTracker } from './p2p/tracker.js';
+import { ViewerStats } from './p2p/viewerStats.js';
 import { livePushRoutes } from './api/routes/livePush.js';
 import { streamRoutes } from './api/routes/streams.js';
 import { TargetStore } from './multistream/targetStore.js';
@@ -160,6 +162,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
           : undefined,
     },
     segmentSigner: SegmentSigner.fromConfig(config.segmentSigningKey, config.secret),
+    viewerStats: new ViewerStats(redis, config.redisPrefix),
     metrics,
     logger,
     events: new EventEmitter(),
@@ -218,6 +221,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     }),
   );
   await app.register(hlsRoutes(pipeline));
+  attachTracker(app, pipeline);
   app.get('/healthz', async () => {
     await redis.ping();
     return { status: 'ok' };

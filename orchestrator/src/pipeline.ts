@@ -13,6 +13,7 @@ import type { TicketSender } from './payments/ticketSender.js';
 import type { OwnChecks } from './verification/ownChecks.js';
 import type { PendingChecks } from './verification/pendingChecks.js';
 import type { SegmentSigner } from './hls/segmentSigner.js';
+import type { ViewerStats } from './p2p/viewerStats.js';
 
 /** What the segment path needs, in one bundle handed to ingest, result handling and routes. */
 export type Pipeline = {
@@ -41,6 +42,8 @@ export type Pipeline = {
   audit: { store: AuditStore; domain: CommitmentDomain; slasher?: Slasher };
   /** Signs the segment hash sidecars players check peer segments against. */
   segmentSigner: SegmentSigner;
+  /** Origin vs peer bytes players report, per stream. */
+  viewerStats: ViewerStats;
   metrics: Metrics;
   logger: Logger;
   onSessionStart(stream: Stream, session: number): void;

@@ -280,4 +280,9 @@ export const MIGRATIONS: readonly Migration[] = [
     // where a pull stream ingests from (Studio's `pull`: source URL and request headers)
     up: [`ALTER TABLE streams ADD COLUMN pull jsonb`],
   },
+  {
+    version: 15,
+    name: 'peer-to-peer delivery per stream',
+    up: [`ALTER TABLE streams ADD COLUMN p2p boolean NOT NULL DEFAULT true`],
+  },
 ];

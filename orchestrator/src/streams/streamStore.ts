@@ -26,6 +26,8 @@ export type Stream = {
   multistream: { targets: MultistreamRef[] };
   /** Where the stream is pulled from instead of being pushed to (Studio's `pull`); null: a push stream. */
   pull: StreamPull | null;
+  /** Viewers' players share its segments peer to peer (each checked against the signed hashes). */
+  p2p: boolean;
 } & StreamCounters;
 
 /** An RTMP or HLS source a stream ingests from, and the headers its HTTP requests carry. */
@@ -71,6 +73,7 @@ type Row = {
   max_price_per_pixel: string | null;
   multistream: Stream['multistream'] | string;
   pull: StreamPull | string | null;
+  p2p: boolean;
   source_segments: string | number;
   transcoded_segments: string | number;
   source_segments_duration: string | number;
@@ -100,6 +103,7 @@ const fromRow = (r: Row): Stream => ({
   maxPricePerPixel: r.max_price_per_pixel,
   multistream: json(r.multistream),
   pull: r.pull === null ? null : json(r.pull),
+  p2p: r.p2p,
   sourceSegments: Number(r.source_segments),
   transcodedSegments: Number(r.transcoded_segments),
   sourceSegmentsDuration: Number(r.source_segments_duration),
@@ -120,18 +124,18 @@ function newStreamKey(): string {
 const newPlaybackId = () => randomBytes(8).toString('hex');
 
 const COLUMNS =
-  'id, name, stream_key, playback_id, profiles, record, suspended, is_active, last_seen, created_at, owner_id, playback_policy, last_terminated_at, created_by_key, max_price_per_pixel, multistream, pull, ' +
+  'id, name, stream_key, playback_id, profiles, record, suspended, is_active, last_seen, created_at, owner_id, playback_policy, last_terminated_at, created_by_key, max_price_per_pixel, multistream, pull, p2p, ' +
   'source_segments, transcoded_segments, source_segments_duration, transcoded_segments_duration, source_bytes, transcoded_bytes';
 
 /** Filters of a stream list (Studio's `filters` query parameter, decoded). */
 export type StreamFilters = { name?: string; isActive?: boolean; record?: boolean; suspended?: boolean; playbackId?: string; id?: string };
 
 /** Fields a PATCH may change. */
-export type StreamUpdate = Partial<Pick<Stream, 'name' | 'profiles' | 'record' | 'suspended' | 'playbackPolicy' | 'maxPricePerPixel' | 'multistream' | 'pull'>>;
+export type StreamUpdate = Partial<Pick<Stream, 'name' | 'profiles' | 'record' | 'suspended' | 'playbackPolicy' | 'maxPricePerPixel' | 'multistream' | 'pull' | 'p2p'>>;
 
 const UPDATE_COLUMNS: Record<keyof StreamUpdate, string> = {
   name: 'name', profiles: 'profiles', record: 'record', suspended: 'suspended', playbackPolicy: 'playback_policy',
-  maxPricePerPixel: 'max_price_per_pixel', multistream: 'multistream', pull: 'pull',
+  maxPricePerPixel: 'max_price_per_pixel', multistream: 'multistream', pull: 'pull', p2p: 'p2p',
 };
 
 /** Durable stream records in PostgreSQL. Live state (segments, playlists) is in Redis. */
@@ -148,14 +152,16 @@ export class StreamStore {
     maxPricePerPixel?: string | null;
     multistream?: Stream['multistream'];
     pull?: StreamPull | null;
+    p2p?: boolean;
   }): Promise<Stream> {
     const rows = await this.db.query<Row>(
-      `INSERT INTO streams (id, name, stream_key, playback_id, profiles, record, created_at, owner_id, playback_policy, created_by_key, max_price_per_pixel, multistream, pull)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${COLUMNS}`,
+      `INSERT INTO streams (id, name, stream_key, playback_id, profiles, record, created_at, owner_id, playback_policy, created_by_key, max_price_per_pixel, multistream, pull, p2p)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${COLUMNS}`,
       [
         randomUUID(), p.name, newStreamKey(), newPlaybackId(), JSON.stringify(p.profiles), p.record ?? false, Date.now(),
         p.ownerId ?? null, JSON.stringify(p.playbackPolicy ?? { type: 'public' }), p.createdByKey ?? null, p.maxPricePerPixel ?? null,
         JSON.stringify(p.multistream ?? { targets: [] }), p.pull ? JSON.stringify(p.pull) : null,
+        p.p2p ?? true,
       ],
     );
     return fromRow(rows[0]!);

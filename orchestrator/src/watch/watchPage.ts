@@ -1,7 +1,12 @@
-/** The watch page's HTML: hls.js plays the ladder (a live stream's, or `hlsPath`: an asset's) and shows the rendition playing. */
-export function watchPage(playbackId: string, hlsPath?: string): string {
+/**
+ * The watch page's HTML: Segmint's player (hls.js; peer-to-peer with verified segments when `p2p`
+ * is given) plays the ladder (a live stream's, or `hlsPath`: an asset's) and shows the rendition
+ * playing and where the bytes came from.
+ */
+export function watchPage(playbackId: string, hlsPath?: string, p2p?: { segmentSigner: string } | null): string {
   const id = JSON.stringify(playbackId).replace(/</g, '\\u003c');
   const path = JSON.stringify(hlsPath ?? null).replace(/</g, '\\u003c');
+  const signer = JSON.stringify(p2p?.segmentSigner ?? null).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Segmint · watch</title>
@@ -19,9 +24,10 @@ export function watchPage(playbackId: string, hlsPath?: string): string {
   <span>rendition: <b id="rendition">–</b></span>
   <span>renditions: <b id="levels">–</b></span>
   <span>time: <b id="time">0.0</b> s</span>
+  <span>from peers: <b id="peers">–</b></span>
 </div>
 </main>
-<script src="/watch/hls.min.js"></script>
+<script src="/player/segmint-player.js"></script>
 <script>
 (function () {
   var playbackId = ${id};
@@ -29,21 +35,50 @@ export function watchPage(playbackId: string, hlsPath?: string): string {
   var src = (${path} || '/hls/' + encodeURIComponent(playbackId) + '/index.m3u8') + (jwt ? '?jwt=' + encodeURIComponent(jwt) : '');
   var video = document.getElementById('video');
   var $ = function (id) { return document.getElementById(id); };
-  var watch = window.segmintWatch = { state: 'loading', rendition: null, levels: [], switches: 0, errors: [] };
+  var signer = ${signer}; // the orchestrator's segment signer: P2P is on for this stream
+  // startup (page start to first frame playing) and stalls after it, for the benches and anyone curious
+  var watch = window.segmintWatch = { state: 'loading', rendition: null, levels: [], switches: 0, errors: [], delivery: null, startupMs: null, stalledMs: 0 };
+  var stalledSince = null;
+  watch.stalledNow = function () { return watch.stalledMs + (stalledSince === null ? 0 : performance.now() - stalledSince); };
   var setState = function (s) { watch.state = s; $('state').textContent = s; };
   var showLevel = function (l) {
     if (!l) return;
     watch.rendition = { name: l.name || null, width: l.width, height: l.height, bitrate: l.bitrate };
     $('rendition').textContent = (l.name ? l.name + ' · ' : '') + l.width + 'x' + l.height + ' · ' + Math.round(l.bitrate / 1000) + ' kb/s';
   };
-  video.addEventListener('playing', function () { setState('playing'); });
-  video.addEventListener('waiting', function () { setState('buffering'); });
+  video.addEventListener('playing', function () {
+    setState('playing');
+    if (watch.startupMs === null) watch.startupMs = Math.round(performance.now());
+    if (stalledSince !== null) watch.stalledMs += performance.now() - stalledSince;
+    stalledSince = null;
+  });
+  video.addEventListener('waiting', function () {
+    setState('buffering');
+    if (watch.startupMs !== null && stalledSince === null) stalledSince = performance.now();
+  });
   video.addEventListener('ended', function () { setState('ended'); });
   video.addEventListener('timeupdate', function () { $('time').textContent = video.currentTime.toFixed(1); });
   var retry = function () { setState('waiting for the stream'); setTimeout(start, 2000); };
+  var showDelivery = function () {
+    var d = watch.delivery;
+    if (!d || !d.p2p) return;
+    var total = d.originBytes + d.peerBytes;
+    $('peers').textContent = (total ? Math.round((100 * d.peerBytes) / total) : 0) + ' % · ' + d.peersConnected + ' peers' + (d.rejectedSegments ? ' · ' + d.rejectedSegments + ' rejected' : '');
+  };
+  setInterval(showDelivery, 1000);
   function start() {
-    if (window.Hls && Hls.isSupported()) {
-      var hls = window.segmintHls = new Hls({ lowLatencyMode: false });
+    var Hls = window.SegmintPlayer && SegmintPlayer.Hls;
+    if (Hls && Hls.isSupported()) {
+      var proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
+      var player = SegmintPlayer.createPlayer({
+        video: video,
+        src: src,
+        playbackId: playbackId,
+        p2p: signer ? { tracker: proto + location.host + '/tracker/' + encodeURIComponent(playbackId), segmentSigner: signer } : null,
+        reportUrl: ${path} ? undefined : '/api/playback/' + encodeURIComponent(playbackId) + '/delivery',
+      });
+      var hls = window.segmintHls = player.hls;
+      watch.delivery = player.stats;
       hls.on(Hls.Events.MANIFEST_PARSED, function (_e, data) {
         watch.levels = data.levels.map(function (l) { return { name: l.name || null, width: l.width, height: l.height, bitrate: l.bitrate }; });
         $('levels').textContent = String(data.levels.length);
@@ -53,7 +88,7 @@ export function watchPage(playbackId: string, hlsPath?: string): string {
       hls.on(Hls.Events.ERROR, function (_e, data) {
         watch.errors.push(data.details);
         if (!data.fatal) return;
-        hls.destroy();
+        player.destroy();
         retry();
       });
       hls.loadSource(src);

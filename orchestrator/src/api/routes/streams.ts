@@ -86,6 +86,15 @@ export const StreamSchema = Type.Object({
   profiles: ProfilesSchema,
   record: Type.Boolean(),
   suspended: Type.Boolean(),
+  p2p: Type.Boolean({ description: "Segmint: viewers' players share this stream's segments peer to peer, each checked against the orchestrator-signed hashes (default true; off: every byte from the origin)" }),
+  viewerBytes: Type.Object(
+    {
+      origin: Type.Number({ description: 'segment bytes players reported fetching from the origin' }),
+      peer: Type.Number({ description: 'segment bytes players reported getting from peers (verified)' }),
+      rejectedSegments: Type.Number({ description: 'segments from peers whose bytes did not match the signed hash (dropped)' }),
+    },
+    { description: 'Segmint: delivery as reported by the watch page and player module (all sessions)' },
+  ),
   isActive: Type.Boolean(),
   isHealthy: Type.Union([Type.Boolean(), Type.Null()], { description: 'null while idle; false when live but no segment for 3 segment durations' }),
   issues: Type.Array(Type.String()),
@@ -109,6 +118,7 @@ const CreateStreamBody = Type.Object(
     profiles: Type.Optional(ProfilesSchema),
     record: Type.Optional(Type.Boolean()),
     playbackPolicy: Type.Optional(PlaybackPolicySchema),
+    p2p: Type.Optional(Type.Boolean({ description: "Segmint: viewers' players share this stream's segments peer to peer, each checked against the orchestrator-signed hashes (default true; off: every byte from the origin)" })),
     maxPricePerPixel: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{1,40}$' }), Type.Null()], { description: "Segmint: highest ask (wei per pixel, decimal string) this stream's segments may be auctioned at; null: the orchestrator's SEGMINT_MAX_PRICE_PER_PIXEL" })),
     multistream: Type.Optional(MultistreamBody),
     pull: Type.Optional(PullSchema),
@@ -123,6 +133,7 @@ const UpdateStreamBody = Type.Object(
     record: Type.Optional(Type.Boolean()),
     suspended: Type.Optional(Type.Boolean()),
     playbackPolicy: Type.Optional(PlaybackPolicySchema),
+    p2p: Type.Optional(Type.Boolean({ description: "Segmint: viewers' players share this stream's segments peer to peer, each checked against the orchestrator-signed hashes (default true; off: every byte from the origin)" })),
     maxPricePerPixel: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{1,40}$' }), Type.Null()], { description: "Segmint: highest ask (wei per pixel, decimal string) this stream's segments may be auctioned at; null: the orchestrator's SEGMINT_MAX_PRICE_PER_PIXEL" })),
     multistream: Type.Optional(MultistreamBody),
   },
@@ -196,6 +207,7 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore, ms: StreamMultistre
         isHealthy: isActive ? !stale : null,
         issues: stale ? ['no segment received for over 6 s'] : [],
         ingest: p.ingestHealth?.(s.id) ?? null,
+        viewerBytes: await p.viewerStats.get(s.id),
       };
     };
 
@@ -246,7 +258,7 @@ export function streamRoutes(p: Pipeline, keys: ApiKeyStore, ms: StreamMultistre
       '/stream/:id',
       {
         schema: {
-          tags, security, summary: 'Update a stream (name, profiles, record, suspended, playbackPolicy)',
+          tags, security, summary: 'Update a stream (name, profiles, record, suspended, playbackPolicy, p2p)',
           description: 'Suspending a live stream also ends its session: its stream key is refused until unsuspended.',
           params: IdParams, body: UpdateStreamBody, response: { 204: NoContent, ...errorResponses('STREAM_NOT_FOUND', 'INVALID_PROFILES', 'MULTISTREAM_TARGET_NOT_FOUND', 'URL_NOT_ALLOWED') },
         },

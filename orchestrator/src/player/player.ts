@@ -1,0 +1,152 @@
+/**
+ * Segmint's embeddable player: hls.js, with peer-to-peer delivery by p2p-media-loader when the
+ * stream allows it. Every segment a peer sends is checked against the orchestrator-signed hash
+ * before hls.js sees it; a mismatch is dropped and counted, the peer banned for this session, and
+ * the segment loaded again (from the origin, or another peer whose bytes are checked the same way).
+ *
+ * Bundled by player/bundle.ts into `/player/segmint-player.js` (global `SegmintPlayer`).
+ */
+import Hls from 'hls.js';
+import { HlsJsP2PEngine } from 'p2p-media-loader-hlsjs';
+import type { Address } from 'viem';
+import { applyP2PPatches, bannedPeers } from './p2pPatches.js';
+import { SegmentVerifier } from './segmentVerifier.js';
+
+export type PlayerOptions = {
+  video: HTMLVideoElement;
+  /** Master playlist URL (with `?jwt=` when the stream needs one). */
+  src: string;
+  playbackId: string;
+  /** Peer-to-peer delivery; null or absent: every byte from the origin. */
+  p2p?: { tracker: string; segmentSigner: Address } | null;
+  /** Where the player reports its delivery (POST every `reportEveryMs`); absent: not reported. */
+  reportUrl?: string;
+  reportEveryMs?: number;
+};
+
+/** What a player has delivered so far; segments counted once each, as hls.js received them. */
+export type DeliveryStats = {
+  p2p: boolean;
+  originBytes: number;
+  peerBytes: number;
+  /** Segments from peers whose bytes did not match the signed record (dropped before hls.js). */
+  rejectedSegments: number;
+  rejectedBytes: number;
+  /** Segments from peers with no valid signed record to check them against (dropped too). */
+  unverifiedSegments: number;
+  bannedPeers: string[];
+  peersConnected: number;
+  uploadedBytes: number;
+  /** Segments handed to hls.js whose bytes match the signed record, and whose do not. */
+  playedVerified: number;
+  playedMismatch: number;
+};
+
+export function createPlayer(o: PlayerOptions) {
+  const query = new URL(o.src, location.href).search;
+  const stats: DeliveryStats = {
+    p2p: !!o.p2p, originBytes: 0, peerBytes: 0, rejectedSegments: 0, rejectedBytes: 0, unverifiedSegments: 0, bannedPeers: [],
+    peersConnected: 0, uploadedBytes: 0, playedVerified: 0, playedMismatch: 0,
+  };
+  const verifier = o.p2p ? new SegmentVerifier(o.p2p.segmentSigner, query) : null;
+  let hls: Hls;
+  if (o.p2p && verifier) {
+    applyP2PPatches();
+    hls = p2pHls(o.playbackId, o.p2p.tracker, verifier, stats);
+  } else {
+    hls = new Hls({ lowLatencyMode: false });
+    hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+      if (d.frag.type === 'main') stats.originBytes += d.frag.stats.loaded;
+    });
+  }
+  // Independent of the loader: what hls.js itself received, checked against the signed hashes.
+  if (verifier) {
+    hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+      void verifier.check(d.frag.url, d.payload).then((v) => {
+        if (v === 'ok') stats.playedVerified++;
+        if (v === 'mismatch') stats.playedMismatch++;
+      });
+    });
+  }
+  const stopReports = o.reportUrl ? reportDelivery(o.reportUrl, o.reportEveryMs ?? 5000, stats) : () => {};
+  hls.loadSource(o.src);
+  hls.attachMedia(o.video);
+  return {
+    hls,
+    stats,
+    destroy() {
+      stopReports();
+      hls.destroy();
+    },
+  };
+}
+
+function p2pHls(playbackId: string, tracker: string, verifier: SegmentVerifier, stats: DeliveryStats): Hls {
+  const peerOf = new Map<string, string>(); // segment URL → the peer it is being downloaded from
+  const HlsWithP2P = HlsJsP2PEngine.injectMixin(Hls);
+  const hls = new HlsWithP2P({
+    lowLatencyMode: false,
+    p2p: {
+      core: {
+        announceTrackers: [tracker],
+        rtcConfig: { iceServers: [] }, // no third-party STUN: host candidates (LAN, or public addresses)
+        swarmId: `segmint-${playbackId}`, // p2p/tracker.ts swarmIdOf; the rendition is added per swarm
+        // Wait up to 1.5 s for a peer before the first segments go to the origin (startup stays short).
+        httpDownloadInitialTimeoutMs: 1500,
+        validateP2PSegment: async (url, _range, data) => {
+          const verdict = await verifier.check(url, data);
+          if (verdict === 'ok') return true;
+          if (verdict === 'unknown') {
+            // not in the sidecar (yet), or no valid signature: refused, but nobody is blamed
+            stats.unverifiedSegments++;
+            return false;
+          }
+          stats.rejectedSegments++;
+          stats.rejectedBytes += data.byteLength;
+          const peer = peerOf.get(url);
+          if (peer && !bannedPeers.has(peer)) {
+            bannedPeers.add(peer);
+            stats.bannedPeers.push(peer);
+          }
+          return false;
+        },
+      },
+    },
+  });
+  const engine = hls.p2pEngine;
+  engine.addEventListener('onSegmentStart', (d) => {
+    if (d.downloadSource === 'p2p' && d.peerId) peerOf.set(d.segment.url, d.peerId);
+  });
+  engine.addEventListener('onSegmentLoaded', (d) => {
+    peerOf.delete(d.segmentUrl);
+    if (d.streamType !== 'main') return;
+    if (d.downloadSource === 'p2p') stats.peerBytes += d.bytesLength;
+    else stats.originBytes += d.bytesLength;
+  });
+  const connected = new Set<string>();
+  const count = () => (stats.peersConnected = connected.size);
+  engine.addEventListener('onPeerConnect', (d) => (connected.add(d.peerId), count()));
+  engine.addEventListener('onPeerClose', (d) => (connected.delete(d.peerId), count()));
+  engine.addEventListener('onChunkUploaded', (n) => (stats.uploadedBytes += n));
+  return hls;
+}
+
+/** Sends the delivery since the last report every `everyMs`, and once more when the page goes. */
+function reportDelivery(url: string, everyMs: number, stats: DeliveryStats): () => void {
+  const sent = { originBytes: 0, peerBytes: 0, rejectedSegments: 0 };
+  const send = () => {
+    const d = { originBytes: stats.originBytes - sent.originBytes, peerBytes: stats.peerBytes - sent.peerBytes, rejectedSegments: stats.rejectedSegments - sent.rejectedSegments };
+    if (!d.originBytes && !d.peerBytes && !d.rejectedSegments) return;
+    Object.assign(sent, { originBytes: stats.originBytes, peerBytes: stats.peerBytes, rejectedSegments: stats.rejectedSegments });
+    void fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(d), keepalive: true }).catch(() => {});
+  };
+  const timer = setInterval(send, everyMs);
+  addEventListener('pagehide', send);
+  return () => {
+    clearInterval(timer);
+    removeEventListener('pagehide', send);
+    send();
+  };
+}
+
+export { Hls };
