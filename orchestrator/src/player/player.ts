@@ -62,7 +62,8 @@ export function createPlayer(o: PlayerOptions) {
   // Independent of the loader: what hls.js itself received, checked against the signed hashes.
   if (verifier) {
     hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
-      void verifier.check(d.frag.url, d.payload).then((v) => {
+      // copied now: hls.js hands the buffer to its transmuxer worker (detached) right after this
+      void verifier.check(d.frag.url, new Uint8Array(d.payload).slice()).then((v) => {
         if (v === 'ok') stats.playedVerified++;
         if (v === 'mismatch') stats.playedMismatch++;
       });
@@ -86,8 +87,18 @@ function p2pHls(playbackId: string, tracker: string, verifier: SegmentVerifier, 
   const HlsWithP2P = HlsJsP2PEngine.injectMixin(Hls);
   const hls = new HlsWithP2P({
     lowLatencyMode: false,
+    // 4 segments behind the live edge (hls.js: 3): a new segment has ~2 s more to come from a peer
+    liveSyncDurationCount: 4,
     p2p: {
       core: {
+        // Live windows (seconds ahead of the playhead). p2p-media-loader's defaults are for VOD (the
+        // high-demand window of 15 s covers a whole live playlist, so every viewer fetched every
+        // segment from the origin): here a segment goes to the origin only when it is due within
+        // 3 s; up to 7 s ahead one viewer in the swarm, drawn at random, fetches it from the origin
+        // for the others; up to 12 s ahead it is taken from any peer that has it.
+        highDemandTimeWindow: 3,
+        httpDownloadTimeWindow: 7,
+        p2pDownloadTimeWindow: 12,
         announceTrackers: [tracker],
         rtcConfig: { iceServers: [] }, // no third-party STUN: host candidates (LAN, or public addresses)
         swarmId: `segmint-${playbackId}`, // p2p/tracker.ts swarmIdOf; the rendition is added per swarm
