@@ -72,8 +72,11 @@ describe('peer-to-peer delivery', () => {
     expect(attacker.delivery!.uploadedBytes).toBeGreaterThan(0);
     const rejected = t1.reduce((a, s) => a + s.delivery!.rejectedSegments, 0);
     expect(rejected).toBeGreaterThan(0);
-    // and banned: a viewer takes one bad segment per peer id (one per rendition swarm), then no more
-    for (const s of t1) expect(s.delivery!.rejectedSegments).toBe(s.delivery!.bannedPeers.length);
+    // and banned: a rejected segment from one peer bans it, so a banned peer id gets at most one more
+    // bad segment to the check, over a connection it already had in the other rendition's swarm
+    // (segments with bytes from several peers ban nobody)
+    for (const s of t1) expect(s.delivery!.rejectedSegments).toBeLessThanOrEqual(2 * s.delivery!.bannedPeers.length + s.delivery!.rejectedUnattributed);
+    expect(t1.reduce((a, s) => a + s.delivery!.bannedPeers.length, 0)).toBeGreaterThan(0);
     // honest viewers still shared with each other
     expect(t1.reduce((a, s) => a + s.delivery!.peerBytes, 0)).toBeGreaterThan(0);
 

@@ -34,6 +34,8 @@ export type DeliveryStats = {
   rejectedBytes: number;
   /** Segments from peers with no valid signed record to check them against (dropped too). */
   unverifiedSegments: number;
+  /** Rejected segments whose bytes came from several peers: dropped, nobody banned (any one may be honest). */
+  rejectedUnattributed: number;
   bannedPeers: string[];
   peersConnected: number;
   uploadedBytes: number;
@@ -45,7 +47,7 @@ export type DeliveryStats = {
 export function createPlayer(o: PlayerOptions) {
   const query = new URL(o.src, location.href).search;
   const stats: DeliveryStats = {
-    p2p: !!o.p2p, originBytes: 0, peerBytes: 0, rejectedSegments: 0, rejectedBytes: 0, unverifiedSegments: 0, bannedPeers: [],
+    p2p: !!o.p2p, originBytes: 0, peerBytes: 0, rejectedSegments: 0, rejectedBytes: 0, unverifiedSegments: 0, rejectedUnattributed: 0, bannedPeers: [],
     peersConnected: 0, uploadedBytes: 0, playedVerified: 0, playedMismatch: 0,
   };
   const verifier = o.p2p ? new SegmentVerifier(o.p2p.segmentSigner, query) : null;
@@ -59,16 +61,7 @@ export function createPlayer(o: PlayerOptions) {
       if (d.frag.type === 'main') stats.originBytes += d.frag.stats.loaded;
     });
   }
-  // Independent of the loader: what hls.js itself received, checked against the signed hashes.
-  if (verifier) {
-    hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
-      // copied now: hls.js hands the buffer to its transmuxer worker (detached) right after this
-      void verifier.check(d.frag.url, new Uint8Array(d.payload).slice()).then((v) => {
-        if (v === 'ok') stats.playedVerified++;
-        if (v === 'mismatch') stats.playedMismatch++;
-      });
-    });
-  }
+  if (verifier) checkWhatPlays(hls, verifier, stats);
   const stopReports = o.reportUrl ? reportDelivery(o.reportUrl, o.reportEveryMs ?? 5000, stats) : () => {};
   hls.loadSource(o.src);
   hls.attachMedia(o.video);
@@ -83,7 +76,18 @@ export function createPlayer(o: PlayerOptions) {
 }
 
 function p2pHls(playbackId: string, tracker: string, verifier: SegmentVerifier, stats: DeliveryStats): Hls {
-  const peerOf = new Map<string, string>(); // segment URL → the peer it is being downloaded from
+  // segment URL → the peers its bytes came from (a download can move from peer to peer, and on to
+  // the origin: p2p-media-loader resumes a partial download where it stopped)
+  const sources = new Map<string, Set<string>>();
+  const reject = (url: string, bytes: number) => {
+    stats.rejectedSegments++;
+    stats.rejectedBytes += bytes;
+    const from = [...(sources.get(url) ?? [])];
+    sources.delete(url); // the retry starts from byte 0
+    if (from.length !== 1) return void stats.rejectedUnattributed++;
+    if (!bannedPeers.has(from[0]!)) stats.bannedPeers.push(from[0]!);
+    bannedPeers.add(from[0]!);
+  };
   const HlsWithP2P = HlsJsP2PEngine.injectMixin(Hls);
   const hls = new HlsWithP2P({
     lowLatencyMode: false,
@@ -110,15 +114,17 @@ function p2pHls(playbackId: string, tracker: string, verifier: SegmentVerifier, 
           if (verdict === 'unknown') {
             // not in the sidecar (yet), or no valid signature: refused, but nobody is blamed
             stats.unverifiedSegments++;
+            sources.delete(url);
             return false;
           }
-          stats.rejectedSegments++;
-          stats.rejectedBytes += data.byteLength;
-          const peer = peerOf.get(url);
-          if (peer && !bannedPeers.has(peer)) {
-            bannedPeers.add(peer);
-            stats.bannedPeers.push(peer);
-          }
+          reject(url, data.byteLength);
+          return false;
+        },
+        // Checked too: a download a peer started and the origin finished holds the peer's bytes.
+        // The origin is trusted: a segment it serves without a signed record plays.
+        validateHTTPSegment: async (url, _range, data) => {
+          if ((await verifier.check(url, data)) !== 'mismatch') return true;
+          reject(url, data.byteLength);
           return false;
         },
       },
@@ -126,10 +132,12 @@ function p2pHls(playbackId: string, tracker: string, verifier: SegmentVerifier, 
   });
   const engine = hls.p2pEngine;
   engine.addEventListener('onSegmentStart', (d) => {
-    if (d.downloadSource === 'p2p' && d.peerId) peerOf.set(d.segment.url, d.peerId);
+    if (d.downloadSource !== 'p2p' || !d.peerId) return;
+    const set = sources.get(d.segment.url) ?? new Set<string>();
+    sources.set(d.segment.url, set.add(d.peerId));
   });
   engine.addEventListener('onSegmentLoaded', (d) => {
-    peerOf.delete(d.segmentUrl);
+    sources.delete(d.segmentUrl);
     if (d.streamType !== 'main') return;
     if (d.downloadSource === 'p2p') stats.peerBytes += d.bytesLength;
     else stats.originBytes += d.bytesLength;
@@ -140,6 +148,33 @@ function p2pHls(playbackId: string, tracker: string, verifier: SegmentVerifier, 
   engine.addEventListener('onPeerClose', (d) => (connected.delete(d.peerId), count()));
   engine.addEventListener('onChunkUploaded', (n) => (stats.uploadedBytes += n));
   return hls;
+}
+
+/**
+ * Apart from the P2P loader's own checks: every segment the fragment loader hands hls.js (what goes
+ * to the decoder) is hashed against the signed records, counting `playedVerified` and
+ * `playedMismatch` (the tests and the bench count corrupted segments played from it).
+ */
+function checkWhatPlays(hls: Hls, verifier: SegmentVerifier, stats: DeliveryStats): void {
+  const Base = (hls.config.fLoader ?? hls.config.loader) as unknown as new (c: unknown) => { load(ctx: { url: string }, cfg: unknown, cbs: { onSuccess: (res: { data: unknown }, ...rest: unknown[]) => void }): void };
+  class Checked extends Base {
+    override load(ctx: { url: string }, cfg: unknown, cbs: { onSuccess: (res: { data: unknown }, ...rest: unknown[]) => void }) {
+      super.load(ctx, cfg, {
+        ...cbs,
+        onSuccess: (res, ...rest) => {
+          // copied first: hls.js hands the buffer to its transmuxer worker (detached) right after
+          if (res.data instanceof ArrayBuffer) {
+            void verifier.check(ctx.url, new Uint8Array(res.data).slice()).then((v) => {
+              if (v === 'ok') stats.playedVerified++;
+              if (v === 'mismatch') stats.playedMismatch++;
+            });
+          }
+          cbs.onSuccess(res, ...rest);
+        },
+      });
+    }
+  }
+  hls.config.fLoader = Checked as unknown as typeof hls.config.fLoader; // read per fragment load
 }
 
 /** Sends the delivery since the last report every `everyMs`, and once more when the page goes. */
