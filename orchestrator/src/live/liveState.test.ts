@@ -120,6 +120,15 @@ describe('LiveState.revise', () => {
     const { published } = await live.resolve(id, 0, entry(0), 10);
     expect(published.map((r) => [r.entry.seq, r.entry.rev ?? 0])).toEqual([[0, 0], [1, 1]]);
   });
+
+  it('gives the new files their own sha256 and length (what the signed hash sidecar lists)', async () => {
+    const id = randomUUID();
+    await live.admit(id, 0, sha(0));
+    await live.resolve(id, 0, { ...entry(0), renditions: { source: { ...entry(0).renditions.source!, sha256: sha(1) } } }, 10);
+    expect(await live.revise(id, 1, 0, 1, { source: { sha256: sha(2), bytes: 1234 }, missing: { sha256: sha(3), bytes: 1 } })).toBe(0);
+    const { published } = await live.snapshot(id);
+    expect(published[0]!.entry.renditions).toEqual({ source: { ...entry(0).renditions.source!, sha256: sha(2), bytes: 1234 } });
+  });
 });
 
 describe('LiveState sessions', () => {
