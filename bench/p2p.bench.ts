@@ -11,7 +11,8 @@
  * segments rejected, and corrupted segments played: segments hls.js received whose bytes differ
  * from the orchestrator-signed hash (checked in the page, apart from the P2P loader's own check).
  * Last line: `p2p: N viewers, X% offload, Y corrupted segments played`.
- * Usage: npm run bench:p2p [-- --viewers 10 --seconds 60]
+ * `--attacker 0` leaves the attacker page out (to see the offload without it).
+ * Usage: npm run bench:p2p [-- --viewers 10 --seconds 60 --attacker 1]
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
@@ -29,6 +30,7 @@ function arg(name: string, fallback: number): number {
 }
 const VIEWERS = arg('--viewers', 10);
 const SECONDS = arg('--seconds', 60);
+const ATTACKER = !process.argv.includes('--attacker') || process.argv[process.argv.indexOf('--attacker') + 1] !== '0';
 const ladder = [{ name: 'low', width: 256, height: 144, bitrate: 150_000 }];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,7 +44,7 @@ async function run(orch: TestOrchestrator, browser: Browser, p2p: boolean): Prom
   try {
     await waitFor('live playlist', async () => (await fetch(`${orch.url}/hls/${stream.playbackId}/index.m3u8`)).status === 200, 90_000, 250);
     const url = `${orch.url}/watch/${stream.playbackId}`;
-    if (p2p) attacker = await openViewer(browser, url, { poison: true });
+    if (p2p && ATTACKER) attacker = await openViewer(browser, url, { poison: true });
     for (let i = 0; i < VIEWERS; i++) {
       pages.push(await openViewer(browser, url));
       await sleep(1000);
@@ -90,7 +92,7 @@ const orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600' });
 const worker: ChildProcess = spawnWorker(orch, ['--concurrency', '2']);
 const browser = await launchViewerBrowser();
 try {
-  console.log(`${VIEWERS} viewers, ${SECONDS} s each run; live 320x180 15 fps over RTMP, ladder low 256x144 + source`);
+  console.log(`${VIEWERS} viewers, ${SECONDS} s each run; live 320x180 15 fps over RTMP, ladder low 256x144 + source; attacker page ${ATTACKER ? 'on' : 'off'}`);
   const origin = await run(orch, browser, false);
   report('origin', origin);
   const p2p = await run(orch, browser, true);
