@@ -21,8 +21,9 @@ export const TAMPER_GRAPHS: Record<Tampering, string> = {
   box: '{IN}drawbox=x=iw*11/20:y=ih*11/20:w=iw/10:h=ih/10:color=red@1:t=400{OUT}',
   // A still image (colour bars, a tenth of each side) in the top-right corner.
   logo: 'smptebars=s={LW}x{LH}:r=1,trim=end_frame=1[lg{K}];{IN}[lg{K}]overlay=x=W-w-W/40:y=H/40:eof_action=repeat{OUT}',
-  // A sixteenth of the picture box-blurred.
-  blur: '{IN}split[a{K}][b{K}];[b{K}]crop=iw/4:ih/4:iw/8:ih/4,boxblur={BR}:2[c{K}];[a{K}][c{K}]overlay=W/8:H/4{OUT}',
+  // A sixteenth of the picture, at its centre (where a picture's subject usually is: blurring a
+  // region with nothing in it hides nothing), box-blurred.
+  blur: '{IN}split[a{K}][b{K}];[b{K}]crop=iw/4:ih/4:iw*3/8:ih*3/8,boxblur={BR}:2[c{K}];[a{K}][c{K}]overlay=W*3/8:H*3/8{OUT}',
   // A sixteenth of the picture (centre) held at the segment's first frame.
   freeze: '{IN}split[a{K}][b{K}];[b{K}]crop=iw/4:ih/4:iw*3/8:ih*3/8,trim=end_frame=1[c{K}];[a{K}][c{K}]overlay=W*3/8:H*3/8:eof_action=repeat{OUT}',
   // A sixteenth of the picture (upper right) with its hue turned by 90° and saturation raised.

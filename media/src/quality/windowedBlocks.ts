@@ -30,15 +30,23 @@ export type WindowedMinima = {
 /** Cap on a window's typical block PSNR: above it, differences are invisible and no baseline. */
 export const RELATIVE_CAP_DB = 40;
 
-/** A block counts for the detail ratio only where the reference has this much half-size detail per pixel. */
+/** A block counts for the detail ratio only where the reference has this much half-size detail per pixel… */
 export const DETAIL_FLOOR = 2;
+/**
+ * …and where that is shapes rather than grain: half-size detail ≥ this share of the full-size
+ * detail. Per pixel, independent grain gives a share of about 0.08 (averaging 2×2 halves it, and
+ * a sixth as many differences), a smooth shape about 0.7 (differences over twice the step).
+ * Honest encoders keep or drop heavy grain block by block; a blur takes the shapes.
+ */
+export const STRUCTURE_SHARE = 0.25;
 
-type Sums = { ssim: Float64Array; ssd: Float64Array; px: Float64Array; hssd: Float64Array; hdc: Float64Array; hdr: Float64Array; cssd: Float64Array; cpx: Float64Array };
+type Sums = { ssim: Float64Array; ssd: Float64Array; px: Float64Array; dr: Float64Array; hssd: Float64Array; hdc: Float64Array; hdr: Float64Array; cssd: Float64Array; cpx: Float64Array };
 
 /** Adds (sign 1) or removes (sign −1) one frame's block figures to the window's running sums. */
 function addFrame(w: Sums, s: FrameStats, sign: number): void {
   for (let b = 0; b < w.ssim.length; b++) {
     w.ssim[b]! += sign * s.ssim[b]!; w.ssd[b]! += sign * s.ssd[b]!; w.px[b]! += sign * s.pixels[b]!;
+    w.dr[b]! += sign * s.detailReference[b]!;
     w.hssd[b]! += sign * s.halfSsd[b]!; w.hdc[b]! += sign * s.halfDetailCandidate[b]!; w.hdr[b]! += sign * s.halfDetailReference[b]!;
     w.cssd[b]! += sign * (s.chromaSsd?.[b] ?? 0); w.cpx[b]! += sign * (s.chromaSamples?.[b] ?? 0);
   }
@@ -58,7 +66,7 @@ export function windowedMinima(frames: readonly FrameStats[], window: number): W
   const w = Math.min(window, frames.length);
   const blocks = frames[0]!.ssim.length;
   const z = () => new Float64Array(blocks);
-  const sums: Sums = { ssim: z(), ssd: z(), px: z(), hssd: z(), hdc: z(), hdr: z(), cssd: z(), cpx: z() };
+  const sums: Sums = { ssim: z(), ssd: z(), px: z(), dr: z(), hssd: z(), hdc: z(), hdr: z(), cssd: z(), cpx: z() };
   const v = { psnr: z(), structurePsnr: z(), chromaPsnr: z(), detail: z() };
   for (let f = 0; f < frames.length; f++) {
     addFrame(sums, frames[f]!, 1);
@@ -70,7 +78,8 @@ export function windowedMinima(frames: readonly FrameStats[], window: number): W
       v.psnr[b] = px > 0 ? psnr(Math.max(0, sums.ssd[b]!) / px) : NaN;
       v.structurePsnr[b] = px > 0 ? psnr(Math.max(0, sums.hssd[b]!) / px) : NaN;
       v.chromaPsnr[b] = sums.cpx[b]! > 0 ? psnr(Math.max(0, sums.cssd[b]!) / sums.cpx[b]!) : NaN;
-      v.detail[b] = px > 0 && sums.hdr[b]! / px >= DETAIL_FLOOR ? sums.hdc[b]! / sums.hdr[b]! : NaN;
+      const shapes = sums.hdr[b]! / px >= DETAIL_FLOOR && sums.hdr[b]! >= STRUCTURE_SHARE * sums.dr[b]!;
+      v.detail[b] = px > 0 && shapes ? sums.hdc[b]! / sums.hdr[b]! : NaN;
       if (px > 0) lower(worst.ssim, sums.ssim[b]! / w, start, b);
     }
     for (const k of ['psnr', 'structurePsnr', 'chromaPsnr', 'detail'] as const) {
