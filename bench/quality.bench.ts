@@ -1,6 +1,6 @@
 /**
  * What the local quality check (media/src/quality/compareRenditions.ts) catches, and what it
- * wrongly flags. Sources: 720p, 2 s segments of generated moving content (media/src/quality/
+ * wrongly flags. Sources: 360p (--size), 2 s segments of generated moving content (media/src/quality/
  * cameraSource.ts: test pattern, grainy fractal zoom and pan, a dark grainy pan, fast motion, the
  * test pattern under heavy grain, a cellular automaton). For each segment the reference is the
  * real ladder (transcodeSegment, libx264 veryfast); candidates are the honest stand-ins for NVENC
@@ -10,7 +10,7 @@
  * Per tampering: the per-check detection rate d (flagged / sampled segments) and, at sample rate
  * p over n segments, the per-stream catch probability 1 − (1 − p·d)^n. Honest: flagged / checked.
  * Last line: `quality: K tamperings caught in all, honest false positives N`.
- * Usage: npm run bench:quality [-- --segments 1 --first 0 --rate 0.15 --stream 40 --profiles 360p0,240p0
+ * Usage: npm run bench:quality [-- --segments 1 --first 0 --rate 0.15 --stream 40 --size 640x360 --profiles 360p0,240p0
  *   --contents testsrc2,zoom,pan,dark,fast,grain,life --honest all --verbose]
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -33,6 +33,8 @@ const FIRST = Number(argOf('--first', '0'));
 const RATE = Number(argOf('--rate', '0.15'));
 const STREAM = Number(argOf('--stream', '40'));
 const PROFILES = argOf('--profiles', '360p0,240p0').split(',');
+/** Source size: the ladder's 360p and 240p renditions are where honest encoders differ most. */
+const [WIDTH, HEIGHT] = argOf('--size', '640x360').split('x').map(Number) as [number, number];
 // Moving content only: on a still picture repeated frames and a starved bitrate change nothing.
 const CONTENTS = argOf('--contents', 'testsrc2,zoom,pan,dark,fast,grain,life').split(',') as Content[];
 /** The honest variants closest to a threshold in calibration; `--honest all` for every one. */
@@ -45,7 +47,7 @@ async function sources(dir: string): Promise<{ name: string; file: string }[]> {
   const out: { name: string; file: string }[] = [];
   const count = FIRST + SEGMENTS;
   const add = (name: string, files: string[]) => files.slice(FIRST, count).forEach((file, i) => out.push({ name: `${name}#${FIRST + i}`, file }));
-  for (const content of CONTENTS) add(content, await generateContentSegments({ dir: join(dir, content), count, content }));
+  for (const content of CONTENTS) add(content, await generateContentSegments({ dir: join(dir, content), count, content, width: WIDTH, height: HEIGHT }));
   return out;
 }
 
@@ -74,9 +76,9 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'segmint-bench-quality-'));
   const started = performance.now();
   try {
-    console.log(`generating segments ${FIRST}–${FIRST + SEGMENTS - 1} of ${CONTENTS.length} sources (720p, 2 s)…`);
+    console.log(`generating segments ${FIRST}–${FIRST + SEGMENTS - 1} of ${CONTENTS.length} sources (${WIDTH}x${HEIGHT}, 2 s)…`);
     const srcs = await sources(dir);
-    const profiles = capProfiles(DEFAULT_PROFILES, { width: 1280, height: 720 }).filter((p) => PROFILES.includes(p.name));
+    const profiles = capProfiles(DEFAULT_PROFILES, { width: WIDTH, height: HEIGHT }).filter((p) => PROFILES.includes(p.name));
     const honest = HONEST === 'all' ? honestVariants() : closestHonestVariants();
     const tallies = new Map<string, Tally>([...honest.map((v) => v.name), ...TAMPERINGS].map((k) => [k, { checked: 0, flagged: 0, worst: [] }]));
     for (const [i, src] of srcs.entries()) {

@@ -62,8 +62,7 @@ async function oneSegment(dir: string, content: string, seg: number, file: strin
       await emit({
         kind, variant: v.name, content, seg, profile: profile.name, verdict: r.verdict, failures: r.failures.map((f) => f.code),
         ssim: r.minBlockSsim.value, psnr: r.minBlockPsnr.value, structurePsnr: r.minBlockStructurePsnr.value,
-        chroma: r.minBlockChromaPsnr.value, blockDetail: r.minBlockDetail.value, detail: r.detailRatio,
-        relPsnr: r.relative.psnr.value, relStructure: r.relative.structurePsnr.value, relChroma: r.relative.chromaPsnr.value, relDetail: r.relative.detail.value, misaligned: r.misalignedFrames, frozen: r.frozenBlocks,
+        chroma: r.minBlockChromaPsnr.value, blockDetail: r.minBlockDetail.value, detail: r.detailRatio, misaligned: r.misalignedFrames, frozen: r.frozenBlocks,
         frames: r.frames, meanPsnr: r.meanPsnr, ms: r.compareMs,
       });
       await rm(out, { force: true });

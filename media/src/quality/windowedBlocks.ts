@@ -18,17 +18,7 @@ export type WindowedMinima = {
   detail: WorstBlock;
   /** Lowest chroma PSNR (dB) of one block over a window. */
   chromaPsnr: WorstBlock;
-  /**
-   * The same measures relative to the window's typical block (its median over the picture): PSNRs
-   * in dB below min(median, RELATIVE_CAP_DB), the detail ratio ÷ min(median, 1). Where every block
-   * differs (an encoder that drops heavy grain everywhere) the typical block is as bad as the worst;
-   * a change in one place stands out from it.
-   */
-  relative: { psnr: WorstBlock; structurePsnr: WorstBlock; chromaPsnr: WorstBlock; detail: WorstBlock };
 };
-
-/** Cap on a window's typical block PSNR: above it, differences are invisible and no baseline. */
-export const RELATIVE_CAP_DB = 40;
 
 /** A block counts for the detail ratio only where the reference has this much half-size detail per pixel… */
 export const DETAIL_FLOOR = 2;
@@ -60,7 +50,6 @@ function addFrame(w: Sums, s: FrameStats, sign: number): void {
 export function windowedMinima(frames: readonly FrameStats[], window: number): WindowedMinima {
   const worst: WindowedMinima = {
     ssim: none(), psnr: none(), structurePsnr: none(), detail: none(), chromaPsnr: none(),
-    relative: { psnr: none(), structurePsnr: none(), chromaPsnr: none(), detail: none() },
   };
   if (frames.length === 0) return worst;
   const w = Math.min(window, frames.length);
@@ -83,22 +72,10 @@ export function windowedMinima(frames: readonly FrameStats[], window: number): W
       if (px > 0) lower(worst.ssim, sums.ssim[b]! / w, start, b);
     }
     for (const k of ['psnr', 'structurePsnr', 'chromaPsnr', 'detail'] as const) {
-      const typical = k === 'detail' ? Math.min(1, median(v[k])) : Math.min(RELATIVE_CAP_DB, median(v[k]));
-      for (let b = 0; b < blocks; b++) {
-        const x = v[k][b]!;
-        if (Number.isNaN(x)) continue;
-        lower(worst[k], x, start, b);
-        lower(worst.relative[k], k === 'detail' ? x / typical : x - typical, start, b);
-      }
+      for (let b = 0; b < blocks; b++) if (!Number.isNaN(v[k][b]!)) lower(worst[k], v[k][b]!, start, b);
     }
   }
   return worst;
-}
-
-/** Median of the values that are numbers (NaN: no figure for that block); NaN when none are. */
-function median(a: Float64Array): number {
-  const xs = a.filter((x) => !Number.isNaN(x)).sort();
-  return xs.length ? xs[xs.length >> 1]! : NaN;
 }
 
 const none = (): WorstBlock => ({ value: Number.POSITIVE_INFINITY, frame: -1, block: -1 });
