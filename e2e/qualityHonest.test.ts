@@ -33,7 +33,7 @@ beforeAll(async () => {
   const ffmpeg = await writeFakeNvencFfmpeg({ dir: join(dir, 'bin') });
   for (const price of ['100', '200']) workers.push(spawnWorker(orch, ['--price', price, '--concurrency', '1'], { FFMPEG_PATH: ffmpeg }));
   await waitFor('two workers online', async () => (await onlineWorkers(orch)).length === 2, 120_000, 200);
-}, 300_000);
+}, 900_000);
 
 afterAll(async () => {
   await Promise.all(workers.map((w) => stopProcess(w)));

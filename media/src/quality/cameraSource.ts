@@ -20,8 +20,9 @@ type Size = { width: number; height: number; fps: number };
 function pan(p: Size, speed: number, grain: string, extra = ''): string {
   const { width: w, height: h, fps } = p;
   const W = Math.round(w * 1.5 / 2) * 2, H = Math.round(h * 1.5 / 2) * 2;
-  return `mandelbrot=s=${W}x${H}:r=${fps}:maxiter=120:start_x=-0.7435:start_y=0.1314:start_scale=0.02:end_scale=0.02,`
-    + `trim=end_frame=1,loop=loop=-1:size=1:start=0,setpts=N/${fps}/TB,`
+  // One fractal frame (r=1: the source is pulled once, not rendered at the output's rate), looped.
+  return `mandelbrot=s=${W}x${H}:r=1:maxiter=120:start_x=-0.7435:start_y=0.1314:start_scale=0.02:end_scale=0.02,`
+    + `trim=end_frame=1,loop=loop=-1:size=1:start=0,settb=AVTB,setpts=N/${fps}/TB,fps=${fps},`
     + `crop=${w}:${h}:x='${(W - w) / 2}+${(W - w) / 2 - 1}*sin(${speed}*t)':y='${(H - h) / 2}+${(H - h) / 2 - 1}*cos(${speed}*t*0.7)',${grain}${extra}`;
 }
 
@@ -64,7 +65,7 @@ export async function generateContentSegments(p: { dir: string; count: number; c
     ...testSourceEncodeArgs({ fps, gopSec: segmentSec }).filter((a, i, all) => !['-c:a', '-b:a', '-ac'].includes(a) && !['-c:a', '-b:a', '-ac'].includes(all[i - 1]!)),
     '-an', '-f', 'segment', '-segment_time', String(segmentSec), '-segment_format', 'mpegts', '-reset_timestamps', '0',
     join(dir, '%d.ts'),
-  ], { timeoutMs: 300_000 });
+  ], { timeoutMs: 300_000 + seconds * 20_000 });
   const files = (await readdir(dir)).filter((f) => /^\d+\.ts$/.test(f));
   return files.sort((a, b) => parseInt(a) - parseInt(b)).map((f) => join(dir, f));
 }
