@@ -14,7 +14,7 @@
  *   some block's luma PSNR < 16 dB, its PSNR at half size (2×2 means: shapes, not grain) < 21 dB,
  *   its chroma PSNR < 19 dB, or, where the reference has shapes there, its half-size detail
  *   < 0.25 × the reference's (a blur);
- * - its fine detail over the picture < 0.6 × the reference's (a lower resolution upscaled lacks
+ * - its fine detail over the picture < 0.7 × the reference's (a lower resolution upscaled lacks
  *   the top octave);
  * - more than 4 blocks are held still for 8 frames in a row while the reference moves.
  * Grain is where honest encoders differ most (each keeps or drops it block by block), so no
@@ -58,7 +58,7 @@ export const QUALITY_THRESHOLDS: Readonly<QualityThresholds> = Object.freeze({
   minBlockStructurePsnr: 21,
   minBlockChromaPsnr: 19,
   minBlockDetail: 0.25,
-  minDetailRatio: 0.6,
+  minDetailRatio: 0.7,
   maxMisalignedFrames: 2,
   maxFrozenBlocks: 4,
 });
