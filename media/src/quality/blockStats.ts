@@ -32,6 +32,14 @@ export type FrameStats = {
   /** Per block: sum of |second differences| in the candidate and in the reference. */
   detailCandidate: Float64Array;
   detailReference: Float64Array;
+  /**
+   * Per block, on the picture averaged over 2×2 pixels (half size: grain, which encoders keep or
+   * smooth by taste, mostly averages out; shapes, edges and texture stay): the sum of squared
+   * differences (per full-size pixel), and the fine detail of candidate and reference there.
+   */
+  halfSsd: Float64Array;
+  halfDetailCandidate: Float64Array;
+  halfDetailReference: Float64Array;
   /** Per block: chroma sum of squared differences and samples (chromaBlockSsd), when measured. */
   chromaSsd?: Float64Array;
   chromaSamples?: Float64Array;
@@ -49,7 +57,9 @@ export function compareFrame(cand: Uint8Array, ref: Uint8Array, g: BlockGrid): F
   const s: FrameStats = {
     ssd: new Float64Array(n), pixels: new Float64Array(n), ssim: new Float64Array(n),
     detailCandidate: new Float64Array(n), detailReference: new Float64Array(n),
+    halfSsd: new Float64Array(n), halfDetailCandidate: new Float64Array(n), halfDetailReference: new Float64Array(n),
   };
+  const cc = new Float64Array(16), cr = new Float64Array(16);
   const windows = new Float64Array(n);
   const W = g.width;
   for (let wy = 0; wy + 8 <= g.height; wy += 8) {
@@ -57,11 +67,16 @@ export function compareFrame(cand: Uint8Array, ref: Uint8Array, g: BlockGrid): F
     for (let wx = 0; wx + 8 <= W; wx += 8) {
       const b = rowBlock + ((wx / g.size) | 0);
       let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, dc = 0, dr = 0;
+      cc.fill(0);
+      cr.fill(0);
       for (let y = 0; y < 8; y++) {
         const o = (wy + y) * W + wx;
+        const cellRow = (y >> 1) << 2;
         for (let x = 0; x < 8; x++) {
           const a = cand[o + x]!, r = ref[o + x]!;
           sx += a; sy += r; sxx += a * a; syy += r * r; sxy += a * r;
+          cc[cellRow + (x >> 1)]! += a;
+          cr[cellRow + (x >> 1)]! += r;
           if (x > 0 && x < 7) {
             const hc = 2 * a - cand[o + x - 1]! - cand[o + x + 1]!, hr = 2 * r - ref[o + x - 1]! - ref[o + x + 1]!;
             dc += hc < 0 ? -hc : hc;
@@ -81,11 +96,37 @@ export function compareFrame(cand: Uint8Array, ref: Uint8Array, g: BlockGrid): F
       s.pixels[b]! += 64;
       s.detailCandidate[b]! += dc;
       s.detailReference[b]! += dr;
+      halfCells(cc, cr, s, b);
       windows[b]! += 1;
     }
   }
   for (let b = 0; b < n; b++) s.ssim[b] = windows[b]! > 0 ? s.ssim[b]! / windows[b]! : 1;
   return s;
+}
+
+/** Adds one 8×8 window's 4×4 grid of 2×2 sums (candidate, reference) to block b's half-size figures. */
+function halfCells(cc: Float64Array, cr: Float64Array, s: FrameStats, b: number): void {
+  let ssd = 0, dc = 0, dr = 0;
+  for (let k = 0; k < 16; k++) {
+    const d = cc[k]! - cr[k]!;
+    ssd += d * d;
+  }
+  for (let y = 0; y < 4; y++) {
+    for (let x = 1; x < 3; x++) {
+      const k = y * 4 + x;
+      const hc = 2 * cc[k]! - cc[k - 1]! - cc[k + 1]!, hr = 2 * cr[k]! - cr[k - 1]! - cr[k + 1]!;
+      dc += hc < 0 ? -hc : hc;
+      dr += hr < 0 ? -hr : hr;
+      const j = x * 4 + y; // the same down the columns
+      const vc = 2 * cc[j]! - cc[j - 4]! - cc[j + 4]!, vr = 2 * cr[j]! - cr[j - 4]! - cr[j + 4]!;
+      dc += vc < 0 ? -vc : vc;
+      dr += vr < 0 ? -vr : vr;
+    }
+  }
+  // Sums of 4 pixels: a mean's squared difference is ssd/16, over the 4 pixels it stands for.
+  s.halfSsd[b]! += ssd / 4;
+  s.halfDetailCandidate[b]! += dc / 4;
+  s.halfDetailReference[b]! += dr / 4;
 }
 
 /**
