@@ -109,7 +109,7 @@ describe('webhooks and sessions', () => {
     const counted = await waitFor('counters', async () => {
       const s = (await api(orch, 'GET', `/api/stream/${stream.id}`)).json;
       return s.transcodedSegments === 2 ? s : null;
-    }, 90_000);
+    }, 180_000);
     expect(counted).toMatchObject({ sourceSegments: 2, transcodedSegments: 2 });
     expect(counted.sourceBytes).toBeGreaterThan(counted.transcodedBytes);
     expect(counted.sourceSegmentsDuration).toBeCloseTo(4, 0);
@@ -149,14 +149,14 @@ describe('webhooks and sessions', () => {
     expect((await api(stranger, 'GET', `/api/stream/${stream.id}/sessions`)).json.error.code).toBe('STREAM_NOT_FOUND');
     await strangerRx.close();
     await api(orch, 'DELETE', `/api/webhook/${hook.id}`);
-  }, 180_000);
+  }, 270_000);
 
   it('keeps a recorded session: recording.ready, then a VOD playlist of every segment', async () => {
     const rx = await startReceiver();
     const { json: hook } = await api(orch, 'POST', '/api/webhook', { name: 'rec', url: rx.url, events: ['recording.ready'] });
     const { json: stream } = await api(orch, 'POST', '/api/stream', { name: 'recorded', profiles: low, record: true });
     for (const seq of [0, 1]) expect((await push(stream.streamKey, seq)).status).toBe(200);
-    const [ready] = await waitFor('recording.ready', async () => (rx.delivered('recording.ready').length ? rx.delivered('recording.ready') : null), 90_000);
+    const [ready] = await waitFor('recording.ready', async () => (rx.delivered('recording.ready').length ? rx.delivered('recording.ready') : null), 180_000);
     expect(ready!.json).toMatchObject({ event: 'recording.ready', stream: { id: stream.id }, session: { record: true } });
     const session = (await api(orch, 'GET', `/api/session/${ready!.json.payload.sessionId}`)).json;
     expect(session).toMatchObject({ recordingStatus: 'ready', recordingUrl: expect.stringMatching(/\/recording\/[0-9a-f-]+\/index\.m3u8$/) });
@@ -171,7 +171,7 @@ describe('webhooks and sessions', () => {
     expect((await seg.arrayBuffer()).byteLength).toBeGreaterThan(188);
     await api(orch, 'DELETE', `/api/webhook/${hook.id}`);
     await rx.close();
-  }, 120_000);
+  }, 240_000);
 
   it('retries a failing receiver with growing delays and logs every attempt', async () => {
     const rx = await startReceiver();
