@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { Hex } from 'viem';
+import { createTestClient, http, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ffmpegPath } from '@segmint/media';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
@@ -62,7 +62,8 @@ export class Cluster {
     // one after the other: the first applies the database migrations
     for (const o of this.orchestrators) await this.startOrchestrator(o);
     // gas for the workers' redemptions
-    for (const key of workerKeys) await anvilRpc(this.anvil.rpcUrl, 'anvil_setBalance', [privateKeyToAccount(key).address, `0x${(10n ** 20n).toString(16)}`]);
+    const chain = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) });
+    for (const key of workerKeys) await chain.setBalance({ address: privateKeyToAccount(key).address, value: 10n ** 20n });
     for (let i = 0; i < workers; i++) this.workers.push({ index: i, key: workerKeys[i]!, book: join(this.dir, 'payments'), child: null, restarts: 0 });
     await Promise.all(this.workers.map((w) => this.startWorker(w)));
   }
@@ -86,7 +87,9 @@ export class Cluster {
     for (;;) {
       const child = this.spawnOrchestrator(o);
       const exited = new Promise<false>((r) => child.once('exit', () => r(false)));
-      const healthy = waitUntil(`orchestrator ${o.index} healthy`, async () => (await fetch(`http://127.0.0.1:${o.httpPort}/healthz`)).ok, 90_000).then(() => true);
+      // polled only while this process lives: a dead one's poll must not outlast it
+      const alive = () => child.exitCode === null && child.signalCode === null;
+      const healthy = waitUntil(`orchestrator ${o.index} healthy`, async () => (await fetch(`http://127.0.0.1:${o.httpPort}/healthz`)).ok, 90_000, alive).then(() => true, () => false);
       if (await Promise.race([healthy, exited])) return;
       if (Date.now() > until) throw new Error(`orchestrator ${o.index} keeps exiting: see its log`);
       await sleep(1000);
@@ -181,12 +184,6 @@ export class Cluster {
   }
 }
 
-async function anvilRpc(url: string, method: string, params: unknown[]): Promise<void> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  const body = (await res.json()) as { error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-}
-
 const POSTGRES = process.env.CHAOS_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A fresh PostgreSQL database for the run (two orchestrators must share one). */
@@ -210,9 +207,10 @@ async function dropDatabase(url: string): Promise<void> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function waitUntil(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+/** Polls `fn` every 200 ms until it holds (or throws after `timeoutMs`, or at once when `whileTrue` stops holding). */
+export async function waitUntil(what: string, fn: () => Promise<boolean>, timeoutMs: number, whileTrue: () => boolean = () => true): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
+  while (Date.now() < until && whileTrue()) {
     if (await fn().catch(() => false)) return;
     await sleep(200);
   }
