@@ -103,11 +103,12 @@ async function judgeQuality(p: Pipeline, audit: AuditRecord, dir: string, refere
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
+/** Records the outcome; a redo (the segment of a worker proven to cheat elsewhere) stays marked as one. */
 async function finish(p: Pipeline, d: OwnCheckData, spotCheck: AuditRecord['spotCheck']): Promise<void> {
   if (spotCheck) {
     p.metrics.spotChecks.inc({ outcome: spotCheck.outcome });
     const audit = await p.audit.store.get(d.streamId, d.session, d.seq);
-    if (audit) await p.audit.store.put({ ...audit, spotCheck });
+    if (audit) await p.audit.store.put({ ...audit, spotCheck: audit.spotCheck?.redo ? { ...spotCheck, redo: true } : spotCheck });
   }
   await p.checks.pending.done(d.worker, d.jobId);
 }

@@ -112,18 +112,22 @@ export async function redoUnchecked(p: Pipeline, faulty: string, exceptJobId: st
     if (!job || r.jobId === exceptJobId) continue;
     // no longer served: nothing to put right
     if ((await p.storage.size(storageKeys.rendition(r.streamId, job.profiles[0]!.name, r.session, r.seq, r.rev))) === null) continue;
-    if (await redo(p, { ...r, job }, faulty)) sent++;
+    await redo(p, { ...r, job }, faulty);
+    sent++;
   }
   if (records.length > 0) p.logger.warn({ faulty, unchecked: records.length, sent }, 'redoing the unchecked segments of a worker proven to cheat');
   return sent;
 }
 
-/** Sends one published segment of a proven cheater to another worker; false when nobody can take it. */
-export async function redo(p: Pipeline, r: AuditRecord & { job: SegmentJob }, faulty: string): Promise<boolean> {
+/**
+ * Sends one published segment of a proven cheater to another worker, or, when no worker with its
+ * fingerprint is free, to the orchestrator's own check (which replaces it when it fails): a
+ * cheater's segment is never left unchecked for want of a peer.
+ */
+export async function redo(p: Pipeline, r: AuditRecord & { job: SegmentJob }, faulty: string): Promise<void> {
   await p.audit.store.put({ ...r, spotCheck: { outcome: 'pending', redo: true } });
   const how = await p.dispatcher.enqueueCheck(r.job, { checked: faulty, fingerprint: r.encoderFingerprint, redo: true });
-  if (how === 'none') await p.audit.store.put({ ...r, spotCheck: { outcome: 'no-verifier', redo: true } });
-  return how !== 'none';
+  if (how === 'none') await startCheck(p, r, { peer: false });
 }
 
 /**
@@ -134,10 +138,6 @@ export async function noVerifier(p: Pipeline, job: SegmentJob): Promise<void> {
   const { session } = parseJobId(job.jobId)!;
   const audit = await p.audit.store.get(job.streamId, session, job.seq);
   if (!audit) return;
-  if (audit.spotCheck?.redo) {
-    p.metrics.spotChecks.inc({ outcome: 'no-verifier' });
-    await p.audit.store.put({ ...audit, spotCheck: { outcome: 'no-verifier', redo: true } });
-    return;
-  }
+  if (audit.spotCheck?.redo) p.metrics.spotChecks.inc({ outcome: 'no-verifier' });
   await startCheck(p, { ...audit, job }, { peer: false });
 }
