@@ -16,6 +16,7 @@ export const ORCHESTRATOR_KNOBS = {
   httpHost: { env: 'SEGMINT_HTTP_HOST', flag: '--http-host', default: '127.0.0.1', help: 'Interface to listen on (0.0.0.0 for all)' },
   publicUrl: { env: 'SEGMINT_PUBLIC_URL', flag: '--public-url', default: '', help: 'Base URL workers and viewers reach this orchestrator at (default http://HOST:PORT)' },
   redisUrl: { env: 'REDIS_URL', flag: '--redis-url', default: 'redis://127.0.0.1:6379', help: 'Redis for queues and live state' },
+  redisCluster: { env: 'SEGMINT_REDIS_CLUSTER', flag: '--redis-cluster', default: '0', help: '1: REDIS_URL names a node of a Redis Cluster (the client discovers the others; README "Running at scale")' },
   redisPrefix: { env: 'SEGMINT_REDIS_PREFIX', flag: '--redis-prefix', default: 'segmint', help: 'Prefix of every Redis key and queue' },
   databaseUrl: { env: 'DATABASE_URL', flag: '--database-url', default: '', help: 'PostgreSQL URL; empty: embedded PGlite under DATA_DIR/pglite' },
   dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: '.data', help: 'Segments (DATA_DIR/segments, unless SEGMINT_STORAGE_URL says otherwise), the embedded database, tus upload parts' },
@@ -65,6 +66,8 @@ export type OrchestratorConfig = {
   httpHost: string;
   publicUrl: string;
   redisUrl: string;
+  /** REDIS_URL is a node of a Redis Cluster. */
+  redisCluster: boolean;
   redisPrefix: string;
   databaseUrl: string | undefined;
   dataDir: string;
@@ -149,6 +152,11 @@ const wei = (name: string, v: string) => {
   return BigInt(v);
 };
 
+const flag01 = (name: string, v: string) => {
+  if (v !== '0' && v !== '1') throw new ConfigError(`${name} must be 0 or 1 (got "${v}")`);
+  return v === '1';
+};
+
 const address = (name: string, v: string) => {
   if (v === '') return undefined;
   if (!/^0x[0-9a-fA-F]{40}$/.test(v)) throw new ConfigError(`${name} must be a 0x-prefixed 20-byte address (got "${v}")`);
@@ -196,6 +204,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], given: Node
     httpHost: k.httpHost,
     publicUrl: k.publicUrl.replace(/\/$/, ''),
     redisUrl: k.redisUrl,
+    redisCluster: flag01('SEGMINT_REDIS_CLUSTER', k.redisCluster),
     redisPrefix: k.redisPrefix,
     databaseUrl: k.databaseUrl || undefined,
     dataDir: resolve(k.dataDir),

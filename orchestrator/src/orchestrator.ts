@@ -2,7 +2,7 @@ import { zeroAddress } from 'viem';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import { createRedis } from './redis/redisClient.js';
 import { pino, type Logger } from 'pino';
 import { ApiError } from '@segmint/protocol';
 import { ApiKeyStore } from './auth/apiKeys.js';
@@ -89,7 +89,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
   const logger = opts.logger ?? pino({ level: config.logLevel, name: 'orchestrator' });
   // Reconnects forever, at most 500 ms apart (a restarted Redis is used again within that); a
   // request fails after 3 tries meanwhile rather than hanging.
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true, retryStrategy: (times) => Math.min(times * 50, 500) });
+  const redis = createRedis({ url: config.redisUrl, cluster: config.redisCluster }, { maxRetriesPerRequest: 3, lazyConnect: true, retryStrategy: (times) => Math.min(times * 50, 500) });
   await redis.connect();
   // One secret per deployment: refuse to run beside an orchestrator that signs with another.
   await claimSecret(redis, config.redisPrefix, config.secret).catch((err: unknown) => {
@@ -281,6 +281,12 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
       .finally(() => (sweepingStuck = false));
   }, 1000);
   stuckSweep.unref();
+  // The stream indexes repaired from the live state (what a crash between the two left behind).
+  const reindex = () => void pipeline.live.reindex().then((n) => n > 0 && logger.warn({ streams: n }, 'streams missing from the live indexes put back'))
+    .catch((err) => logger.warn({ err }, 'live reindex failed'));
+  const reindexSweep = setInterval(reindex, 60_000);
+  reindexSweep.unref();
+  reindex();
   // Stale registrations and orphaned worker ACL users (any orchestrator may do it; idempotent).
   const registrySweep = setInterval(() => {
     registry.sweep().then((gone) => gone.length && logger.info({ workers: gone }, 'forgot workers not seen for SEGMINT_WORKER_EXPIRE_SEC'))
@@ -304,6 +310,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     async close() {
       clearInterval(sweep);
       clearInterval(stuckSweep);
+      clearInterval(reindexSweep);
       clearInterval(registrySweep);
       await puller.close();
       await rtmp?.close();

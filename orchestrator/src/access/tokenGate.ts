@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import { createPublicClient, http, parseAbi, verifyMessage, type Address, type PublicClient } from 'viem';
 import { generateSiweNonce, parseSiweMessage } from 'viem/siwe';
 import type { PlaybackPolicy } from '../streams/streamStore.js';
@@ -26,7 +26,7 @@ const TOKEN_TTL_SEC = 3600;
 export class TokenGate {
   private client: PublicClient | null = null;
 
-  constructor(private readonly o: { redis: Redis; prefix: string; secret: string; rpcUrl: string | undefined; chainId: number }) {}
+  constructor(private readonly o: { redis: RedisClient; prefix: string; secret: string; rpcUrl: string | undefined; chainId: number }) {}
 
   /** A one-time nonce for a SIWE message about `playbackId` (5 minutes). */
   async nonce(playbackId: string): Promise<string> {

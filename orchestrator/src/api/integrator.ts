@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import { createRedis } from '../redis/redisClient.js';
 import type { ApiKeyStore } from '../auth/apiKeys.js';
 import { RateLimiter } from '../auth/rateLimiter.js';
 import type { OrchestratorConfig } from '../config.js';
@@ -52,7 +52,7 @@ export type IntegratorApi = {
 export type StartIntegratorApiParameters = {
   db: Database;
   apiKeys: ApiKeyStore;
-  config: Pick<OrchestratorConfig, 'redisUrl' | 'redisPrefix' | 'webhooks' | 'api' | 'secret' | 'chainRpcUrl' | 'chainId' | 'dataDir'>;
+  config: Pick<OrchestratorConfig, 'redisUrl' | 'redisCluster' | 'redisPrefix' | 'webhooks' | 'api' | 'secret' | 'chainRpcUrl' | 'chainId' | 'dataDir'>;
 };
 
 /** What a webhook says about a stream (no stream key: receivers need not hold a secret). */
@@ -72,7 +72,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   const signingKeys = new SigningKeyStore(o.db);
   const assets = new AssetStore(o.db);
   const { config } = o;
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+  const redis = createRedis({ url: config.redisUrl, cluster: config.redisCluster }, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
   const tokenGate = new TokenGate({ redis, prefix: config.redisPrefix, secret: config.secret, rpcUrl: config.chainRpcUrl, chainId: config.chainId });
   gatePlayback(app, p, signingKeys, tokenGate);

@@ -4,7 +4,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline as pipe } from 'node:stream/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import { ApiError } from '@segmint/protocol';
 import { UnsafeUrlError, type OutboundPolicy } from '../egress/outboundAddress.js';
 import { outboundRequest } from '../egress/outboundRequest.js';
@@ -14,7 +14,7 @@ import type { Asset, AssetStore } from './assetStore.js';
 import { transcodeInputUrl } from '../transcode/deliverOutputs.js';
 
 export type AssetRunnerParameters = {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Uploads and downloads arrive in DATA_DIR/asset-staging, then go to storage (assetSourceKey) until their asset is ready or failed. */
   dataDir: string;

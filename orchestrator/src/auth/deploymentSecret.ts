@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import { ConfigError } from '../config.js';
 
 /** The secret's file under DATA_DIR (mode 0600). */
@@ -68,7 +68,7 @@ export function secretFingerprint(secret: string): string {
  * Registers this secret's fingerprint for the Redis prefix, or refuses to start when another
  * orchestrator registered a different one: its tokens would be refused here and ours there.
  */
-export async function claimSecret(redis: Redis, prefix: string, secret: string): Promise<void> {
+export async function claimSecret(redis: RedisClient, prefix: string, secret: string): Promise<void> {
   const key = secretFingerprintKey(prefix);
   const mine = secretFingerprint(secret);
   await redis.set(key, mine, 'NX');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 
 /** Thrown when a key used up its requests for the current window. */
 export class RateLimitedError extends Error {
@@ -14,7 +14,7 @@ export class RateLimitedError extends Error {
  */
 export class RateLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly limit: number,
     private readonly windowSec = 60,

@@ -63,3 +63,67 @@ export async function ensureRedis(url: string): Promise<{ url: string; child?: C
   const { url: local, child, dir } = await startRedisServer();
   return { url: local, child, dir };
 }
+
+export type LocalRedisCluster = { url: string; ports: number[]; password: string; dir: string; stop(): Promise<void> };
+
+/**
+ * Starts a Redis Cluster of `masters` redis-servers (no replicas) on free ports, all with one
+ * password and AOF in `dir`, and joins them (`redis-cli --cluster create`): what the cluster
+ * tests, CI and bench:scale run on. Its URL names the first node; clients discover the rest.
+ */
+export async function startRedisCluster(opts: { masters?: number; dir?: string } = {}): Promise<LocalRedisCluster> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'segmint-redis-cluster-'));
+  const password = randomBytes(24).toString('hex');
+  const nodes: { port: number; child: ChildProcess }[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map(({ child }) => new Promise((r) => (child.exitCode !== null ? r(null) : (child.once('exit', r), child.kill())))));
+  };
+  try {
+    for (let i = 0; i < (opts.masters ?? 3); i++) {
+      const nodeDir = join(dir, `node-${i}`);
+      mkdirSync(nodeDir, { recursive: true });
+      const port = await freePort();
+      const child = spawn('redis-server', [
+        '--port', String(port), '--bind', '127.0.0.1', '--requirepass', password, '--masterauth', password,
+        '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', '2000',
+        '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', nodeDir,
+      ], { stdio: 'ignore' });
+      nodes.push({ port, child });
+    }
+    for (const { port } of nodes) await waitForRedis(port);
+    await runRedisCli(['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], password);
+    for (const { port } of nodes) await waitForClusterOk(port, password);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `redis://:${password}@127.0.0.1:${nodes[0]!.port}`, ports: nodes.map((n) => n.port), password, dir, stop };
+}
+
+async function waitForRedis(port: number): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    if (await redisAnswers(`redis://127.0.0.1:${port}`)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`redis-server on port ${port} did not start (is redis-server on PATH?)`);
+}
+
+function runRedisCli(args: string[], password: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('redis-cli', args, { env: { ...process.env, REDISCLI_AUTH: password }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.once('error', () => reject(new Error('redis-cli is not on PATH: install Redis (apt-get install redis-server)')));
+    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`redis-cli ${args.join(' ')} failed (${code}): ${out.slice(-500)}`))));
+  });
+}
+
+/** Until the node says cluster_state:ok (every slot served), at most 10 s. */
+async function waitForClusterOk(port: number, password: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await runRedisCli(['-p', String(port), 'cluster', 'info'], password)).includes('cluster_state:ok')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the Redis Cluster node on port ${port} never reached cluster_state:ok`);
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import type { Logger } from 'pino';
 import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/protocol';
 import { runAuction, type AuctionRules, type Candidate, type IneligibleReason, type RankedBid } from '../marketplace/auction.js';
@@ -29,7 +29,7 @@ const RECOVER_LOCK_MS = 10_000;
 
 export type MarketDispatcherOptions = {
   /** Commands connection (also used by the per-worker BullMQ queues). */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   registry: Registry;
   rules: Pick<AuctionRules, 'minStake' | 'maxPricePerPixel'>;
@@ -53,7 +53,7 @@ type Round = 'new' | 'failed' | 'missed';
 
 /**
  * The marketplace dispatcher (DESIGN steps 2 and 4): auctions each segment among registered
- * workers, claims a slot of the winner atomically (several orchestrators may share the Redis),
+ * workers, claims a slot of the winner atomically (several orchestrators may share the RedisClient),
  * puts the job on the winner's own BullMQ queue with a deadline, and re-auctions to the next-best
  * worker when the deadline passes or the worker fails. The first valid result wins.
  *

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import { scanKeys, type RedisClient } from '../redis/redisClient.js';
 import { activeStreamsKey, drainingStreamsKey, liveKeys } from '@segmint/protocol';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
 const SCRIPTS = {
-  segmintAdmit: { numberOfKeys: 4, lua: lua('admit-4.lua') },
+  segmintAdmit: { numberOfKeys: 3, lua: lua('admit-3.lua') },
   segmintResolve: { numberOfKeys: 5, lua: lua('resolve-5.lua') },
-  segmintEnd: { numberOfKeys: 5, lua: lua('end-5.lua') },
+  segmintEnd: { numberOfKeys: 3, lua: lua('end-4.lua') },
+  segmintForget: { numberOfKeys: 1, lua: lua('forget-1.lua') },
   segmintRevise: { numberOfKeys: 2, lua: lua('revise-2.lua') },
 };
 
@@ -42,23 +43,27 @@ export type LiveMeta = {
 type Commands = {
   segmintAdmit(...args: (string | number)[]): Promise<[AdmitStatus, string, number]>;
   segmintResolve(...args: (string | number)[]): Promise<[number, string[], string[]]>;
-  segmintEnd(...args: (string | number)[]): Promise<number>;
+  segmintEnd(...args: (string | number)[]): Promise<[number, number]>;
+  segmintForget(...args: (string | number)[]): Promise<number>;
   segmintRevise(...args: (string | number)[]): Promise<number>;
 };
 
 /**
  * A stream's live state in Redis: which seqs are in flight, which are accepted and waiting for
  * their turn, and the published list the playlists are rendered from. Every multi-key change is
- * one Lua script, so several orchestrators can share a Redis.
+ * one Lua script on one stream's keys (one Cluster slot), so several orchestrators can share a
+ * Redis or a Redis Cluster. The sweeps find streams through two indexes (active, draining) in
+ * another slot: a stream is indexed before its state says live and leaves the index only after
+ * its state says ended, and `reindex` repairs what a crash between the two left behind.
  */
 export class LiveState {
-  readonly redis: Redis & Commands;
+  readonly redis: RedisClient & Commands;
 
-  constructor(redis: Redis, readonly prefix: string) {
+  constructor(redis: RedisClient, readonly prefix: string) {
     for (const [name, def] of Object.entries(SCRIPTS)) {
       if (!(name in redis)) redis.defineCommand(name, def);
     }
-    this.redis = redis as Redis & Commands;
+    this.redis = redis as RedisClient & Commands;
   }
 
   private keys(streamId: string) {
@@ -67,9 +72,11 @@ export class LiveState {
 
   async admit(streamId: string, seq: number, sourceSha: string): Promise<{ status: AdmitStatus; session: number; newSession: boolean }> {
     const k = this.keys(streamId);
-    const [status, session, newSession] = await this.redis.segmintAdmit(
-      k.meta, k.inflight, k.ready, activeStreamsKey(this.prefix), seq, sourceSha, Date.now(), streamId,
-    );
+    const now = Date.now();
+    // Indexed first: a crash after this leaves an entry the idle sweep clears, never a live
+    // session no sweep can find.
+    await this.redis.zadd(activeStreamsKey(this.prefix), now, streamId);
+    const [status, session, newSession] = await this.redis.segmintAdmit(k.meta, k.inflight, k.ready, seq, sourceSha, now);
     return { status, session: Number(session), newSession: newSession === 1 };
   }
 
@@ -123,7 +130,30 @@ export class LiveState {
   /** Ends the session now (`force`) or only if nothing was ingested since `idleCutoff`. */
   async end(streamId: string, idleCutoff: number | 'force'): Promise<boolean> {
     const k = this.keys(streamId);
-    return (await this.redis.segmintEnd(k.meta, activeStreamsKey(this.prefix), k.outbox, k.inflight, drainingStreamsKey(this.prefix), streamId, idleCutoff)) === 1;
+    const threshold = idleCutoff === 'force' ? Date.now() : idleCutoff;
+    const [status, inflight] = await this.redis.segmintEnd(k.meta, k.outbox, k.inflight, idleCutoff);
+    if (status === 0) return false;
+    if (inflight > 0) await this.redis.zadd(drainingStreamsKey(this.prefix), 'NX', Date.now(), streamId);
+    await this.redis.segmintForget(activeStreamsKey(this.prefix), streamId, threshold);
+    return status === 1;
+  }
+
+  /**
+   * Puts back in the indexes every stream whose state says live (or ended with seqs in flight)
+   * but which is missing from them: a process killed between an index update and the state
+   * change leaves that behind. Scans every Cluster master; run now and then, not per segment.
+   */
+  async reindex(): Promise<number> {
+    let repaired = 0;
+    for (const key of await scanKeys(this.redis, `${escapeGlob(this.prefix)}:live:{*}:meta`)) {
+      const streamId = /:live:\{(.+)\}:meta$/.exec(key)?.[1];
+      if (!streamId) continue;
+      const k = this.keys(streamId);
+      const [[ended, lastIngestAt], inflight] = await Promise.all([this.redis.hmget(k.meta, 'ended', 'lastIngestAt'), this.redis.hlen(k.inflight)]);
+      const index = ended === '1' ? (inflight > 0 ? drainingStreamsKey(this.prefix) : null) : activeStreamsKey(this.prefix);
+      if (index && (await this.redis.zadd(index, 'NX', Number(lastIngestAt ?? 0), streamId)) === 1) repaired++;
+    }
+    return repaired;
   }
 
   /** Whether a stream is published over RTMP on any orchestrator, or inside its reconnect window (rtmp/publisherClaims.ts). */
@@ -164,7 +194,9 @@ export class LiveState {
   /** Removes all live state of a stream (after deletion). */
   async clear(streamId: string): Promise<void> {
     const k = this.keys(streamId);
-    await this.redis.del(k.meta, k.inflight, k.ready, k.published);
+    await this.redis.del(k.meta, k.inflight, k.ready, k.published); // one slot: one DEL
     await this.redis.zrem(activeStreamsKey(this.prefix), streamId);
   }
 }
+
+const escapeGlob = (s: string) => s.replace(/[*?[\]\\]/g, '\\$&');

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import type { Capabilities, Registration } from '@segmint/protocol';
 import type { Candidate } from './auction.js';
 import type { StakeReader } from './stake.js';
@@ -58,18 +58,18 @@ export type RegistryOptions = {
  * performance EWMAs. Multi-key changes are Lua scripts.
  */
 export class Registry {
-  readonly redis: Redis & Commands;
+  readonly redis: RedisClient & Commands;
   private readonly k: ReturnType<typeof keys>;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly stake: StakeReader,
     private readonly heartbeatTtlMs: number,
     private readonly opts: RegistryOptions = {},
   ) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
-    this.redis = redis as Redis & Commands;
+    this.redis = redis as RedisClient & Commands;
     this.k = keys(prefix);
   }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import { workerQueueName } from '@segmint/protocol';
 
 /**
@@ -47,20 +47,20 @@ export function newPassword(): { password: string; hash: string } {
  * no channels, only WORKER_COMMANDS. `reset` first, so a re-registration rotates the password
  * (connections already logged in stay; new ones need the new password).
  */
-export async function setWorkerAclUser(redis: Redis, prefix: string, worker: string, hash: string): Promise<void> {
+export async function setWorkerAclUser(redis: RedisClient, prefix: string, worker: string, hash: string): Promise<void> {
   await redis.call(
     'ACL', 'SETUSER', workerAclUser(prefix, worker), 'reset', 'on', `#${hash}`,
     `~${workerKeyPattern(prefix, worker)}`, 'resetchannels', '-@all', ...WORKER_COMMANDS.map((c) => `+${c}`),
   );
 }
 
-/** Deletes ACL users (their open connections are closed by Redis). */
-export async function deleteWorkerAclUsers(redis: Redis, users: string[]): Promise<void> {
+/** Deletes ACL users (their open connections are closed by RedisClient). */
+export async function deleteWorkerAclUsers(redis: RedisClient, users: string[]): Promise<void> {
   if (users.length) await redis.call('ACL', 'DELUSER', ...users);
 }
 
 /** ACL users of this prefix's workers that exist in Redis now. */
-export async function listWorkerAclUsers(redis: Redis, prefix: string): Promise<string[]> {
+export async function listWorkerAclUsers(redis: RedisClient, prefix: string): Promise<string[]> {
   const all = (await redis.call('ACL', 'USERS')) as string[];
   return all.filter((u) => u.startsWith(`w-${prefix}-0x`));
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import type { Logger } from 'pino';
 import { ffmpegPath } from '@segmint/media';
 import { SOURCE_RENDITION } from '@segmint/protocol';
@@ -24,7 +24,7 @@ export type TargetStatus = {
 export type MultistreamEvent = 'multistream.connected' | 'multistream.disconnected' | 'multistream.error';
 
 export type MultistreamPusherParameters = {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   outbound: OutboundPolicy;
   backoffMs: number;
@@ -36,7 +36,7 @@ export type MultistreamPusherParameters = {
 const statusKey = (prefix: string, streamId: string) => `${prefix}:multistream:${streamId}`;
 
 /** Each target's push status (absent: never pushed to), for the stream record. */
-export async function readTargetStatus(redis: Redis, prefix: string, streamId: string): Promise<Record<string, TargetStatus>> {
+export async function readTargetStatus(redis: RedisClient, prefix: string, streamId: string): Promise<Record<string, TargetStatus>> {
   const all = await redis.hgetall(statusKey(prefix, streamId));
   return Object.fromEntries(Object.entries(all).map(([id, v]) => [id, JSON.parse(v) as TargetStatus]));
 }

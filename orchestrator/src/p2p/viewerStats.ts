@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 
 export type ViewerBytes = { origin: number; peer: number; rejectedSegments: number };
 
@@ -11,7 +11,7 @@ export const REPORT_MAX = { bytes: 256 * 1024 * 1024, rejectedSegments: 1000 };
  * Reports are unauthenticated viewer claims: they show an operator the offload, they pay nobody.
  */
 export class ViewerStats {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(private readonly redis: RedisClient, private readonly prefix: string) {}
 
   private key(streamId: string) {
     return `${this.prefix}:p2p:{${streamId}}:bytes`;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 
 const SCRIPTS = {
   segmintPay: { numberOfKeys: 2, lua: readFileSync(new URL('./lua/pay-2.lua', import.meta.url), 'utf8') },
@@ -33,15 +33,15 @@ export type BookedPayment = PaymentPlan & { nonceStart: bigint };
 const PLAN_TTL_SEC = 7 * 86_400;
 
 /**
- * Per-worker credit in Redis, as go-livepeer's balances: what the orchestrator owes a worker for
+ * Per-worker credit in RedisClient, as go-livepeer's balances: what the orchestrator owes a worker for
  * accepted results minus the expected value of the tickets sent. Every booking is one Lua call
  * (compare-and-set of the decimal balance), idempotent per (job, worker).
  */
 export class CreditLedger {
-  private readonly redis: Redis & Commands;
-  constructor(redis: Redis, private readonly prefix: string) {
+  private readonly redis: RedisClient & Commands;
+  constructor(redis: RedisClient, private readonly prefix: string) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
-    this.redis = redis as Redis & Commands;
+    this.redis = redis as RedisClient & Commands;
   }
 
   private creditKey = (worker: string) => `${this.prefix}:pay:credit:${worker.toLowerCase()}`;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import type { Logger } from 'pino';
 import { formatEther } from 'viem';
 import { TicketCodec, TicketSigner } from '@segmint/protocol';
@@ -17,7 +17,7 @@ export async function startPayments(o: {
   config: PaymentConfig;
   chainRpcUrl: string | undefined;
   chainId: number;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
   /** The payment counters (orchestrator/src/metrics/metrics.ts). */

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import type { Logger } from 'pino';
 import { ffmpegPath } from '@segmint/media';
 import type { OutboundPolicy } from '../egress/outboundAddress.js';
@@ -11,7 +11,7 @@ import type { Stream } from '../streams/streamStore.js';
 import { parsePlaylist } from './hlsPlaylist.js';
 
 export type StreamPullerParameters = {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   outbound: OutboundPolicy;
   /** Our own RTMP ingest (an RTMP source is republished into it, as any publisher). */
@@ -29,7 +29,7 @@ const MAX_FAILURES = 5;
  * source is republished by ffmpeg into our own RTMP ingest (connecting only to the checked,
  * public address); an HLS source is read by us, every playlist and segment request through the
  * outbound guard (redirects included), and each MPEG-TS segment is ingested as if pushed over
- * HTTP. One orchestrator pulls a stream at a time (a lease in Redis). A pull ends with the source
+ * HTTP. One orchestrator pulls a stream at a time (a lease in RedisClient). A pull ends with the source
  * (end of playlist, or the RTMP source closing cleanly), on terminate, or after 5 failures in a row.
  */
 export class StreamPuller {

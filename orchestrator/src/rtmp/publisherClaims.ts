@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import { liveKeys } from '@segmint/protocol';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
@@ -25,11 +25,11 @@ export type ClaimOutcome = 'new' | 'continue' | 'taken' | 'busy' | 'stale';
  * holds a lease it renews; a lease that lapses (the process died) starts the window.
  */
 export class PublisherClaims {
-  private readonly redis: Redis & Commands;
+  private readonly redis: RedisClient & Commands;
 
-  constructor(redis: Redis, private readonly prefix: string, private readonly owner: string, private readonly o: { leaseMs: number; windowMs: number; idleMs: number }) {
+  constructor(redis: RedisClient, private readonly prefix: string, private readonly owner: string, private readonly o: { leaseMs: number; windowMs: number; idleMs: number }) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
-    this.redis = redis as Redis & Commands;
+    this.redis = redis as RedisClient & Commands;
   }
 
   private keys(streamId: string) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import { scanKeys, type RedisClient } from '../redis/redisClient.js';
 import type { Logger } from 'pino';
 import { liveKeys } from '@segmint/protocol';
 import type { PublishedRecord } from '../live/liveState.js';
@@ -15,7 +15,7 @@ type Commands = {
   segmintOutboxRelease(key: string, token: string): Promise<number>;
 };
 
-/** What the live-state scripts append to a stream's outbox (live/lua/resolve-5.lua, end-5.lua). */
+/** What the live-state scripts append to a stream's outbox (live/lua/resolve-5.lua, end-4.lua). */
 export type OutboxEntry = { t: 'published'; record: PublishedRecord } | { t: 'ended'; session: number; at: number };
 
 /** The effects of outbox entries. Each must be idempotent: an entry is applied at least once. */
@@ -25,7 +25,7 @@ export type OutboxEffects = {
 };
 
 export type SessionOutboxOptions = {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   effects: OutboxEffects;
   logger: Logger;
@@ -45,7 +45,7 @@ export type SessionOutboxOptions = {
  * which the effects make a no-op. Nudged by the local pipeline events; swept for the rest.
  */
 export class SessionOutbox {
-  private readonly redis: Redis & Commands;
+  private readonly redis: RedisClient & Commands;
   private readonly running = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
@@ -54,7 +54,7 @@ export class SessionOutbox {
 
   constructor(private readonly o: SessionOutboxOptions) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in o.redis)) o.redis.defineCommand(name, def);
-    this.redis = o.redis as Redis & Commands;
+    this.redis = o.redis as RedisClient & Commands;
   }
 
   start(): void {
@@ -83,15 +83,10 @@ export class SessionOutbox {
   /** Every stream with something in its outbox (left by a process that died, or another orchestrator's). */
   private async sweep(): Promise<void> {
     const glob = `${this.o.prefix.replace(/[*?[\]\\]/g, '\\$&')}:live:{*}:outbox`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', glob, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) {
-        const id = /:live:\{(.+)\}:outbox$/.exec(key)?.[1];
-        if (id) this.nudge(id);
-      }
-    } while (cursor !== '0' && !this.closed);
+    for (const key of await scanKeys(this.redis, glob)) {
+      const id = /:live:\{(.+)\}:outbox$/.exec(key)?.[1];
+      if (id && !this.closed) this.nudge(id);
+    }
   }
 
   private async drain(streamId: string): Promise<void> {

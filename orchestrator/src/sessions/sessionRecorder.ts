@@ -2,7 +2,7 @@ import { SOURCE_RENDITION } from '@segmint/protocol';
 import { storageKeys } from '../ingest/jobIds.js';
 import type { PublishedRecord } from '../live/liveState.js';
 import type { Pipeline } from '../pipeline.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import type { Stream, StreamCounters } from '../streams/streamStore.js';
 import { usageOf } from '../usage/usageStore.js';
 import type { WebhookEvent } from '../webhooks/webhookEvents.js';
@@ -98,7 +98,7 @@ export function sessionEffects(p: Pipeline, sessions: SessionStore, notify: Sess
  */
 export function recordSessions(
   p: Pipeline,
-  o: { sessions: SessionStore; redis: Redis; prefix: string; notify: SessionNotify; sweepMs?: number; testCrash?: SessionOutboxOptions['testCrash'] },
+  o: { sessions: SessionStore; redis: RedisClient; prefix: string; notify: SessionNotify; sweepMs?: number; testCrash?: SessionOutboxOptions['testCrash'] },
 ): { close(): Promise<void> } {
   const log = p.logger.child({ component: 'sessions' });
   const outbox = new SessionOutbox({

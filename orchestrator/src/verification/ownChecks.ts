@@ -11,7 +11,7 @@
  * never falls behind what is published, whatever the orchestrator's spare CPU.
  */
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { blockingDuplicate, type RedisClient } from '../redis/redisClient.js';
 import type { Logger } from 'pino';
 
 export type OwnCheckKind = 'reference' | 'quality';
@@ -22,9 +22,9 @@ export const OWN_CHECKS_QUEUE = 'orchestrator-checks';
 export class OwnChecks {
   readonly queue: Queue<OwnCheckData>;
   private worker: Worker<OwnCheckData> | null = null;
-  private connection: Redis | null = null;
+  private connection: RedisClient | null = null;
 
-  constructor(private readonly redis: Redis, private readonly prefix: string) {
+  constructor(private readonly redis: RedisClient, private readonly prefix: string) {
     this.queue = new Queue<OwnCheckData>(OWN_CHECKS_QUEUE, {
       connection: redis,
       prefix,
@@ -40,7 +40,7 @@ export class OwnChecks {
 
   /** Starts working through the queue (every orchestrator does: the work spreads). */
   start(run: (data: OwnCheckData) => Promise<void>, concurrency: number, logger: Logger): void {
-    this.connection = this.redis.duplicate({ maxRetriesPerRequest: null });
+    this.connection = blockingDuplicate(this.redis);
     this.worker = new Worker<OwnCheckData>(OWN_CHECKS_QUEUE, async (job) => run(job.data), {
       connection: this.connection,
       prefix: this.prefix,

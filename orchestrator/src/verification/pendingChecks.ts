@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 
 /**
  * Sampled results of each worker whose check has not concluded yet, in Redis (one sorted set per
@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
  */
 export class PendingChecks {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     readonly limit: number,
     private readonly maxAgeMs: number,

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import type { Logger } from 'pino';
 import type { AssetStore } from '../assets/assetStore.js';
 import type { StreamStore } from '../streams/streamStore.js';
@@ -30,7 +30,7 @@ type ViewState = { id: string; last: number; pending: number };
  * no gap over 30 min; its playtime is the time between its requests, each gap capped at 15 s. The
  * view's state is in Redis (any orchestrator may serve the next request); rows in PostgreSQL.
  */
-export function recordViews(app: FastifyInstance, o: { views: ViewStore; streams: StreamStore; assets: AssetStore; redis: Redis; prefix: string; secret: string; flushMs: number; logger: Logger }): void {
+export function recordViews(app: FastifyInstance, o: { views: ViewStore; streams: StreamStore; assets: AssetStore; redis: RedisClient; prefix: string; secret: string; flushMs: number; logger: Logger }): void {
   const viewerOf = (req: FastifyRequest, playbackId: string) => createHmac('sha256', o.secret).update(`${req.ip}\n${req.headers['user-agent'] ?? ''}\n${playbackId}`).digest('hex').slice(0, 24);
   const ownerOf = async (playbackId: string) => {
     const stream = await o.streams.getByPlaybackId(playbackId);

@@ -6,16 +6,16 @@
   then finds its seq not in flight and is a duplicate).
 
   Input:
-    KEYS[1] meta hash, KEYS[2] inflight hash (seq -> source sha256), KEYS[3] ready hash,
-    KEYS[4] active streams zset
-    ARGV[1] seq, ARGV[2] source sha256, ARGV[3] now (ms), ARGV[4] stream id
+    KEYS[1] meta hash, KEYS[2] inflight hash (seq -> source sha256), KEYS[3] ready hash
+    (one stream's keys: one Cluster slot; the caller indexed the stream in the active set first)
+    ARGV[1] seq, ARGV[2] source sha256, ARGV[3] now (ms)
   Output:
     { status, session, newSession }
     status: 'ok' | 'duplicate' (same seq and bytes already in flight) |
             'conflict' (same seq, other bytes) | 'too-late' (seq already passed)
 ]]
-local meta, inflight, ready, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local seq, sha, now, streamId = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
+local meta, inflight, ready = KEYS[1], KEYS[2], KEYS[3]
+local seq, sha, now = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 
 local exists = redis.call('EXISTS', meta) == 1
 local newSession = 0
@@ -39,5 +39,4 @@ end
 redis.call('HSET', inflight, seq, sha)
 redis.call('HSET', meta, 'lastIngestAt', now)
 if seq > tonumber(redis.call('HGET', meta, 'maxSeq') or '-1') then redis.call('HSET', meta, 'maxSeq', seq) end
-redis.call('ZADD', active, now, streamId)
 return { 'ok', redis.call('HGET', meta, 'session'), newSession }
