@@ -11,4 +11,6 @@ export default {
   testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 60_000,
   maxWorkers: 2,
+  globalSetup: '<rootDir>/e2e/globalSetup.mjs',
+  globalTeardown: '<rootDir>/e2e/globalTeardown.mjs',
 };

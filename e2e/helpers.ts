@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { pino } from 'pino';
 import { Queue } from 'bullmq';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -13,8 +13,18 @@ import { loadOrchestratorConfig } from '../orchestrator/src/config.js';
 import type { Database } from '../orchestrator/src/db/database.js';
 import { startOrchestrator, type Orchestrator } from '../orchestrator/src/orchestrator.js';
 import { deleteWorkerAclUsers, listWorkerAclUsers } from '../orchestrator/src/marketplace/workerAcl.js';
+import { createRedis, deleteKeys, scanKeys, type RedisClient } from '../orchestrator/src/redis/redisClient.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/**
+ * The Redis the e2e suite runs on: REDIS_URL (one server), or the 3-master Redis Cluster the test
+ * setup started when SEGMINT_TEST_REDIS_CLUSTER=1 (e2e/globalSetup.ts). Unit tests keep REDIS_URL.
+ */
+export const REDIS_URL = process.env.SEGMINT_E2E_REDIS_URL || process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+export const REDIS_CLUSTER = process.env.SEGMINT_E2E_REDIS_URL ? process.env.SEGMINT_E2E_REDIS_CLUSTER === '1' : process.env.SEGMINT_REDIS_CLUSTER === '1';
+/** What an orchestrator process needs in its environment to reach the suite's Redis. */
+export const REDIS_ENV = { REDIS_URL, SEGMINT_REDIS_CLUSTER: REDIS_CLUSTER ? '1' : '0' };
+/** A client of the suite's Redis (a Cluster client on a cluster). */
+export const testRedis = (options: RedisOptions = {}): RedisClient => createRedis({ url: REDIS_URL, cluster: REDIS_CLUSTER }, options);
 const ROOT = resolve(import.meta.dirname, '..');
 
 export type TestOrchestrator = Orchestrator & { prefix: string; dataDir: string; apiKey: string; stop(): Promise<void> };
@@ -28,7 +38,7 @@ export async function startTestOrchestrator(db: Database, env: Record<string, st
   const prefix = env.SEGMINT_REDIS_PREFIX ?? `segmint-e2e-${randomUUID().slice(0, 8)}`;
   const dataDir = env.DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'segmint-e2e-')));
   const config = loadOrchestratorConfig([], {
-    SEGMINT_HTTP_PORT: '0', SEGMINT_RTMP_PORT: '0', REDIS_URL, SEGMINT_REDIS_PREFIX: prefix, DATA_DIR: dataDir, SEGMINT_ALLOW_PRIVATE_URLS: '1', ...env,
+    SEGMINT_HTTP_PORT: '0', SEGMINT_RTMP_PORT: '0', ...REDIS_ENV, SEGMINT_REDIS_PREFIX: prefix, DATA_DIR: dataDir, SEGMINT_ALLOW_PRIVATE_URLS: '1', ...env,
   });
   const orch = await startOrchestrator(config, { db, logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }) });
   const { token } = await orch.apiKeys.create('e2e');
@@ -39,9 +49,8 @@ export async function startTestOrchestrator(db: Database, env: Record<string, st
     apiKey: token,
     async stop() {
       await orch.close();
-      const redis = new Redis(config.redisUrl);
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
+      const redis = createRedis({ url: config.redisUrl, cluster: config.redisCluster });
+      await deleteKeys(redis, await scanKeys(redis, `${prefix}:*`));
       await deleteWorkerAclUsers(redis, await listWorkerAclUsers(redis, prefix));
       await redis.quit();
       await rm(dataDir, { recursive: true, force: true });
@@ -81,7 +90,8 @@ export async function testWorker(orch: TestOrchestrator, opts: { pricePerPixel?:
   const capabilities = { encoders: ['libx264'], maxConcurrent: opts.maxConcurrent ?? 4, cores: 2, maxHeight: 2160, fingerprint: 'test' };
   const client = new MarketplaceClient({ orchestratorUrl: orch.url, account, pricePerPixel: opts.pricePerPixel ?? 100n, capabilities });
   await client.start();
-  const queue = new Queue<TranscodeJob>(workerQueueName(client.address), { connection: { url: REDIS_URL }, prefix: orch.prefix });
+  const connection = testRedis();
+  const queue = new Queue<TranscodeJob>(workerQueueName(client.address), { connection, prefix: orch.prefix });
   return {
     address: client.address,
     client,
@@ -93,6 +103,7 @@ export async function testWorker(orch: TestOrchestrator, opts: { pricePerPixel?:
     async stop() {
       client.stop();
       await queue.close();
+      connection.disconnect();
     },
   };
 }

@@ -15,7 +15,8 @@ export class PendingChecks {
     private readonly maxAgeMs: number,
   ) {}
 
-  private key = (worker: string) => `${this.prefix}:mkt:checks-pending:${worker.toLowerCase()}`;
+  // Under the market's hash tag: `counts` reads many workers' keys in one pipeline (one Cluster slot).
+  private key = (worker: string) => `${this.prefix}:{mkt}:checks-pending:${worker.toLowerCase()}`;
 
   async add(worker: string, jobId: string): Promise<void> {
     await this.redis.multi().zadd(this.key(worker), Date.now(), jobId).pexpire(this.key(worker), this.maxAgeMs).exec();

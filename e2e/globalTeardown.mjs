@@ -1,0 +1,5 @@
+import { register } from 'tsx/esm/api';
+
+register();
+const { teardown } = await import('./redisClusterSetup.ts');
+export default teardown;
