@@ -2,12 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { createTestClient, http, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ffmpegPath } from '@segmint/media';
 import { ANVIL_KEYS, deploySegmint, startAnvil, type Anvil, type Deployment } from '@segmint/contracts';
 import { freePort, startRedisServer } from '../orchestrator/src/demo/localRedis.js';
+import { createTestDatabase, dropTestDatabase } from '../e2e/postgres.js';
 import { Balancer } from './balancer.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -54,7 +54,7 @@ export class Cluster {
     this.admin.on('error', () => {});
     this.anvil = anvil;
     this.deployment = await deploySegmint({ rpcUrl: anvil.rpcUrl, deployerKey: ANVIL_KEYS[0] });
-    this.databaseUrl = await createDatabase();
+    this.databaseUrl = await createTestDatabase('chaos');
     this.log(`redis :${port} (AOF), anvil ${anvil.rpcUrl}, postgres ${this.databaseUrl.replace(/^.*\//, '')}`);
     for (let i = 0; i < 2; i++) this.orchestrators.push({ index: i, httpPort: await freePort(), rtmpPort: await freePort(), child: null, restarts: 0 });
     this.http = await Balancer.start(() => this.orchestrators.map((o) => o.httpPort));
@@ -180,29 +180,8 @@ export class Cluster {
     this.admin?.disconnect();
     this.redis?.child.kill('SIGKILL');
     await this.anvil?.stop();
-    if (this.databaseUrl) await dropDatabase(this.databaseUrl).catch(() => {});
+    if (this.databaseUrl) await dropTestDatabase(this.databaseUrl).catch(() => {});
   }
-}
-
-const POSTGRES = process.env.CHAOS_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-/** A fresh PostgreSQL database for the run (two orchestrators must share one). */
-async function createDatabase(): Promise<string> {
-  const name = `segmint_chaos_${process.pid}_${Date.now()}`;
-  const c = new pg.Client({ connectionString: POSTGRES });
-  await c.connect().catch((err: Error) => {
-    throw new Error(`chaos needs PostgreSQL at ${POSTGRES} (set CHAOS_POSTGRES_URL): ${err.message}`);
-  });
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  return POSTGRES.replace(/\/[^/]*$/, `/${name}`);
-}
-
-async function dropDatabase(url: string): Promise<void> {
-  const c = new pg.Client({ connectionString: POSTGRES });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${url.replace(/^.*\//, '')} WITH (FORCE)`);
-  await c.end();
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
