@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createRedis } from './redis/redisClient.js';
 import { pino, type Logger } from 'pino';
-import { ApiError } from '@segmint/protocol';
+import { activeStreamsKey, ApiError } from '@segmint/protocol';
 import { ApiKeyStore } from './auth/apiKeys.js';
 import { AuditStore } from './audit/auditStore.js';
 import { JobTokens } from './auth/jobTokens.js';
@@ -107,7 +107,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     workerRedisUrl: config.workerRedisUrl,
     expireMs: config.workerExpireSec * 1000,
   });
-  registerStateMetrics(metrics.registry, { redis, workers: () => registry.views() });
+  registerStateMetrics(metrics.registry, { redis, workers: () => registry.views(), liveStreams: () => redis.zcard(activeStreamsKey(config.redisPrefix)) });
   // Checks concluded within 10 minutes count as open; a lost one stops counting after that.
   const pendingChecks = new PendingChecks(redis, config.redisPrefix, config.maxPendingChecks, 600_000);
   const ownChecks = new OwnChecks(redis, config.redisPrefix);
@@ -171,7 +171,6 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     checks: { pending: pendingChecks, own: ownChecks, referenceFingerprint: await encoderFingerprint('libx264'), qualityRate: config.qualityCheckRate },
     onSessionStart(stream, session) {
       logger.info({ streamId: stream.id, session }, 'stream session started');
-      metrics.activeStreams.inc();
       streams.setActive(stream.id, true, Date.now()).catch((err) => logger.error({ err }, 'could not mark stream active'));
       pipeline.events.emit('session.started', stream, session);
     },
@@ -236,7 +235,6 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
 
   const endSession = async (streamId: string, why: 'idle' | 'terminated') => {
     logger.info({ streamId, why }, 'stream session ended');
-    metrics.activeStreams.dec();
     await streams.setActive(streamId, false, Date.now());
     pipeline.events.emit('session.ended', streamId);
   };

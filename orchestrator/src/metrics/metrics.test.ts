@@ -22,9 +22,11 @@ describe('state metrics', () => {
         { heartbeatFresh: false, excluded: false, inflight: 0, capabilities: { maxConcurrent: 8 } }, // heartbeat lapsed
         { heartbeatFresh: true, excluded: true, inflight: 0, capabilities: { maxConcurrent: 16 } }, // caught cheating
       ];
-      registerStateMetrics(m.registry, { redis, workers: async () => (reads++, fleet) });
+      registerStateMetrics(m.registry, { redis, workers: async () => (reads++, fleet), liveStreams: async () => redis.zcard('segmint-metrics-test:live:active') });
+      await redis.zadd('segmint-metrics-test:live:active', 1, 'a', 2, 'b');
       expect(await value(m, 'segmint_redis_up')).toBe(1);
       expect(await value(m, 'segmint_workers_online')).toBe(2);
+      expect(await value(m, 'segmint_active_streams')).toBe(2); // the deployment's live streams, from Redis
       expect(await value(m, 'segmint_worker_slots')).toBe(6);
       expect(await value(m, 'segmint_worker_slots_busy')).toBe(1);
       await new Promise((r) => setTimeout(r, 1100)); // past the 1 s the fleet is kept

@@ -45,7 +45,6 @@ export function createMetrics() {
     viewerBytes: new Counter({ name: 'segmint_viewer_bytes_total', help: 'Segment bytes players reported, by source: origin (fetched from an orchestrator) or peer (from another viewer, verified against the signed hash)', labelNames: ['source'], registers: [registry] }),
     peerSegmentsRejected: new Counter({ name: 'segmint_peer_segments_rejected_total', help: 'Segments from peers that players reported dropping: bytes did not match the signed hash', registers: [registry] }),
     trackerAnnounces: new Counter({ name: 'segmint_tracker_announces_total', help: 'P2P tracker announces: accepted, or refused (unknown swarm, P2P off)', labelNames: ['outcome'], registers: [registry] }),
-    activeStreams: new Gauge({ name: 'segmint_active_streams', help: 'Streams with a live session', registers: [registry] }),
     ticketsSent: new Counter({ name: 'segmint_tickets_sent_total', help: 'Tickets sent to workers for accepted results', registers: [registry] }),
     evSentWei: new Counter({ name: 'segmint_ticket_ev_sent_wei_total', help: 'Expected value of the tickets sent, wei (float: for graphs, not accounting)', registers: [registry] }),
     paymentsUnpaid: new Counter({ name: 'segmint_payments_unpaid_total', help: 'Accepted results paid no tickets because the sender could not cover one (owed amount kept as credit)', registers: [registry] }),
@@ -68,6 +67,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export type StateSources = {
   redis: { status: string };
   workers: () => Promise<{ heartbeatFresh: boolean; excluded?: boolean; inflight: number; capabilities: { maxConcurrent: number } }[]>;
+  /** Streams with a live session, deployment-wide (read from Redis). */
+  liveStreams?: () => Promise<number>;
 };
 
 /**
@@ -93,6 +94,12 @@ export function registerStateMetrics(registry: Registry, s: StateSources): void 
   };
   new Gauge({ name: 'segmint_redis_up', help: '1 while this orchestrator\'s Redis connection is ready, else 0', registers: [registry], collect() {
     this.set(s.redis.status === 'ready' ? 1 : 0);
+  } });
+  let live = 0;
+  // The deployment's count (every orchestrator reports the same: take max() across them, not sum()).
+  new Gauge({ name: 'segmint_active_streams', help: 'Streams with a live session in the deployment (read from Redis, the same on every orchestrator)', registers: [registry], async collect() {
+    if (s.liveStreams && s.redis.status === 'ready') live = await s.liveStreams().catch(() => live);
+    this.set(live);
   } });
   new Gauge({ name: 'segmint_workers_online', help: 'Registered workers with a fresh heartbeat, not excluded', registers: [registry], async collect() {
     await refresh();
