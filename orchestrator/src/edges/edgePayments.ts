@@ -1,5 +1,4 @@
-import { keccak256, concat, type Hex } from 'viem';
-import type { TicketBatch, TicketParams } from '@segmint/protocol';
+import { receiptBatchId, type TicketBatch, type TicketParams } from '@segmint/protocol';
 import type { TicketSender } from '../payments/ticketSender.js';
 
 /**
@@ -12,7 +11,7 @@ export class EdgePayments {
 
   /** The id a batch is booked under: the same receipts, in any order, give the same id. */
   static batchId(signatures: readonly string[]): string {
-    return `edge-receipts:${keccak256(concat([...signatures].map((s) => s.toLowerCase() as Hex).sort()))}`;
+    return receiptBatchId(signatures);
   }
 
   /** Throws TICKET_PARAMS_INVALID (422) for parameters the sender will not sign. */

@@ -5,7 +5,7 @@
  *
  * Pure: viem only, so the browser player imports it as it is.
  */
-import { recoverTypedDataAddress, type Address, type Hex } from 'viem';
+import { concat, keccak256, recoverTypedDataAddress, type Address, type Hex } from 'viem';
 import { Type, type Static } from 'typebox';
 import { TicketParamsSchema } from '../payments/payment.js';
 
@@ -91,3 +91,12 @@ export const ReceiptBatchSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/**
+ * The id a batch of receipts is paid under (the edge offers ticket parameters for it, the
+ * orchestrator books it): the same receipts, in any order, give the same id, so a retried
+ * submission gets the very same tickets.
+ */
+export function receiptBatchId(signatures: readonly string[]): string {
+  return `edge-receipts:${keccak256(concat([...signatures].map((s) => s.toLowerCase() as Hex).sort()))}`;
+}
