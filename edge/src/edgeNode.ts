@@ -71,17 +71,10 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeNode> {
     return body;
   };
 
-  await app.listen({ port: o.port, host: o.host ?? '127.0.0.1' });
-  const addr = app.server.address();
-  const url = (o.publicUrl || `http://${o.host && o.host !== '0.0.0.0' ? o.host : '127.0.0.1'}:${typeof addr === 'object' && addr ? addr.port : o.port}`).replace(/\/$/, '');
-  const client = new EdgeClient({ orchestratorUrl: o.orchestratorUrl.replace(/\/$/, ''), account: o.account, url, maxViewers: o.maxViewers, logger });
-  const registered = await client.start().catch(async (err) => {
-    await app.close();
-    throw err;
-  });
-  const signer = new ResponseSigner(o.account, { chainId: registered.chainId, stakingManager: registered.stakingManager as Address });
-  const receipts = new ReceiptSink(client, o.payments ?? null, o.receiptIntervalMs ?? 2000, logger);
-  receipts.start();
+  // set once registered (the URL it registers is known only once listening)
+  let signer: ResponseSigner | null = null;
+  let receipts: ReceiptSink | null = null;
+  let address = '';
 
   app.get<{ Params: { playbackId: string; rendition?: string } }>('/hls/:playbackId/index.m3u8', async (req, reply) => servePlaylist(`/hls/${req.params.playbackId}/index.m3u8`, reply));
   app.get<{ Params: { playbackId: string; rendition: string } }>('/hls/:playbackId/:rendition/index.m3u8', async (req, reply) => servePlaylist(`/hls/${req.params.playbackId}/${req.params.rendition}/index.m3u8`, reply));
@@ -96,6 +89,7 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeNode> {
     const { playbackId, rendition, file } = req.params;
     const path = `/hls/${playbackId}/${rendition}/${file}`;
     const stored = await cache.get(path, () => pull(path)).catch(() => null);
+    if (!signer) return reply.status(503).send({ error: { code: 'UNAVAILABLE', message: 'edge starting' } });
     if (!stored) return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'segment not available at the origin' } });
     const body = o.tamper ? o.tamper(stored, { playbackId, rendition, uri: file }) : stored;
     counters.servedBytes += body.length;
@@ -110,19 +104,32 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeNode> {
   app.options('/receipts', async (_req, reply) => reply.header('access-control-allow-methods', 'POST').header('access-control-allow-headers', 'content-type').status(204).send());
   app.post<{ Body: Static<typeof ReceiptsBody> }>('/receipts', { schema: { body: ReceiptsBody } }, async (req, reply) => {
     // receipts naming another edge would pay nothing: not kept
-    receipts.add(req.body.receipts.filter((r) => r.edge.toLowerCase() === client.address));
+    receipts?.add(req.body.receipts.filter((r) => r.edge.toLowerCase() === address));
     return reply.status(204).send();
   });
-  app.get('/healthz', async () => ({ status: 'ok', edge: client.address }));
-  app.get('/stats', async () => ({ ...stats(), receipts: { ...receipts.totals, owedWei: receipts.totals.owedWei.toString() } }));
+  app.get('/healthz', async () => ({ status: 'ok', edge: address }));
+  app.get('/stats', async () => ({ ...stats(), receipts: receipts ? { ...receipts.totals, owedWei: receipts.totals.owedWei.toString() } : null }));
+
+  await app.listen({ port: o.port, host: o.host ?? '127.0.0.1' });
+  const addr = app.server.address();
+  const url = (o.publicUrl || `http://${o.host && o.host !== '0.0.0.0' ? o.host : '127.0.0.1'}:${typeof addr === 'object' && addr ? addr.port : o.port}`).replace(/\/$/, '');
+  const client = new EdgeClient({ orchestratorUrl: o.orchestratorUrl.replace(/\/$/, ''), account: o.account, url, maxViewers: o.maxViewers, logger });
+  const registered = await client.start().catch(async (err) => {
+    await app.close();
+    throw err;
+  });
+  signer = new ResponseSigner(o.account, { chainId: registered.chainId, stakingManager: registered.stakingManager as Address });
+  receipts = new ReceiptSink(client, o.payments ?? null, o.receiptIntervalMs ?? 2000, logger);
+  receipts.start();
+  address = client.address;
 
   const stats = (): EdgeStats => ({ ...counters, cacheBytes: cache.bytes, cacheHits: cache.hits, cacheMisses: cache.misses });
   logger.info({ edge: client.address, url, origin, cacheBytes: o.cacheBytes }, 'edge started');
   return {
-    url, address: client.address, app, client, receipts, stats,
+    url, address: client.address, app, client, receipts: receipts!, stats,
     async close() {
       client.stop();
-      await receipts.stop();
+      await receipts!.stop();
       await app.close();
       await o.payments?.close();
     },
