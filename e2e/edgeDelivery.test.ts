@@ -20,7 +20,7 @@ import { pino } from 'pino';
 // Edge delivery with real processes: an orchestrator with payments on anvil, a real worker
 // transcoding a live HTTP-push stream, `segmint edge start` processes, Node viewers that verify
 // every segment against the signed sidecar and sign receipts.
-const PRICE = 1_000_000n; // wei per verified byte
+const PRICE = 10_000_000_000n; // wei per verified byte: a few tickets for ~15 s of three viewers
 const FACE = 10n ** 15n;
 const WIN = '1/2';
 const SECRET = 'edge-e2e-secret';
