@@ -13,7 +13,7 @@ import { loadOrchestratorConfig } from '../orchestrator/src/config.js';
 import { TicketStore } from '../worker/src/payments/ticketStore.js';
 import { parseWinProb, ticketBookPath } from '../worker/src/payments/workerPayments.js';
 import { startEdge, type EdgeNode } from '../edge/src/edgeNode.js';
-import { spawnWorker, startTestOrchestrator, stopProcess, waitFor, REDIS_URL, type TestOrchestrator } from './helpers.js';
+import { spawnWorker, startTestOrchestrator, stopProcess, waitFor, REDIS_ENV, type TestOrchestrator } from './helpers.js';
 import { EdgeViewer, liveStream, play, spawnEdge, type EdgeProcess, type LiveStream } from './edgeFixtures.js';
 import { pino } from 'pino';
 
@@ -139,7 +139,7 @@ describe('edge delivery', () => {
   it('the mystery viewer (on a second orchestrator of the deployment) catches an edge serving garbage that no viewer reported', async () => {
     const bad = await garbageEdge();
     const second: Orchestrator = await startOrchestrator(loadOrchestratorConfig([], {
-      SEGMINT_HTTP_PORT: '0', SEGMINT_RTMP_PORT: '-1', REDIS_URL, SEGMINT_REDIS_PREFIX: orch.prefix, DATA_DIR: join(dir, 'second'), SEGMINT_SECRET: SECRET,
+      SEGMINT_HTTP_PORT: '0', SEGMINT_RTMP_PORT: '-1', ...REDIS_ENV, SEGMINT_REDIS_PREFIX: orch.prefix, DATA_DIR: join(dir, 'second'), SEGMINT_SECRET: SECRET,
       SEGMINT_ALLOW_PRIVATE_URLS: '1', SEGMINT_EDGE_MYSTERY_INTERVAL_MS: '500', SEGMINT_CHECK_CONCURRENCY: '0',
     }), { db, logger: pino({ level: 'silent' }) });
     try {

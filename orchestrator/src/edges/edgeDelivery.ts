@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import type { Logger } from 'pino';
 import type { Address } from 'viem';
 import { ApiError, type Receipt, type ReceiptRejection, type TicketBatch, type TicketParams, type ViewerSession, type ViewerSessionRequest } from '@segmint/protocol';
@@ -39,7 +39,7 @@ export class EdgeDelivery {
   private readonly perIp: RateLimiter;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly p: Pipeline, redis: Redis, prefix: string, stake: StakeReader, readonly config: EdgeConfig, readonly domain: { chainId: number; stakingManager: Address }, outbound: { allowPrivate: boolean; trustedHosts?: readonly string[] }, private readonly logger: Logger) {
+  constructor(private readonly p: Pipeline, redis: RedisClient, prefix: string, stake: StakeReader, readonly config: EdgeConfig, readonly domain: { chainId: number; stakingManager: Address }, outbound: { allowPrivate: boolean; trustedHosts?: readonly string[] }, private readonly logger: Logger) {
     this.registry = new EdgeRegistry(redis, prefix, stake, config.heartbeatTtlMs);
     const segments = new SignedSegments(p);
     this.sessions = new ViewerSessions(redis, this.registry.k, config.sessionIdleSec);

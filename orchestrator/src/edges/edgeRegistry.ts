@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import type { EdgeRegistration } from '@segmint/protocol';
 import type { StakeReader } from '../marketplace/stake.js';
 import { edgeKeys, type EdgeKeys } from './keys.js';
@@ -33,12 +33,12 @@ const ALPHA = 0.3;
  * and counters. Key names come from keys.ts only.
  */
 export class EdgeRegistry {
-  readonly redis: Redis & Commands;
+  readonly redis: RedisClient & Commands;
   readonly k: EdgeKeys;
 
-  constructor(redis: Redis, prefix: string, private readonly stake: StakeReader, private readonly heartbeatTtlMs: number) {
+  constructor(redis: RedisClient, prefix: string, private readonly stake: StakeReader, private readonly heartbeatTtlMs: number) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
-    this.redis = redis as Redis & Commands;
+    this.redis = redis as RedisClient & Commands;
     this.k = edgeKeys(prefix);
   }
 
@@ -68,20 +68,21 @@ export class EdgeRegistry {
   async views(now = Date.now()): Promise<EdgeView[]> {
     const records = Object.values(await this.redis.hgetall(this.k.registry)).map((v) => JSON.parse(v) as EdgeRecord);
     if (records.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const r of records) {
+    // one pipeline per edge: its keys share a hash tag (Redis Cluster runs a pipeline per slot)
+    const res = await Promise.all(records.map(async (r) => {
       const k = this.k.edge(r.edge);
-      pipe.zremrangebyscore(k.sessions, '-inf', now).exists(k.heartbeat).exists(k.excluded).zcard(k.sessions).hgetall(k.stats);
-    }
-    const res = ((await pipe.exec()) ?? []).map(([, v]) => v);
+      const out = (await this.redis.pipeline().zremrangebyscore(k.sessions, '-inf', now).exists(k.heartbeat).exists(k.excluded).zcard(k.sessions).hgetall(k.stats).exec()) ?? [];
+      return out.map(([, v]) => v);
+    }));
     const stakes = await Promise.all(records.map((r) => this.stake.read(r.edge)));
     return records.map((r, i) => {
-      const stats = (res[i * 5 + 4] ?? {}) as Record<string, string>;
+      const [, hb, excluded, load, st] = res[i]!;
+      const stats = (st ?? {}) as Record<string, string>;
       return {
         ...r,
-        fresh: res[i * 5 + 1] === 1,
-        excluded: res[i * 5 + 2] === 1,
-        load: Number(res[i * 5 + 3] ?? 0),
+        fresh: hb === 1,
+        excluded: excluded === 1,
+        load: Number(load ?? 0),
         stake: stakes[i]!.unavailable || stakes[i]!.jailed ? 0n : stakes[i]!.stake,
         mysteryFailStreak: Number(stats.mysteryFailStreak ?? 0),
         latencyMs: Number(stats.latencyMs ?? 0),

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import { receiptSigner, type Receipt, type ReceiptRejection } from '@segmint/protocol';
 import type { EdgeKeys } from './keys.js';
 import type { SignedSegments } from './signedSegments.js';
@@ -24,11 +24,11 @@ const FUTURE_SKEW_MS = 30_000;
  * bitrate × cap factor × (wall time since the session started + slack).
  */
 export class ReceiptVerifier {
-  private readonly redis: Redis & Commands;
+  private readonly redis: RedisClient & Commands;
 
-  constructor(redis: Redis, private readonly k: EdgeKeys, private readonly sessions: ViewerSessions, private readonly segments: SignedSegments, private readonly cap: CapRule) {
+  constructor(redis: RedisClient, private readonly k: EdgeKeys, private readonly sessions: ViewerSessions, private readonly segments: SignedSegments, private readonly cap: CapRule) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
-    this.redis = redis as Redis & Commands;
+    this.redis = redis as RedisClient & Commands;
   }
 
   /** Bytes a session may have vouched for by `now`, given the stream's top bitrate. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import type { EdgeKeys } from './keys.js';
 
 export type ViewerSessionRecord = {
@@ -19,7 +19,7 @@ export type ViewerSessionRecord = {
  * receipt.
  */
 export class ViewerSessions {
-  constructor(private readonly redis: Redis, private readonly k: EdgeKeys, private readonly idleSec: number) {}
+  constructor(private readonly redis: RedisClient, private readonly k: EdgeKeys, private readonly idleSec: number) {}
 
   async create(playbackId: string, viewerKey: string, edge: string, now = Date.now()): Promise<ViewerSessionRecord> {
     const session = randomBytes(16).toString('base64url');
