@@ -7,7 +7,7 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  testMatch: ['<rootDir>/{protocol,media,orchestrator,worker,contracts,e2e,deploy}/**/*.test.ts'],
+  testMatch: ['<rootDir>/{protocol,media,orchestrator,worker,edge,contracts,e2e,deploy}/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 60_000,
   maxWorkers: 2,

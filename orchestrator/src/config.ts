@@ -5,6 +5,7 @@ import { parseWebhookKnobs, WEBHOOK_KNOBS, type WebhookConfig } from './webhooks
 import { API_KNOBS, parseApiKnobs, type ApiConfig } from './api/apiConfig.js';
 import { workerRedisUrl } from './marketplace/workerAcl.js';
 import { PAYMENT_KNOBS, parsePaymentKnobs, type PaymentConfig } from './payments/paymentsConfig.js';
+import { EDGE_KNOBS, parseEdgeKnobs, type EdgeConfig } from './edges/edgesConfig.js';
 import { parseStorageKnobs, STORAGE_KNOBS, type StorageConfig } from './storage/storageConfig.js';
 
 /**
@@ -58,6 +59,7 @@ export const ORCHESTRATOR_KNOBS = {
   ...WEBHOOK_KNOBS,
   ...API_KNOBS,
   ...PAYMENT_KNOBS,
+  ...EDGE_KNOBS,
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'pino log level' },
 } as const;
 
@@ -109,6 +111,7 @@ export type OrchestratorConfig = {
   webhooks: WebhookConfig;
   api: ApiConfig;
   payments: PaymentConfig;
+  edges: EdgeConfig;
   logLevel: string;
 };
 
@@ -249,6 +252,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], given: Node
     webhooks: parseWebhookKnobs(k, int),
     api: parseApiKnobs(k, int),
     payments: parsePaymentKnobs(k, int, wei, address),
+    edges: parseEdgeKnobs(k, int, num, wei),
     logLevel: k.logLevel,
   };
 }

@@ -24,6 +24,8 @@ import { TargetStore } from './multistream/targetStore.js';
 import { StreamPuller } from './pull/streamPuller.js';
 import { readTargetStatus } from './multistream/multistreamPusher.js';
 import { marketplaceRoutes } from './api/routes/marketplace.js';
+import { edgeRoutes } from './api/routes/edges.js';
+import { EdgeDelivery } from './edges/edgeDelivery.js';
 import { transcodeRoutes, workerJobLinks } from './api/routes/transcode.js';
 import type { OrchestratorConfig } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -103,7 +105,8 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
   logger.info({ storage: storage.location }, 'segment storage');
   const db = opts.db ?? (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }));
   const metrics = createMetrics();
-  const registry = new Registry(redis, config.redisPrefix, await stakeReader(config, logger), config.heartbeatTtlMs, {
+  const stake = await stakeReader(config, logger);
+  const registry = new Registry(redis, config.redisPrefix, stake, config.heartbeatTtlMs, {
     workerRedisUrl: config.workerRedisUrl,
     expireMs: config.workerExpireSec * 1000,
   });
@@ -220,6 +223,8 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     }),
   );
   await app.register(hlsRoutes(pipeline));
+  const edges = new EdgeDelivery(pipeline, redis, config.redisPrefix, stake, config.edges, { chainId: config.chainId, stakingManager: config.stakingManager ?? zeroAddress }, multistream.outbound, logger.child({ component: 'edges' }));
+  await app.register(edgeRoutes(pipeline, edges));
   attachTracker(app, pipeline);
   app.get('/healthz', async () => {
     await redis.ping();
@@ -232,6 +237,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
   const url = `http://${config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost}:${port}`;
   pipeline.config.publicUrl ||= url;
+  edges.start();
 
   const endSession = async (streamId: string, why: 'idle' | 'terminated') => {
     logger.info({ streamId, why }, 'stream session ended');
@@ -310,6 +316,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
       clearInterval(stuckSweep);
       clearInterval(reindexSweep);
       clearInterval(registrySweep);
+      edges.stop();
       await puller.close();
       await rtmp?.close();
       await app.close();

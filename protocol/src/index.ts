@@ -8,3 +8,4 @@ export * from './contracts/index.js';
 export * from './payments/index.js';
 export * from './verification/seededDraw.js';
 export * from './delivery/index.js';
+export * from './edge/index.js';

@@ -62,7 +62,7 @@ export class TicketSender {
    * (both fixed server-side: see results/stages/payResult.ts). For a duplicate, returns what the
    * same (job, worker) was already paid, if anything (a retried POST), never anything new.
    */
-  async pay(job: SegmentJob, worker: string, params: TicketParams | undefined, owed: Owed | 'duplicate'): Promise<TicketBatch | undefined> {
+  async pay(job: Pick<SegmentJob, 'jobId'>, worker: string, params: TicketParams | undefined, owed: Owed | 'duplicate'): Promise<TicketBatch | undefined> {
     if (!params) return undefined;
     if (owed === 'duplicate') {
       const earlier = await this.o.ledger.booked(job.jobId, worker);

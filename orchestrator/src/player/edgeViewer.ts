@@ -1,0 +1,146 @@
+/**
+ * A player's side of edge delivery (docs/edge.md), shared by the Node client and the browser:
+ * starts a viewer session with a key of its own (the orchestrator steers it to an edge or the
+ * origin), takes segments from the edge, checks each against the orchestrator-signed hash (the
+ * sidecar is always read from the origin), signs a receipt for each intact one and hands it to the
+ * edge. Wrong bytes: reported with the edge's signature over them, the edge avoided, the segment
+ * taken from the origin. An edge that fails: the session is steered again, avoiding it.
+ */
+import { sha256 } from '@noble/hashes/sha2';
+import { bytesToHex } from '@noble/hashes/utils';
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import type { Address, Hex } from 'viem';
+import { receiptTypedData, type Receipt, type ViewerSession } from '../../../protocol/src/edge/index.js';
+import { EDGE_SIGNATURE_HEADER, edgeCommitmentSigner } from '../../../protocol/src/edge/edgeCommitment.js';
+import { SegmentVerifier } from './segmentVerifier.js';
+
+export type EdgeViewerStats = {
+  edgeBytes: number;
+  originBytes: number;
+  receipts: number;
+  /** Segments from an edge whose bytes did not match the signed hash (never played). */
+  rejectedSegments: number;
+  faultsReported: number;
+  /** Times the session was steered again after its edge failed or cheated. */
+  failovers: number;
+  /** Segments handed on that matched the signed hash (from wherever they came). */
+  verified: number;
+};
+
+export type EdgeViewerOptions = { orchestratorUrl: string; playbackId: string; fetchTimeoutMs?: number; /** Edges not to be steered to. */ avoid?: string[] };
+
+export class EdgeViewer {
+  readonly key: PrivateKeyAccount = privateKeyToAccount(generatePrivateKey());
+  readonly stats: EdgeViewerStats = { edgeBytes: 0, originBytes: 0, receipts: 0, rejectedSegments: 0, faultsReported: 0, failovers: 0, verified: 0 };
+  readonly avoided = new Set<string>();
+  session!: ViewerSession;
+  private verifier!: SegmentVerifier;
+  private readonly base: string;
+
+  private constructor(private readonly o: EdgeViewerOptions) {
+    this.base = o.orchestratorUrl.replace(/\/$/, '');
+  }
+
+  static async start(o: EdgeViewerOptions): Promise<EdgeViewer> {
+    const v = new EdgeViewer(o);
+    for (const a of o.avoid ?? []) v.avoided.add(a.toLowerCase());
+    await v.steer();
+    v.verifier = new SegmentVerifier(v.session.segmentSigner as Address);
+    return v;
+  }
+
+  /** The edge this viewer plays from now, or null (origin). */
+  get edge(): { address: string; url: string } | null {
+    return this.session.edge;
+  }
+
+  /** Starts a (new) viewer session, avoiding the edges that failed this viewer. */
+  async steer(): Promise<void> {
+    const res = await fetch(`${this.base}/edges/sessions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ playbackId: this.o.playbackId, viewerKey: this.key.address, ...(this.avoided.size ? { avoid: [...this.avoided].slice(-16) } : {}) }),
+    });
+    if (!res.ok) throw new Error(`cannot start a viewer session: ${res.status} ${await res.text()}`);
+    this.session = (await res.json()) as ViewerSession;
+  }
+
+  private async failover(edge: string): Promise<void> {
+    this.avoided.add(edge);
+    this.stats.failovers++;
+    await this.steer();
+  }
+
+  /** A media playlist, from the edge (the origin when the edge fails). */
+  async mediaPlaylist(rendition: string): Promise<string> {
+    const path = `/hls/${this.o.playbackId}/${rendition}/index.m3u8`;
+    const edge = this.session.edge;
+    if (edge) {
+      const res = await this.get(`${edge.url}${path}`);
+      if (res?.ok) return res.text();
+      await this.failover(edge.address);
+    }
+    const res = await fetch(`${this.base}${path}`);
+    if (!res.ok) throw new Error(`origin playlist: ${res.status}`);
+    return res.text();
+  }
+
+  /** A segment's bytes, verified: from the edge when it serves them intact, else from the origin. */
+  async segment(rendition: string, uri: string): Promise<Uint8Array> {
+    const originUrl = `${this.base}/hls/${this.o.playbackId}/${rendition}/${uri}`;
+    const edge = this.session.edge;
+    if (edge) {
+      const res = await this.get(`${edge.url}/hls/${this.o.playbackId}/${rendition}/${uri}`);
+      const bytes = res?.ok ? new Uint8Array(await res.arrayBuffer()) : null;
+      const verdict = bytes ? await this.verifier.check(originUrl, bytes) : 'failed';
+      if (verdict === 'ok' && bytes) {
+        this.stats.edgeBytes += bytes.byteLength;
+        this.stats.verified++;
+        await this.receipt(edge.address, rendition, uri, bytes);
+        return bytes;
+      }
+      if (verdict === 'mismatch' && bytes) {
+        this.stats.rejectedSegments++;
+        await this.report(edge.address, rendition, uri, bytes, res!.headers.get(EDGE_SIGNATURE_HEADER));
+      }
+      // failed, wrong or unverifiable: this edge is not used again by this viewer
+      if (verdict !== 'unknown') await this.failover(edge.address);
+    }
+    const res = await fetch(originUrl);
+    if (!res.ok) throw new Error(`origin segment ${uri}: ${res.status}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    this.stats.originBytes += bytes.byteLength;
+    if ((await this.verifier.check(originUrl, bytes)) === 'ok') this.stats.verified++;
+    return bytes;
+  }
+
+  private async get(url: string): Promise<Response | null> {
+    try {
+      return await fetch(url, { signal: AbortSignal.timeout(this.o.fetchTimeoutMs ?? 5000) });
+    } catch {
+      return null;
+    }
+  }
+
+  /** Signs this segment's receipt with the session key and hands it to the edge (which submits it). */
+  private async receipt(edge: string, rendition: string, uri: string, bytes: Uint8Array): Promise<void> {
+    const unsigned = { session: this.session.session, edge, playbackId: this.o.playbackId, rendition, uri, sha256: bytesToHex(sha256(bytes)), bytes: bytes.byteLength, time: Date.now() };
+    const receipt: Receipt = { ...unsigned, signature: await this.key.signTypedData(receiptTypedData(unsigned)) };
+    if (!this.session.receiptsUrl) return;
+    const res = await fetch(this.session.receiptsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ receipts: [receipt] }) }).catch(() => null);
+    if (res?.ok) this.stats.receipts++;
+  }
+
+  /** Reports wrong bytes with the edge's signature over them (when it signed: else only avoided). */
+  private async report(edge: string, rendition: string, uri: string, bytes: Uint8Array, signature: string | null): Promise<void> {
+    const receivedSha256 = bytesToHex(sha256(bytes));
+    const f = { playbackId: this.o.playbackId, rendition, uri, sha256: receivedSha256 };
+    if (!signature || !/^0x[0-9a-fA-F]{130}$/.test(signature)) return;
+    const signer = await edgeCommitmentSigner(f, signature as Hex, this.session.chainId, this.session.stakingManager as Address);
+    if (signer?.toLowerCase() !== edge) return;
+    const res = await fetch(`${this.base}/edges/faults`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ session: this.session.session, edge, playbackId: this.o.playbackId, rendition, uri, receivedSha256, receivedBytes: bytes.byteLength, edgeSignature: signature }),
+    }).catch(() => null);
+    if (res?.ok) this.stats.faultsReported++;
+  }
+}
