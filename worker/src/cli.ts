@@ -8,7 +8,7 @@ import { markNondeterministic, preferredEncoder, probeCapabilities } from './cap
 import { WORKER_KNOBS } from './config.js';
 import { call } from './http.js';
 import { loadWorkerKey } from './identity/workerKey.js';
-import { MarketplaceClient, queueConnection } from './marketplace/client.js';
+import { MarketplaceClient, queueRedis } from './marketplace/client.js';
 import { networkEnv, type Registered } from '@segmint/protocol';
 import { createWorkerMetrics, serveWorkerMetrics } from './metrics/workerMetrics.js';
 import { startJobRunner } from './runner/jobRunner.js';
@@ -106,7 +106,7 @@ async function start(argv: string[]): Promise<void> {
   // The queue is reached only as this worker's own Redis user, handed out at registration.
   const run = (r: Registered) => {
     const w = startJobRunner({
-      connection: queueConnection(r.redis, redisOverride),
+      connection: queueRedis(r.redis, redisOverride),
       prefix: r.redis.prefix,
       address: market.address,
       concurrency,

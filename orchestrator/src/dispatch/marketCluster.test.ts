@@ -1,12 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { Worker } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
 import { pino } from 'pino';
 import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/protocol';
-import { freePort, redisAnswers } from '../demo/localRedis.js';
+import { startRedisCluster, type LocalRedisCluster } from '../demo/localRedis.js';
+import { createRedis } from '../redis/redisClient.js';
 import { Registry } from '../marketplace/registry.js';
 import { NoChainStake } from '../marketplace/stake.js';
 import { createMetrics } from '../metrics/metrics.js';
@@ -17,26 +15,18 @@ import { MarketDispatcher } from './marketDispatcher.js';
 // A real 3-master Redis Cluster started here (redis-server --cluster-enabled ×3 + redis-cli
 // --cluster create): every script and MULTI of the market, the payments ledger and the worker
 // queues must run on it, which a Cluster allows only when each one's keys share a slot.
-const servers: ChildProcess[] = [];
-const dir = mkdtempSync(join(tmpdir(), 'segmint-cluster-'));
+let local: LocalRedisCluster;
 let cluster: Cluster;
 
 beforeAll(async () => {
-  const ports = [await freePort(), await freePort(), await freePort()];
-  for (const port of ports) {
-    servers.push(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
-  }
-  for (const port of ports) while (!(await redisAnswers(`redis://127.0.0.1:${port}`))) await new Promise((r) => setTimeout(r, 50));
-  const made = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
-  if (made.status !== 0) throw new Error(`cluster create failed: ${made.stdout}${made.stderr}`);
-  cluster = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), { enableAutoPipelining: true });
-  for (let i = 0; i < 100 && (await cluster.cluster('INFO')).includes('cluster_state:fail'); i++) await new Promise((r) => setTimeout(r, 100));
+  local = await startRedisCluster();
+  cluster = createRedis({ url: local.url, cluster: true }, { enableAutoPipelining: true }) as Cluster;
 }, 30_000);
 
 afterAll(async () => {
-  cluster?.disconnect();
-  for (const s of servers) s.kill();
-  rmSync(dir, { recursive: true, force: true });
+  await cluster?.quit();
+  await local?.stop();
+  rmSync(local.dir, { recursive: true, force: true });
 });
 
 const worker = (n: number) => `0x${String(n).padStart(40, '0')}`;
@@ -85,10 +75,12 @@ describe('marketplace on a 3-master Redis Cluster', () => {
       metrics: createMetrics(), logger: pino({ level: 'silent' }),
     });
     const done: string[] = [];
+    // BullMQ leaves a connection it was handed open: closed below with the workers.
+    const connections = [1, 2].map(() => cluster.duplicate());
     const workers = [1, 2].map((n) => new Worker<TranscodeJob>(workerQueueName(worker(n)), async (job) => {
       done.push(`${job.data.seq}@${n}`);
       await dispatcher.settle(job.data, worker(n), { outcome: 'accepted' });
-    }, { connection: cluster.duplicate(), prefix, concurrency: 2 }));
+    }, { connection: connections[n - 1]!, prefix, concurrency: 2 }));
     const job = (seq: number): SegmentJob => ({
       jobId: `s.1.${seq}`, streamId: 's', seq, ingestedAt: Date.now(),
       source: { videoCodec: 'h264', width: 1280, height: 720, frames: 60, fps: 30, durationSec: 2, startSec: 0, videoSha256: '0'.repeat(64), videoCodecString: 'avc1.64001f' },
@@ -104,6 +96,7 @@ describe('marketplace on a 3-master Redis Cluster', () => {
     } finally {
       await Promise.all(workers.map((w) => w.close()));
       await dispatcher.close();
+      for (const c of connections) c.disconnect();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { RedisClient } from '../redis/redisClient.js';
+import { isCluster, type RedisClient } from '../redis/redisClient.js';
 import type { Capabilities, Registration } from '@segmint/protocol';
 import type { Candidate } from './auction.js';
 import { marketKeys, type MarketKeys } from './keys.js';
@@ -107,7 +107,7 @@ export class Registry {
     // Two registrations of one worker at once: the user must end with the newest stored hash.
     const now = await this.record(worker);
     if (now?.aclHash && now.aclHash !== secret.hash) await setWorkerAclUser(this.redis, this.prefix, worker, now.aclHash);
-    return { redis: { url: this.opts.workerRedisUrl!, username: workerAclUser(this.prefix, worker), password: secret.password, prefix: this.prefix } };
+    return { redis: { url: this.opts.workerRedisUrl!, username: workerAclUser(this.prefix, worker), password: secret.password, prefix: this.prefix, ...(isCluster(this.redis) ? { cluster: true } : {}) } };
   }
 
   /** A registered worker's heartbeat: it is fresh for the heartbeat TTL from now. */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { RedisClient } from '../redis/redisClient.js';
+import { eachMaster, isCluster, onEveryServer, type RedisClient } from '../redis/redisClient.js';
 import { workerQueueName } from '@segmint/protocol';
 
 /**
@@ -48,21 +48,27 @@ export function newPassword(): { password: string; hash: string } {
  * (connections already logged in stay; new ones need the new password).
  */
 export async function setWorkerAclUser(redis: RedisClient, prefix: string, worker: string, hash: string): Promise<void> {
-  await redis.call(
-    'ACL', 'SETUSER', workerAclUser(prefix, worker), 'reset', 'on', `#${hash}`,
-    `~${workerKeyPattern(prefix, worker)}`, 'resetchannels', '-@all', ...WORKER_COMMANDS.map((c) => `+${c}`),
+  // On a Redis Cluster, every node keeps its own users, and a cluster client reads the slot map.
+  const topology = isCluster(redis) ? CLUSTER_CLIENT_COMMANDS : [];
+  await onEveryServer(
+    redis, 'ACL', 'SETUSER', workerAclUser(prefix, worker), 'reset', 'on', `#${hash}`,
+    `~${workerKeyPattern(prefix, worker)}`, 'resetchannels', '-@all', ...[...WORKER_COMMANDS, ...topology].map((c) => `+${c}`),
   );
 }
 
+/** What a cluster client sends besides its queue's commands: the slot map, and READONLY-free reads of it. */
+export const CLUSTER_CLIENT_COMMANDS = ['cluster|slots', 'cluster|shards', 'cluster|nodes', 'cluster|info'] as const;
+
 /** Deletes ACL users (their open connections are closed by RedisClient). */
 export async function deleteWorkerAclUsers(redis: RedisClient, users: string[]): Promise<void> {
-  if (users.length) await redis.call('ACL', 'DELUSER', ...users);
+  if (users.length) await onEveryServer(redis, 'ACL', 'DELUSER', ...users);
 }
 
 /** ACL users of this prefix's workers that exist in Redis now. */
 export async function listWorkerAclUsers(redis: RedisClient, prefix: string): Promise<string[]> {
-  const all = (await redis.call('ACL', 'USERS')) as string[];
-  return all.filter((u) => u.startsWith(`w-${prefix}-0x`));
+  const all = new Set<string>();
+  for (const node of eachMaster(redis)) for (const u of (await node.call('ACL', 'USERS')) as string[]) all.add(u);
+  return [...all].filter((u) => u.startsWith(`w-${prefix}-0x`));
 }
 
 /**

@@ -66,3 +66,5 @@ export function blockingDuplicate(redis: RedisClient): RedisClient {
   if (redis instanceof Cluster) return redis.duplicate(undefined, { redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: null } });
   return redis.duplicate({ maxRetriesPerRequest: null });
 }
+
+export const isCluster = (redis: RedisClient): redis is Cluster => redis instanceof Cluster;

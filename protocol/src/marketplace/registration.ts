@@ -102,6 +102,8 @@ export const WorkerRedisSchema = Type.Object({
   password: Type.String(),
   /** Key prefix of the orchestrator's queues (BullMQ `prefix`). */
   prefix: Type.String(),
+  /** The URL names a node of a Redis Cluster (connect with a cluster client). Absent: one server. */
+  cluster: Type.Optional(Type.Boolean()),
 });
 export type WorkerRedis = Static<typeof WorkerRedisSchema>;
 

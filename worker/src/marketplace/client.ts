@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import type { Address, Hex } from 'viem';
-import type { RedisOptions } from 'bullmq';
+import type { ConnectionOptions, RedisOptions } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { buildCommitmentTree, commitmentTypedData, registrationTypedData, type Capabilities, type MarketplaceInfo, type Registered, type WorkerRedis } from '@segmint/protocol';
 import { call, postJson } from '../http.js';
 
@@ -35,6 +36,18 @@ export function queueConnection(redis: WorkerRedis, override?: string): RedisOpt
     // Redis restarted: try again every second, forever (BullMQ's own backoff grows to 20 s).
     retryStrategy: (times: number) => Math.min(times * 100, 1000),
   };
+}
+
+/**
+ * The connection BullMQ uses for the worker's queue: options for one server, or a cluster client
+ * when the orchestrator's Redis is a Redis Cluster (the registration answer says which).
+ */
+export function queueRedis(redis: WorkerRedis, override?: string): ConnectionOptions {
+  const one = queueConnection(redis, override);
+  if (!redis.cluster) return one;
+  const { host, port, retryStrategy, ...node } = one;
+  // BullMQ closes a connection it was handed only if it made it: the runner disconnects this one.
+  return new Cluster([{ host: host!, port: port! }], { redisOptions: { ...node, maxRetriesPerRequest: null }, clusterRetryStrategy: retryStrategy, maxRedirections: 16 });
 }
 
 let lastNonce = 0n;

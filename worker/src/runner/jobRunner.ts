@@ -163,6 +163,9 @@ export function startJobRunner(opts: JobRunnerOptions): Worker<TranscodeJob, Tra
     maxStalledCount: 0,
   });
   worker.on('closing', () => recovery?.stop());
+  // A connection handed over as a client (a Redis Cluster's) is not BullMQ's to close: ours.
+  const given = opts.connection;
+  if (typeof (given as { disconnect?: unknown }).disconnect === 'function') worker.on('closed', () => (given as { disconnect(): void }).disconnect());
   return worker;
 }
 
