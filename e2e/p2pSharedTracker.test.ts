@@ -121,21 +121,38 @@ describe('one swarm per stream across orchestrators', () => {
     expect(status).toBe(403);
   });
 
-  it('a peer id is one connection: another orchestrator cannot take over a live peer, a connection cannot switch ids', async () => {
+  it('one connection per peer id: a live peer cannot be taken over, here or from the other orchestrator', async () => {
     const s = await stream('ids');
     const low = swarmInfoHash(s.playbackId, 'low');
     const [y, thief] = [await connect(b, s.playbackId), await connect(a, s.playbackId)];
     const yId = newPeerId();
     await y.announce(low, yId);
     expect((await thief.announce(low, yId))['failure reason']).toBe('peer_id in use');
+    const local = await connect(b, s.playbackId);
+    expect((await local.announce(low, yId))['failure reason']).toBe('peer_id in use');
     const z = await connect(a, s.playbackId);
     await z.announce(low, newPeerId());
-    expect((await z.announce(low, newPeerId()))['failure reason']).toBe('peer_id differs from the one this connection announced');
     // y still gets offers meant for it
     const w = await connect(a, s.playbackId);
     await w.announce(low, newPeerId(), [offer('v=0 1'), offer('v=0 2')]);
     await y.next('offer', (m) => !!m.offer);
     expect(thief.got.filter((m) => m.offer)).toEqual([]);
+    expect(local.got.filter((m) => m.offer)).toEqual([]);
+  });
+
+  it("a page's one connection carries a peer id per rendition (as p2p-media-loader's client does); closing it leaves both swarms", async () => {
+    const s = await stream('renditions');
+    const [low, source] = [swarmInfoHash(s.playbackId, 'low'), swarmInfoHash(s.playbackId, 'source')];
+    const page = await connect(a, s.playbackId);
+    expect(await page.announce(low, newPeerId())).toMatchObject({ incomplete: 1 });
+    expect(await page.announce(source, newPeerId())).toMatchObject({ incomplete: 1 });
+    const other = await connect(b, s.playbackId);
+    const [oLow, oSource] = [newPeerId(), newPeerId()];
+    expect(await other.announce(low, oLow)).toMatchObject({ incomplete: 2 });
+    expect(await other.announce(source, oSource, [offer('v=0 source')])).toMatchObject({ incomplete: 2 });
+    expect(await page.next('offer in the source swarm', (m) => !!m.offer)).toMatchObject({ info_hash: bin(source), peer_id: oSource });
+    page.ws.close();
+    await waitFor('left both swarms', async () => (await other.announce(low, oLow)).incomplete === 1 && (await other.announce(source, oSource)).incomplete === 1, 5_000, 100);
   });
 
   it('dead peers vanish: a peer whose orchestrator died is dropped once its TTL passes, and swarm keys expire', async () => {

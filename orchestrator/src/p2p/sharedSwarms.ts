@@ -76,6 +76,7 @@ export class SharedSwarms {
   private readonly redis: RedisClient & Commands;
   private readonly local = new Map<string, PeerSocket>(); // peer id → its connection to this orchestrator
   private readonly swarms = new Map<string, SharedSwarm>();
+  private readonly held = new WeakMap<PeerSocket, Map<string, [playbackId: string, infoHash: string, peerId: string]>>();
   private sub?: RedisClient;
 
   constructor(redis: RedisClient, private readonly prefix: string, private readonly logger: Logger) {
@@ -111,23 +112,41 @@ export class SharedSwarms {
     this.sub?.disconnect();
   }
 
-  /** Adds or refreshes a peer; its connection is bound to one peer id (the one it announced first). */
+  /**
+   * Adds or refreshes a peer. A peer id belongs to the connection that announced it while that one
+   * lives; one connection may hold several (p2p-media-loader has one peer id per swarm, and its
+   * tracker client shares one websocket between a page's swarms).
+   */
   async announce(playbackId: string, infoHash: string, p: AnnounceParams): Promise<Reply> {
     const socket = p.socket!;
-    if (socket.peerId !== p.peer_id) throw new Error('peer_id differs from the one this connection announced');
     const holder = this.local.get(p.peer_id);
     if (holder && holder !== socket && !holder.destroyed) throw new Error('peer_id in use');
     const [size, ...rest] = await this.redis.segmintP2pAnnounce(...this.keys(playbackId, infoHash), Date.now(), p.peer_id, this.node, p.numwant ?? 0);
     if (Number(size) < 0) throw new Error('peer_id in use'); // held by a connection to another orchestrator
-    if (this.local.get(p.peer_id) !== socket) {
-      this.local.set(p.peer_id, socket); // only now: offers for this id come down this connection
-      socket.once('close', () => this.local.get(p.peer_id) === socket && this.local.delete(p.peer_id));
-    }
+    this.hold(socket, playbackId, infoHash, p.peer_id);
     const peers: PeerRef[] = [];
     for (let i = 0; i + 1 < rest.length && peers.length < (p.numwant ?? 0); i += 2) {
       if (rest[i] !== p.peer_id && rest[i + 1]) peers.push(this.ref(playbackId, infoHash, rest[i]!, rest[i + 1]));
     }
     return { complete: 0, incomplete: Number(size), peers };
+  }
+
+  /** Offers for `peerId` come down `socket` from now on; when it closes, its peers leave their swarms. */
+  private hold(socket: PeerSocket, playbackId: string, infoHash: string, peerId: string): void {
+    if (this.local.get(peerId) !== socket) this.local.set(peerId, socket);
+    let held = this.held.get(socket);
+    if (!held) {
+      this.held.set(socket, (held = new Map()));
+      // bittorrent-tracker's own close handling leaves only the first peer id's swarms
+      socket.once('close', () => {
+        for (const [key, [pb, ih, id]] of held!) {
+          held!.delete(key);
+          if (this.local.get(id) === socket) this.local.delete(id);
+          this.leave(pb, ih, id).catch((err: Error) => this.logger.debug({ err: err.message }, 'tracker leave'));
+        }
+      });
+    }
+    held.set(`${infoHash}/${peerId}`, [playbackId, infoHash, peerId]);
   }
 
   async leave(playbackId: string, infoHash: string, peerId: string): Promise<void> {
