@@ -23,7 +23,7 @@ beforeAll(async () => {
   a = await startTestOrchestrator(db, shared);
   b = await startTestOrchestrator(db, { ...shared, SEGMINT_REDIS_PREFIX: a.prefix });
   redis = testRedis();
-}, 60_000);
+}, 180_000); // pglite and two orchestrators start slowly on a loaded machine
 afterAll(async () => {
   for (const ws of open) ws.terminate();
   await b?.stop();
