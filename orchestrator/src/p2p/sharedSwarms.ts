@@ -123,6 +123,11 @@ export class SharedSwarms {
     if (holder && holder !== socket && !holder.destroyed) throw new Error('peer_id in use');
     const [size, ...rest] = await this.redis.segmintP2pAnnounce(...this.keys(playbackId, infoHash), Date.now(), p.peer_id, this.node, p.numwant ?? 0);
     if (Number(size) < 0) throw new Error('peer_id in use'); // held by a connection to another orchestrator
+    if (socket.destroyed) {
+      // closed while Redis answered: its close handling has run, so leave here
+      await this.leave(playbackId, infoHash, p.peer_id);
+      throw new Error('connection closed');
+    }
     this.hold(socket, playbackId, infoHash, p.peer_id);
     const peers: PeerRef[] = [];
     for (let i = 0; i + 1 < rest.length && peers.length < (p.numwant ?? 0); i += 2) {
