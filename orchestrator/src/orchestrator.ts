@@ -226,7 +226,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
   await app.register(hlsRoutes(pipeline));
   const edges = new EdgeDelivery(pipeline, redis, config.redisPrefix, stake, config.edges, { chainId: config.chainId, stakingManager: config.stakingManager ?? zeroAddress }, multistream.outbound, logger.child({ component: 'edges' }));
   await app.register(edgeRoutes(pipeline, edges));
-  attachTracker(app, pipeline);
+  await attachTracker(app, pipeline, { redis, prefix: config.redisPrefix });
   app.get('/healthz', async () => {
     await redis.ping();
     return { status: 'ok' };

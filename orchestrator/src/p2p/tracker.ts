@@ -5,7 +5,9 @@ import Server, { type TrackerSocket } from 'bittorrent-tracker/server';
 import type { FastifyInstance } from 'fastify';
 import { SOURCE_RENDITION } from '@segmint/protocol';
 import type { Pipeline } from '../pipeline.js';
+import type { RedisClient } from '../redis/redisClient.js';
 import type { Stream } from '../streams/streamStore.js';
+import { SharedSwarms } from './sharedSwarms.js';
 
 /** Path of a stream's tracker: `ws(s)://HOST/tracker/PLAYBACK_ID`. */
 export const TRACKER_PATH = /^\/tracker\/([A-Za-z0-9_-]{1,64})$/;
@@ -30,10 +32,10 @@ type Tag = { playbackId: string; allowed: Set<string> };
  * only), on the orchestrator's own HTTP port at /tracker/PLAYBACK_ID. A connection is only for
  * that stream, and only while it is public with P2P on; it may announce only the info hashes of
  * that stream's renditions (one swarm per rendition), so viewers never meet peers of other streams
- * or renditions and the tracker cannot be used for anything else. Swarms live in this process:
- * with several orchestrators, route /tracker/ for one playback id to one of them (see README).
+ * or renditions and the tracker cannot be used for anything else. Swarms live in Redis
+ * (p2p/sharedSwarms.ts): viewers of one stream meet whichever orchestrator they reached.
  */
-export function attachTracker(app: FastifyInstance, p: Pipeline): void {
+export async function attachTracker(app: FastifyInstance, p: Pipeline, shared: { redis: RedisClient; prefix: string }): Promise<void> {
   const cache = new Map<string, { stream: Stream | null; until: number }>();
   const streamOf = async (playbackId: string) => {
     let hit = cache.get(playbackId);
@@ -65,6 +67,8 @@ export function attachTracker(app: FastifyInstance, p: Pipeline): void {
     p.metrics.trackerAnnounces.inc({ outcome: 'refused' });
     cb(new Error(why));
   };
+  const swarms = new SharedSwarms(shared.redis, shared.prefix, p.logger);
+  await swarms.start(tracker);
   tracker.on('warning', (err: Error) => p.logger.debug({ err: err.message }, 'tracker warning'));
   tracker.on('error', (err: Error) => p.logger.warn({ err }, 'tracker error'));
 
@@ -84,7 +88,7 @@ export function attachTracker(app: FastifyInstance, p: Pipeline): void {
       () => reject(socket, 503, 'Service Unavailable'),
     );
   });
-  app.addHook('onClose', (_app, done) => tracker.close(() => done()));
+  app.addHook('onClose', (_app, done) => tracker.close(() => (swarms.stop(), done())));
 }
 
 function reject(socket: Duplex, status: number, text: string): void {
