@@ -41,6 +41,8 @@ const RATE = arg('--rate', 1000);
 const ROUNDS = arg('--rounds', 5);
 const WORKERS = 4;
 let REDIS_URL = process.env.REDIS_URL ?? '';
+/** Options of the producers' connection: those of the orchestrator's (orchestrator.ts). */
+const PRODUCER = { maxRetriesPerRequest: 3, enableAutoPipelining: true } as const;
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
@@ -119,19 +121,23 @@ async function drive(jobs: number, load: Load, offer: (i: number) => Promise<voi
 async function rawBullmq(prefix: string, jobs: number, load: Load): Promise<RunReturnType> {
   const processed = new Map<number, number>();
   const connection = { url: REDIS_URL };
-  const queue = new Queue<{ i: number }>('raw', { connection, prefix, defaultJobOptions: { removeOnComplete: true } });
+  // The producer's connection as the orchestrator's (auto-pipelined): the same for both sides.
+  const producer = new Redis(REDIS_URL, PRODUCER);
+  const queue = new Queue<{ i: number }>('raw', { connection: producer, prefix, defaultJobOptions: { removeOnComplete: true } });
   const workers = Array.from({ length: WORKERS }, () =>
     new Worker<{ i: number }>('raw', async (job) => void processed.set(job.data.i, performance.now()), { connection, prefix, concurrency: 64 }),
   );
   await Promise.all([queue.waitUntilReady(), ...workers.map((w) => w.waitUntilReady())]);
   const out = await drive(jobs, load, async (i) => void (await queue.add('j', { i }, { jobId: `raw-${i}` })), processed);
   await Promise.all([...workers.map((w) => w.close()), queue.close()]);
+  producer.disconnect();
   return out;
 }
 
 async function segmintDispatch(prefix: string, jobs: number, load: Load): Promise<RunReturnType> {
   const processed = new Map<number, number>();
-  const redis = new Redis(REDIS_URL);
+  const queued: number[] = [];
+  const redis = new Redis(REDIS_URL, PRODUCER);
   const registry = new Registry(redis, prefix, new NoChainStake(), 60_000);
   const metrics = createMetrics();
   const dispatcher = new MarketDispatcher({
@@ -144,7 +150,7 @@ async function segmintDispatch(prefix: string, jobs: number, load: Load): Promis
     waitLimitMs: 600_000,
     links: (job, worker) => ({ sourceUrl: `http://x/${job.jobId}/${worker}/source.ts`, resultUrl: `http://x/${job.jobId}/${worker}`, token: 't' }),
     metrics,
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: process.env.BENCH_LOG ?? 'silent' }),
   });
   const addresses = Array.from({ length: WORKERS }, (_, i) => `0x${String(i + 1).padStart(40, '0')}`);
   for (const [n, worker] of addresses.entries()) {
@@ -162,6 +168,7 @@ async function segmintDispatch(prefix: string, jobs: number, load: Load): Promis
         workerQueueName(address),
         async (job) => {
           processed.set(Number(job.data.seq), performance.now());
+          if (process.env.BENCH_DEBUG) queued.push(Date.now() - job.timestamp);
           await dispatcher.settle(job.data, address, { outcome: 'accepted' });
         },
         { connection: { url: REDIS_URL }, prefix, concurrency: 64 },
@@ -183,7 +190,7 @@ async function segmintDispatch(prefix: string, jobs: number, load: Load): Promis
     await dispatcher.enqueue(job(i));
     enqueueMs += performance.now() - t;
   }, processed);
-  if (process.env.BENCH_DEBUG) console.log({ meanEnqueueMs: enqueueMs / jobs, auctions: (await metrics.auctions.get()).values.map((v) => [v.labels.outcome, v.value]) });
+  if (process.env.BENCH_DEBUG) console.log({ queuedMsP50: pct(queued, 50), queuedMsP99: pct(queued, 99), meanEnqueueMs: enqueueMs / jobs, auctions: (await metrics.auctions.get()).values.map((v) => [v.labels.outcome, v.value]) });
   await Promise.all(workers.map((w) => w.close()));
   await dispatcher.close();
   redis.disconnect();

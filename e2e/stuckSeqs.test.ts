@@ -7,6 +7,7 @@ import { jobIdOf, storageKeys } from '../orchestrator/src/ingest/jobIds.js';
 import { segmentJob } from '../orchestrator/src/ingest/segmentIngest.js';
 import { sweepStuckSeqs } from '../orchestrator/src/live/stuckSweeper.js';
 import { api, startTestOrchestrator, testWorker, type TestOrchestrator } from './helpers.js';
+import { marketKeys } from '../orchestrator/src/marketplace/keys.js';
 
 // Seqs a crash left in flight with nobody on them, each crash point set up by hand in Redis and
 // storage as the crash leaves it: the sweep (called with explicit clocks, so nothing here waits
@@ -84,7 +85,7 @@ describe('stuck seqs', () => {
       await p.live.redis.set(`${orch.prefix}:mkt:job:${job.jobId}`, JSON.stringify(job));
     }
     await p.live.redis.set(`${orch.prefix}:mkt:alive:live-one`, '1', 'PX', 60_000);
-    await p.live.redis.hset(`${orch.prefix}:mkt:waiting`, jobs[0]!.jobId, 'dead-one', jobs[1]!.jobId, 'live-one');
+    await p.live.redis.hset(marketKeys(orch.prefix).waiting, jobs[0]!.jobId, 'dead-one', jobs[1]!.jobId, 'live-one');
     const worker = await testWorker(orch);
     try {
       const t0 = Date.now();

@@ -5,19 +5,19 @@ import type { Logger } from 'pino';
 import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/protocol';
 import { runAuction, type AuctionRules, type Candidate, type IneligibleReason, type RankedBid } from '../marketplace/auction.js';
 import type { Registry } from '../marketplace/registry.js';
+import { marketKeys } from '../marketplace/keys.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PendingChecks } from '../verification/pendingChecks.js';
 import type { SkipReason } from '../audit/auditStore.js';
 import type { Assignment, Dispatcher, Settlement, SpotCheck } from './dispatcher.js';
+import { MarketView } from './marketView.js';
 
 /** H.264 encoders a worker may use for a segment (results are checked, not the encoder). */
 const H264_ENCODERS = ['libx264', 'h264_nvenc'] as const;
 /** How long a job and its outcome are remembered (late results, audits of recent segments). */
 const JOB_TTL_MS = 3600_000;
-/** Candidates are re-read this often; the claim script is what keeps slots exact. */
-const SNAPSHOT_MS = 100;
-/** A snapshot older than this is never served: after an idle spell the next auction waits for a fresh one. */
-const STALE_MAX_MS = 1000;
+/** A claim limit no worker reaches: forces a claim whose job already reached the worker. */
+const FORCE = 1_000_000_000;
 const TICK_MS = 100;
 /** Reasons a worker that could take a segment cannot take it yet: the segment waits for it. */
 const BUSY = new Set<IneligibleReason>(['no-free-slot', 'checks-pending']);
@@ -72,18 +72,21 @@ export class MarketDispatcher implements Dispatcher {
   /** Spot-checks waiting for a verifier's free slot (after the segments waiting to be done). */
   private readonly checksWaiting = new Map<string, { job: SegmentJob; checked: SpotCheck; since: number }>();
   private readonly checkHandlers: ((job: SegmentJob) => void)[] = [];
-  private snapshot: { at: number; load: Promise<Candidate[]> } | null = null;
-  private reloading = false;
+  /** What the auction needs about every worker, in memory (see MarketView). */
+  private readonly view: MarketView;
   private readonly timer: NodeJS.Timeout;
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
+  /** A timer tick asked for the deadline check (settles only drain the waiting segments). */
+  private expireDue = false;
   private closed = false;
   /** This process, in the records of the jobs it has waiting (so another can tell them orphaned). */
   private readonly instance = randomUUID();
   private readonly aliveTimer: NodeJS.Timeout;
 
   constructor(private readonly o: MarketDispatcherOptions) {
-    this.timer = setInterval(() => this.pump(), TICK_MS);
+    this.view = new MarketView(o.registry, o.pendingChecks);
+    this.timer = setInterval(() => this.pump(true), TICK_MS);
     const beat = () => void o.redis.set(this.key.alive(this.instance), '1', 'PX', ALIVE_TTL_MS).catch(() => {});
     beat();
     this.aliveTimer = setInterval(beat, ALIVE_BEAT_MS);
@@ -96,7 +99,7 @@ export class MarketDispatcher implements Dispatcher {
     check: (jobId: string, worker: string) => `${this.o.prefix}:mkt:check:${jobId}|${worker}`,
     assignment: (jobId: string, worker: string) => `${this.o.prefix}:mkt:assign:${jobId}|${worker.toLowerCase()}`,
     /** jobId → the orchestrator instance that has it waiting for a slot. */
-    waiting: () => `${this.o.prefix}:mkt:waiting`,
+    waiting: () => marketKeys(this.o.prefix).waiting,
     alive: (instance: string) => `${this.o.prefix}:mkt:alive:${instance}`,
     recovering: (jobId: string) => `${this.o.prefix}:mkt:recover:${jobId}`,
   };
@@ -116,7 +119,8 @@ export class MarketDispatcher implements Dispatcher {
     const out = new Set<string>();
     for (const jobId of jobIds) {
       if (this.waiting.has(jobId)) continue;
-      const [[, owner], [, recovering]] = (await this.o.redis.multi().hget(this.key.waiting(), jobId).exists(this.key.recovering(jobId)).exec()) as [[null, string | null], [null, number]];
+      // Two slots on a Cluster: two commands, sent together.
+      const [owner, recovering] = await Promise.all([this.o.redis.hget(this.key.waiting(), jobId), this.o.redis.exists(this.key.recovering(jobId))]);
       if (recovering === 1) continue;
       if (owner && (await this.o.redis.exists(this.key.alive(owner))) === 1) continue;
       if (await this.o.registry.held(jobId, await this.o.registry.tried(jobId))) continue;
@@ -127,7 +131,7 @@ export class MarketDispatcher implements Dispatcher {
 
   async recover(job: SegmentJob): Promise<boolean> {
     if ((await this.o.redis.set(this.key.recovering(job.jobId), this.instance, 'PX', RECOVER_LOCK_MS, 'NX')) !== 'OK') return false;
-    await this.o.redis.multi().set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS).hdel(this.key.waiting(), job.jobId).exec();
+    await Promise.all([this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS), this.o.redis.hdel(this.key.waiting(), job.jobId)]);
     const done = await this.o.redis.get(this.key.done(job.jobId));
     if (done === 'gave-up') {
       // given up, and the process died before the skip: finish the skip
@@ -170,7 +174,7 @@ export class MarketDispatcher implements Dispatcher {
     // A late result's miss was scored when its deadline passed; only an on-time end scores here.
     const ended = await this.o.registry.settle(job.jobId, worker, ok, this.budgetMs(job), job.source.durationSec * 1000);
     const onTime = typeof ended === 'number';
-    if (ended !== null) this.freeSlotInSnapshot(worker);
+    if (ended !== null) this.view.freed(worker);
     if (!ok) {
       this.o.metrics.workerFailures.inc();
       this.o.logger.info({ jobId: job.jobId, worker, reason: s.reason, onTime }, 'worker failed a segment');
@@ -209,14 +213,14 @@ export class MarketDispatcher implements Dispatcher {
   }
 
   private async sendCheck(job: SegmentJob, checked: SpotCheck): Promise<'sent' | 'queued' | 'none'> {
-    const candidates = await this.candidates();
+    const candidates = await this.view.candidates();
     const maxHeight = Math.max(...job.profiles.map((x) => x.height));
     // Never the checked worker, nor anyone who already did this segment (a tie-break's first verifier).
     const exclude = new Set([checked.checked, ...(checked.tieBreakOf ? [checked.tieBreakOf] : []), ...(await this.o.registry.tried(job.jobId))]);
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight, fingerprint: checked.fingerprint }, { ...this.rulesFor(job), exclude });
     for (const bid of auction.ranked) {
       // Marked before the add: the verifier's result must never be taken for a publishable one.
-      const mark = () => this.o.redis.set(this.key.check(job.jobId, bid.worker), JSON.stringify(checked), 'PX', JOB_TTL_MS).then(() => {});
+      const mark = () => [this.key.check(job.jobId, bid.worker), JSON.stringify(checked)] as const;
       if (!(await this.handTo(job, bid, mark))) continue;
       this.o.logger.debug({ jobId: job.jobId, ...checked, verifier: bid.worker }, 'spot-check dispatched');
       return 'sent';
@@ -233,7 +237,7 @@ export class MarketDispatcher implements Dispatcher {
     await this.o.registry.recordOutcome(worker, false);
     await this.o.registry.recordFault(worker);
     if (opts.excludeForMs) await this.o.registry.exclude(worker, opts.excludeForMs);
-    this.snapshot = null;
+    this.view.invalidate();
   }
 
   isExcluded(worker: string): Promise<boolean> {
@@ -254,15 +258,18 @@ export class MarketDispatcher implements Dispatcher {
 
   /**
    * Claims one of the bidder's slots (atomically: other orchestrators claim too) with a deadline,
-   * then puts the job on its queue; false when it turned out to be full. `beforeAdd` runs between.
+   * and puts the job on its queue, in ONE round trip: the claim, the assignment, the spot-check
+   * mark (`marker`: key and value) and BullMQ's own add (Queue.add, BullMQ's script untouched) are
+   * sent together without waiting for each other. On one Redis they share a connection, so Redis
+   * runs them in that order (the assignment and mark exist before the job does); on a Cluster each
+   * goes to its slot's node, long before a worker could deliver a result.
+   * The add does not wait for the claim's answer: when the claim finds the worker full (another
+   * orchestrator took its last slot since this one's view was read), the job is taken back off the
+   * queue and false returned; if the worker already took it, the claim is forced instead, so slots
+   * stay counted (one over the worker's limit, for that job only).
    */
-  private async handTo(job: SegmentJob, bid: RankedBid, beforeAdd?: () => Promise<void>): Promise<boolean> {
+  private async handTo(job: SegmentJob, bid: RankedBid, marker?: () => readonly [string, string]): Promise<boolean> {
     const deadline = Date.now() + this.budgetMs(job);
-    if (!(await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId))) {
-      bid.candidate.inflight = bid.candidate.capabilities.maxConcurrent; // full: skip it until the next snapshot
-      return false;
-    }
-    bid.candidate.inflight += 1;
     const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
     // What it won, kept server-side: the price its tickets pay (pay-as-ask, capped by the rules it
     // won under) and the fingerprint it was chosen with; re-registering changes later auctions only.
@@ -272,28 +279,45 @@ export class MarketDispatcher implements Dispatcher {
       fingerprint: bid.candidate.capabilities.fingerprint,
       at: Date.now(),
     };
-    try {
-      await this.o.redis.set(this.key.assignment(job.jobId, bid.worker), JSON.stringify(assignment), 'PX', JOB_TTL_MS);
-      await beforeAdd?.();
-      await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
-    } catch (err) {
+    const max = bid.candidate.capabilities.maxConcurrent;
+    bid.candidate.inflight += 1;
+    const mark = marker?.();
+    const claim = this.o.registry.claim(bid.worker, max, deadline, job.jobId).then((n) => n, (err: Error) => err);
+    const written = Promise.all([
+      this.o.redis.set(this.key.assignment(job.jobId, bid.worker), JSON.stringify(assignment), 'PX', JOB_TTL_MS),
+      mark && this.o.redis.set(mark[0], mark[1], 'PX', JOB_TTL_MS),
+      this.queue(bid.worker).add('transcode', data, { jobId: job.jobId }),
+    ]).then(() => null, (err: Error) => err);
+    const [claimed, failed] = await Promise.all([claim, written]);
+    if (claimed === true && !failed) return true;
+    if (claimed === true) {
       await this.o.registry.unclaim(job.jobId, bid.worker);
-      throw err;
+      throw failed;
     }
-    return true;
+    // Not claimed (full, or the claim's answer was lost): take the job back, or keep it claimed.
+    const removed = failed ? true : (await this.queue(bid.worker).remove(job.jobId)) === 1;
+    if (!removed) {
+      await this.o.registry.claim(bid.worker, FORCE, deadline, job.jobId);
+      this.o.logger.debug({ jobId: job.jobId, worker: bid.worker }, 'worker full but already took the job: claim forced');
+      return true;
+    }
+    await this.o.redis.del(this.key.assignment(job.jobId, bid.worker), ...(mark ? [mark[0]] : []));
+    if (claimed instanceof Error) throw claimed;
+    bid.candidate.inflight = max; // full: skip it until the next read
+    return false;
   }
 
   /** Runs the auction for a segment and hands it to the best worker with a free slot. */
   private async dispatch(job: SegmentJob, tried: ReadonlySet<string>, round: Round): Promise<void> {
     if (tried.size >= this.o.attempts) return this.giveUp(job, 'attempts-exhausted', `${tried.size} workers tried it`);
-    const candidates = await this.candidates();
+    const candidates = await this.view.candidates();
     const maxHeight = Math.max(...job.profiles.map((x) => x.height));
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight }, { ...this.rulesFor(job), exclude: tried });
     for (const bid of auction.ranked) {
       if (!(await this.handTo(job, bid))) continue;
       await this.unwait(job.jobId);
       this.o.metrics.auctions.inc({ outcome: tried.size === 0 ? 'won' : 'reauctioned' });
-      this.o.logger.debug(
+      if (this.o.logger.isLevelEnabled('debug')) this.o.logger.debug(
         {
           jobId: job.jobId,
           winner: bid.worker,
@@ -319,9 +343,13 @@ export class MarketDispatcher implements Dispatcher {
     }
   }
 
-  /** Deadline passes, waiting segments, in one serialized loop (never two at once per process). */
-  private pump(): void {
+  /**
+   * Deadline passes (on the timer's ticks only: `deadlines`), waiting segments, in one serialized
+   * loop (never two at once per process).
+   */
+  private pump(deadlines = false): void {
     if (this.closed) return;
+    this.expireDue ||= deadlines;
     if (this.pumping) {
       this.pumpAgain = true;
       return;
@@ -330,7 +358,10 @@ export class MarketDispatcher implements Dispatcher {
       do {
         this.pumpAgain = false;
         try {
-          for (const { jobId, worker } of await this.o.registry.expired(Date.now(), this.lateGraceMs())) await this.onDeadlineMissed(jobId, worker);
+          if (this.expireDue) {
+            this.expireDue = false;
+            for (const { jobId, worker } of await this.o.registry.expired(Date.now(), this.lateGraceMs())) await this.onDeadlineMissed(jobId, worker);
+          }
           // Oldest first, as many at once as there are free slots (one at a time would cap the
           // drain rate at one segment per two round trips).
           let progressed = true;
@@ -365,15 +396,15 @@ export class MarketDispatcher implements Dispatcher {
     else await this.dispatch(w.job, w.tried, w.tried.size > 0 ? 'missed' : 'new');
   }
 
-  /** Free slots of online workers, as the latest snapshot (adjusted locally) has them. */
+  /** Free slots of online workers, as the view (adjusted locally) has them. */
   private async freeSlots(): Promise<number> {
-    const cs = await this.candidates();
+    const cs = await this.view.candidates();
     return cs.reduce((n, c) => n + (c.heartbeatFresh ? Math.max(0, c.capabilities.maxConcurrent - c.inflight) : 0), 0);
   }
 
   private async onDeadlineMissed(jobId: string, worker: string): Promise<void> {
     this.o.metrics.deadlinesMissed.inc();
-    this.snapshot = null;
+    this.view.invalidate();
     const job = await this.get(jobId);
     await this.o.registry.recordOutcome(worker, false, job ? this.budgetMs(job) / (job.source.durationSec * 1000 || 1) : undefined);
     // Not started yet? Take it off the slow worker's queue (an active one cannot be removed: its
@@ -419,53 +450,6 @@ export class MarketDispatcher implements Dispatcher {
 
   private budgetMs(job: SegmentJob): number {
     return Math.max(this.o.deadline.minMs, Math.round(job.source.durationSec * 1000 * this.o.deadline.factor));
-  }
-
-  /**
-   * The registry as of at most ~SNAPSHOT_MS ago. A stale snapshot is still served while a fresh one
-   * loads in the background, so no auction waits on the reload (claims keep slots exact anyway).
-   */
-  private candidates(): Promise<Candidate[]> {
-    const now = Date.now();
-    // Too old to trust (idle for a while: workers came and went): wait for a fresh one.
-    if (!this.snapshot || now - this.snapshot.at > STALE_MAX_MS) return this.reload(now);
-    if (now - this.snapshot.at > SNAPSHOT_MS && !this.reloading) {
-      this.reloading = true;
-      void this.reload(now)
-        .catch(() => {})
-        .finally(() => (this.reloading = false));
-    }
-    return this.snapshot.load;
-  }
-
-  /** The registry's candidates, with each one's open checks. */
-  private async loadCandidates(): Promise<Candidate[]> {
-    const cs = await this.o.registry.candidates();
-    if (!this.o.pendingChecks) return cs;
-    const open = await this.o.pendingChecks.counts(cs.map((c) => c.worker));
-    return cs.map((c, i) => ({ ...c, checksPending: open[i] }));
-  }
-
-  private reload(now: number): Promise<Candidate[]> {
-    const load = this.loadCandidates();
-    load.then(
-      () => {
-        // Swap in only once loaded, so callers never wait on a reload in flight.
-        if (!this.snapshot || this.snapshot.at <= now) this.snapshot = { at: now, load };
-      },
-      () => {
-        if (this.snapshot?.load === load) this.snapshot = null; // never serve a failed load
-      },
-    );
-    if (!this.snapshot || now - this.snapshot.at > STALE_MAX_MS) this.snapshot = { at: now, load };
-    return load;
-  }
-
-  private freeSlotInSnapshot(worker: string): void {
-    void this.snapshot?.load.then((cs) => {
-      const c = cs.find((x) => x.worker === worker);
-      if (c && c.inflight > 0) c.inflight -= 1;
-    }, () => {});
   }
 
   private queue(worker: string): Queue<TranscodeJob> {

@@ -16,9 +16,11 @@ export function createRedis(c: RedisConnection, options: RedisOptions = {}): Red
   const u = new URL(c.url);
   const node = { host: u.hostname, port: Number(u.port || 6379) };
   const auth = { ...(u.username ? { username: decodeURIComponent(u.username) } : {}), ...(u.password ? { password: decodeURIComponent(u.password) } : {}) };
-  const { lazyConnect, maxRetriesPerRequest, retryStrategy, enableOfflineQueue, ...rest } = options;
+  const { lazyConnect, maxRetriesPerRequest, retryStrategy, enableOfflineQueue, enableAutoPipelining, ...rest } = options;
   const clusterOptions: ClusterOptions = {
     lazyConnect,
+    // The cluster client pipelines per node itself (the nodes' own option would not).
+    ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
     ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
     redisOptions: { ...rest, ...auth, ...(maxRetriesPerRequest === undefined ? {} : { maxRetriesPerRequest }), ...(u.protocol === 'rediss:' ? { tls: {} } : {}) },
