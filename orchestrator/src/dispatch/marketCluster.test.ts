@@ -67,7 +67,7 @@ describe('marketplace on a 3-master Redis Cluster', () => {
     expect(await registry.candidates()).toEqual([]);
 
     const ledger = new CreditLedger(redis, 'ct');
-    const plan = { jobId: 'job-b', worker: worker(1), faceValue: '1000', winProb: '1', recipientRandHash: `0x${'ab'.repeat(32)}`, expiry: 2_000_000_000, owed: '2500', pricePerPixel: '1', pixels: '2500' };
+    const plan = { jobId: 'job-b', worker: worker(1), faceValue: '1000', winProb: '1', recipientRandHash: `0x${'ab'.repeat(32)}` as const, expiry: 2_000_000_000, owed: '2500', pricePerPixel: '1', pixels: '2500' };
     expect((await ledger.book(plan, 1000n, { maxTickets: 10, canPay: true })).count).toBe(2);
     expect(await ledger.clawBack('job-b', worker(1))).toBe(true);
     expect((await ledger.credit(worker(1))).balance).toBe(-2000n);

@@ -5,12 +5,12 @@ import type { Logger } from 'pino';
 import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/protocol';
 import { runAuction, type AuctionRules, type Candidate, type IneligibleReason, type RankedBid } from '../marketplace/auction.js';
 import type { Registry } from '../marketplace/registry.js';
-import { marketKeys } from '../marketplace/keys.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PendingChecks } from '../verification/pendingChecks.js';
 import type { SkipReason } from '../audit/auditStore.js';
 import type { Assignment, Dispatcher, Settlement, SpotCheck } from './dispatcher.js';
 import { MarketView } from './marketView.js';
+import { WaitingList, type Taken } from '../marketplace/waitingList.js';
 
 /** H.264 encoders a worker may use for a segment (results are checked, not the encoder). */
 const H264_ENCODERS = ['libx264', 'h264_nvenc'] as const;
@@ -21,9 +21,8 @@ const FORCE = 1_000_000_000;
 const TICK_MS = 100;
 /** Reasons a worker that could take a segment cannot take it yet: the segment waits for it. */
 const BUSY = new Set<IneligibleReason>(['no-free-slot', 'checks-pending']);
-/** How long this orchestrator counts as alive after its last beat (it beats every ALIVE_BEAT_MS). */
-const ALIVE_TTL_MS = 5000;
-const ALIVE_BEAT_MS = 1000;
+/** A waiting segment taken for dispatch goes back to the list if not dispatched within this (its orchestrator died). */
+const TAKE_LEASE_MS = 10_000;
 /** One orchestrator at a time recovers an orphaned job; its claim on it lasts this long. */
 const RECOVER_LOCK_MS = 10_000;
 
@@ -66,8 +65,12 @@ type Round = 'new' | 'failed' | 'missed';
  */
 export class MarketDispatcher implements Dispatcher {
   private readonly queues = new Map<string, Queue<TranscodeJob>>();
-  /** Segments no worker could take yet, oldest first. */
-  private readonly waiting = new Map<string, Waiting>();
+  /** Segments no worker could take yet, oldest first: in Redis, shared by every orchestrator. */
+  private readonly list: WaitingList;
+  /** Waiting segments this process took from the list and is dispatching. */
+  private readonly taken = new Set<string>();
+  /** Segments waiting in the list as of this process's last look (new ones queue behind them). */
+  private backlog = 0;
   private readonly handlers: ((job: SegmentJob, reason: SkipReason, detail: string) => void)[] = [];
   /** Spot-checks waiting for a verifier's free slot (after the segments waiting to be done). */
   private readonly checksWaiting = new Map<string, { job: SegmentJob; checked: SpotCheck; since: number }>();
@@ -80,17 +83,13 @@ export class MarketDispatcher implements Dispatcher {
   /** A timer tick asked for the deadline check (settles only drain the waiting segments). */
   private expireDue = false;
   private closed = false;
-  /** This process, in the records of the jobs it has waiting (so another can tell them orphaned). */
+  /** This process, in the locks of the jobs it recovers. */
   private readonly instance = randomUUID();
-  private readonly aliveTimer: NodeJS.Timeout;
 
   constructor(private readonly o: MarketDispatcherOptions) {
     this.view = new MarketView(o.registry, o.pendingChecks);
+    this.list = new WaitingList(o.redis, o.prefix, TAKE_LEASE_MS);
     this.timer = setInterval(() => this.pump(true), TICK_MS);
-    const beat = () => void o.redis.set(this.key.alive(this.instance), '1', 'PX', ALIVE_TTL_MS).catch(() => {});
-    beat();
-    this.aliveTimer = setInterval(beat, ALIVE_BEAT_MS);
-    this.aliveTimer.unref();
   }
 
   private readonly key = {
@@ -98,31 +97,29 @@ export class MarketDispatcher implements Dispatcher {
     done: (jobId: string) => `${this.o.prefix}:mkt:done:${jobId}`,
     check: (jobId: string, worker: string) => `${this.o.prefix}:mkt:check:${jobId}|${worker}`,
     assignment: (jobId: string, worker: string) => `${this.o.prefix}:mkt:assign:${jobId}|${worker.toLowerCase()}`,
-    /** jobId → the orchestrator instance that has it waiting for a slot. */
-    waiting: () => marketKeys(this.o.prefix).waiting,
-    alive: (instance: string) => `${this.o.prefix}:mkt:alive:${instance}`,
     recovering: (jobId: string) => `${this.o.prefix}:mkt:recover:${jobId}`,
   };
 
-  /** Puts a segment in this process's waiting list, and says so in Redis. */
+  /** Puts a segment in the shared waiting list (a taken one back in its place). */
   private async wait(w: Waiting): Promise<void> {
-    this.waiting.set(w.job.jobId, w);
-    await this.o.redis.hset(this.key.waiting(), w.job.jobId, this.instance);
+    this.backlog += 1;
+    await this.list.put(w.job.jobId, w.since);
+    this.taken.delete(w.job.jobId);
   }
 
+  /** A segment dispatched or given up: off the waiting list if this process had taken it from there. */
   private async unwait(jobId: string): Promise<void> {
-    if (!this.waiting.delete(jobId)) return;
-    await this.o.redis.hdel(this.key.waiting(), jobId);
+    if (!this.taken.delete(jobId)) return;
+    await this.list.done(jobId);
   }
 
   async orphaned(jobIds: readonly string[]): Promise<Set<string>> {
     const out = new Set<string>();
     for (const jobId of jobIds) {
-      if (this.waiting.has(jobId)) continue;
-      // Two slots on a Cluster: two commands, sent together.
-      const [owner, recovering] = await Promise.all([this.o.redis.hget(this.key.waiting(), jobId), this.o.redis.exists(this.key.recovering(jobId))]);
-      if (recovering === 1) continue;
-      if (owner && (await this.o.redis.exists(this.key.alive(owner))) === 1) continue;
+      if (this.taken.has(jobId)) continue;
+      // Two slots on a Cluster: two commands, sent together. A waiting segment is the market's.
+      const [waits, recovering] = await Promise.all([this.list.has(jobId), this.o.redis.exists(this.key.recovering(jobId))]);
+      if (waits || recovering === 1) continue;
       if (await this.o.registry.held(jobId, await this.o.registry.tried(jobId))) continue;
       out.add(jobId);
     }
@@ -131,7 +128,7 @@ export class MarketDispatcher implements Dispatcher {
 
   async recover(job: SegmentJob): Promise<boolean> {
     if ((await this.o.redis.set(this.key.recovering(job.jobId), this.instance, 'PX', RECOVER_LOCK_MS, 'NX')) !== 'OK') return false;
-    await Promise.all([this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS), this.o.redis.hdel(this.key.waiting(), job.jobId)]);
+    await this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS);
     const done = await this.o.redis.get(this.key.done(job.jobId));
     if (done === 'gave-up') {
       // given up, and the process died before the skip: finish the skip
@@ -154,9 +151,11 @@ export class MarketDispatcher implements Dispatcher {
   async enqueue(job: SegmentJob): Promise<void> {
     // Written alongside the auction's claim (one round trip): workers only ask for it after the add.
     const stored = this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS);
-    if (this.waiting.size > 0) {
-      // Older segments are waiting for a slot: this one queues behind them.
-      await Promise.all([stored, this.wait({ job, tried: new Set(), since: Date.now() })]);
+    if (this.backlog > 0) {
+      // Older segments are waiting for a slot: this one queues behind them (once its record is
+      // written: any orchestrator may take it from the list).
+      await stored;
+      await this.wait({ job, tried: new Set(), since: Date.now() });
       this.o.metrics.auctions.inc({ outcome: 'waiting' });
       this.pump();
       return;
@@ -180,7 +179,7 @@ export class MarketDispatcher implements Dispatcher {
       this.o.logger.info({ jobId: job.jobId, worker, reason: s.reason, onTime }, 'worker failed a segment');
       if (onTime && !(await this.isDone(job.jobId))) await this.dispatch(job, new Set(await this.o.registry.tried(job.jobId)), 'failed');
     }
-    if (this.waiting.size > 0 || this.checksWaiting.size > 0) this.pump();
+    if (this.backlog > 0 || this.checksWaiting.size > 0) this.pump();
   }
 
   async claimResult(jobId: string, worker: string): Promise<boolean> {
@@ -251,7 +250,6 @@ export class MarketDispatcher implements Dispatcher {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    clearInterval(this.aliveTimer);
     await this.pumping;
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
@@ -307,9 +305,12 @@ export class MarketDispatcher implements Dispatcher {
     return false;
   }
 
-  /** Runs the auction for a segment and hands it to the best worker with a free slot. */
-  private async dispatch(job: SegmentJob, tried: ReadonlySet<string>, round: Round): Promise<void> {
-    if (tried.size >= this.o.attempts) return this.giveUp(job, 'attempts-exhausted', `${tried.size} workers tried it`);
+  /**
+   * Runs the auction for a segment and hands it to the best worker with a free slot; true when it
+   * waits for one instead (`since`: when it began waiting, for one taken from the waiting list).
+   */
+  private async dispatch(job: SegmentJob, tried: ReadonlySet<string>, round: Round, since?: number): Promise<boolean> {
+    if (tried.size >= this.o.attempts) return this.giveUp(job, 'attempts-exhausted', `${tried.size} workers tried it`).then(() => false);
     const candidates = await this.view.candidates();
     const maxHeight = Math.max(...job.profiles.map((x) => x.height));
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight }, { ...this.rulesFor(job), exclude: tried });
@@ -329,18 +330,19 @@ export class MarketDispatcher implements Dispatcher {
         },
         'auction decided',
       );
-      return;
+      return false;
     }
     const someoneBusy = auction.ranked.length > 0 || auction.ineligible.some((i) => BUSY.has(i.reason));
     // Failed by every worker there is: skip it. After a missed deadline with nobody else to ask,
     // it waits instead: the slow worker's late result still counts (first valid result wins).
-    if (!someoneBusy && round === 'failed') return this.giveUp(job, 'attempts-exhausted', 'failed by every eligible worker');
+    if (!someoneBusy && round === 'failed') return this.giveUp(job, 'attempts-exhausted', 'failed by every eligible worker').then(() => false);
     // Every eligible worker is busy (or none has registered yet): wait for a slot.
-    if (!this.waiting.has(job.jobId)) {
-      await this.wait({ job, tried, since: Date.now() });
+    if (since === undefined) {
       this.o.metrics.auctions.inc({ outcome: 'waiting' });
       this.o.logger.debug({ jobId: job.jobId, ineligible: auction.ineligible }, 'no worker free; segment waits');
     }
+    await this.wait({ job, tried, since: since ?? Date.now() });
+    return true;
   }
 
   /**
@@ -362,17 +364,9 @@ export class MarketDispatcher implements Dispatcher {
             this.expireDue = false;
             for (const { jobId, worker } of await this.o.registry.expired(Date.now(), this.lateGraceMs())) await this.onDeadlineMissed(jobId, worker);
           }
-          // Oldest first, as many at once as there are free slots (one at a time would cap the
-          // drain rate at one segment per two round trips).
-          let progressed = true;
-          while (progressed && this.waiting.size > 0 && !this.closed) {
-            const before = this.waiting.size;
-            const batch = [...this.waiting.values()].slice(0, Math.max(1, await this.freeSlots()));
-            await Promise.all(batch.map((w) => this.retryWaiting(w)));
-            progressed = this.waiting.size < before;
-          }
+          await this.drainWaiting();
           for (const [jobId, c] of this.checksWaiting) {
-            if (this.waiting.size > 0) break; // live segments first
+            if (this.backlog > 0) break; // live segments first
             const outcome = Date.now() - c.since > this.o.waitLimitMs ? 'none' : await this.sendCheck(c.job, c.checked);
             if (outcome === 'queued') continue;
             this.checksWaiting.delete(jobId);
@@ -387,13 +381,40 @@ export class MarketDispatcher implements Dispatcher {
     });
   }
 
-  private async retryWaiting(w: Waiting): Promise<void> {
-    if (w.tried.size > 0 && (await this.isDone(w.job.jobId))) await this.unwait(w.job.jobId);
-    // A segment whose slow worker is alive and still on it is not given up: its late result counts.
-    else if (Date.now() - w.since > this.o.waitLimitMs && !(w.tried.size > 0 && (await this.o.registry.held(w.job.jobId, w.tried)))) {
-      await this.giveUp(w.job, 'no-worker', `no worker free within ${this.o.waitLimitMs} ms`);
+  /**
+   * Segments waiting for a slot (any orchestrator's), oldest first, as many at once as there are
+   * free slots (one at a time would cap the drain rate at one segment per two round trips); at
+   * least one per pass, so the oldest is given up when it has waited too long.
+   */
+  private async drainWaiting(): Promise<void> {
+    let { left } = await this.list.take(0);
+    let back = 0;
+    while (left > 0 && !this.closed) {
+      const next = await this.list.take(Math.max(1, await this.freeSlots()));
+      left = next.left;
+      const stillWaiting = await Promise.all(next.taken.map((t) => this.retryTaken(t)));
+      back = stillWaiting.filter(Boolean).length;
+      if (back === stillWaiting.length) break; // no slot after all: the next settle or tick tries again
     }
-    else await this.dispatch(w.job, w.tried, w.tried.size > 0 ? 'missed' : 'new');
+    this.backlog = left + back;
+  }
+
+  /** Dispatches a segment taken from the waiting list; true when it waits again. */
+  private async retryTaken(t: Taken): Promise<boolean> {
+    this.taken.add(t.jobId);
+    const [job, tried] = await Promise.all([this.get(t.jobId), this.o.registry.tried(t.jobId)]);
+    if (!job) {
+      this.o.logger.warn({ jobId: t.jobId }, 'waiting segment without its job record (expired): dropped');
+      await this.unwait(t.jobId);
+      return false;
+    }
+    const w: Waiting = { job, tried: new Set(tried), since: t.since };
+    if (w.tried.size > 0 && (await this.isDone(job.jobId))) return this.unwait(job.jobId).then(() => false);
+    // A segment whose slow worker is alive and still on it is not given up: its late result counts.
+    if (Date.now() - w.since > this.o.waitLimitMs && !(w.tried.size > 0 && (await this.o.registry.held(job.jobId, w.tried)))) {
+      return this.giveUp(job, 'no-worker', `no worker free within ${this.o.waitLimitMs} ms`).then(() => false);
+    }
+    return this.dispatch(job, w.tried, w.tried.size > 0 ? 'missed' : 'new', w.since);
   }
 
   /** Free slots of online workers, as the view (adjusted locally) has them. */

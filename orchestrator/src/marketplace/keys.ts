@@ -30,8 +30,12 @@ export function marketKeys(prefix: string) {
     excluded: `${base}:excluded`,
     /** counter: bumped on every registration, forgetting or exclusion (orchestrators reload then) */
     version: `${base}:version`,
-    /** hash: jobId → orchestrator instance that has it waiting for a slot */
+    /** zset: segments waiting for a free slot, shared by every orchestrator (jobId → since ms) */
     waiting: `${base}:waiting`,
+    /** zset: waiting segments an orchestrator took to dispatch (jobId → end of its lease ms) */
+    taking: `${base}:taking`,
+    /** hash: jobId → since when it waits (ms), kept while it is waiting or taken */
+    waitingSince: `${base}:waiting-since`,
     /** hash of one worker: latency, success, jobs, failures, faults */
     perf: (worker: string) => `${base}:perf:${worker}`,
     /** set of the workers tried for a job */

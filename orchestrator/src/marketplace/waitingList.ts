@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { marketKeys, type MarketKeys } from './keys.js';
+
+const TAKE = { numberOfKeys: 3, lua: readFileSync(new URL('./lua/take-3.lua', import.meta.url), 'utf8') };
+type Commands = { segmintTake(...a: (string | number)[]): Promise<string[]> };
+
+/** A waiting segment as taken: its id and since when it waits (ms). */
+export type Taken = { jobId: string; since: number };
+
+/**
+ * Segments no worker had a free slot for, oldest first, in Redis and shared by every orchestrator:
+ * whichever has a free slot first dispatches the oldest (a slot freed by a result arriving at any
+ * orchestrator is used at once, and a segment outlives the orchestrator that queued it).
+ * A taken segment is under a lease until it is dispatched (done) or put back; an orchestrator that
+ * dies mid-dispatch leaves a lease that ends, and the segment goes back to its place in the list.
+ */
+export class WaitingList {
+  private readonly redis: Redis & Commands;
+  private readonly k: MarketKeys;
+
+  constructor(redis: Redis, prefix: string, private readonly leaseMs: number) {
+    if (!('segmintTake' in redis)) redis.defineCommand('segmintTake', TAKE);
+    this.redis = redis as Redis & Commands;
+    this.k = marketKeys(prefix);
+  }
+
+  /** Adds a segment (or puts a taken one back) with the time it began waiting. */
+  async put(jobId: string, since: number): Promise<void> {
+    await this.redis.multi()
+      .zrem(this.k.taking, jobId)
+      .zadd(this.k.waiting, since, jobId)
+      .hset(this.k.waitingSince, jobId, since)
+      .exec();
+  }
+
+  /** Takes up to `max` of the oldest (0: none, only the count); `left` = how many still wait. */
+  async take(max: number, now = Date.now()): Promise<{ taken: Taken[]; left: number }> {
+    const [left, ...rest] = await this.redis.segmintTake(this.k.waiting, this.k.taking, this.k.waitingSince, now, this.leaseMs, max);
+    const taken: Taken[] = [];
+    for (let i = 0; i < rest.length; i += 2) taken.push({ jobId: rest[i]!, since: Number(rest[i + 1]) });
+    return { taken, left: Number(left) };
+  }
+
+  /** A segment dispatched or given up: off the list. */
+  async done(jobId: string): Promise<void> {
+    await this.redis.multi().zrem(this.k.waiting, jobId).zrem(this.k.taking, jobId).hdel(this.k.waitingSince, jobId).exec();
+  }
+
+  /** Whether the segment waits, or is being dispatched (its lease, even ended, brings it back). */
+  async has(jobId: string): Promise<boolean> {
+    const [[, a], [, b]] = (await this.redis.pipeline().zscore(this.k.waiting, jobId).zscore(this.k.taking, jobId).exec()) as [[null, string | null], [null, string | null]];
+    return a !== null || b !== null;
+  }
+}
