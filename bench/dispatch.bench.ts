@@ -137,6 +137,7 @@ async function rawBullmq(prefix: string, jobs: number, load: Load): Promise<RunR
 async function segmintDispatch(prefix: string, jobs: number, load: Load): Promise<RunReturnType> {
   const processed = new Map<number, number>();
   const queued: number[] = [];
+  const settleMs: number[] = [];
   const redis = new Redis(REDIS_URL, PRODUCER);
   const registry = new Registry(redis, prefix, new NoChainStake(), 60_000);
   const metrics = createMetrics();
@@ -169,7 +170,9 @@ async function segmintDispatch(prefix: string, jobs: number, load: Load): Promis
         async (job) => {
           processed.set(Number(job.data.seq), performance.now());
           if (process.env.BENCH_DEBUG) queued.push(Date.now() - job.timestamp);
+          const t = performance.now();
           await dispatcher.settle(job.data, address, { outcome: 'accepted' });
+          if (process.env.BENCH_DEBUG) settleMs.push(performance.now() - t);
         },
         { connection: { url: REDIS_URL }, prefix, concurrency: 64 },
       ),
@@ -190,7 +193,7 @@ async function segmintDispatch(prefix: string, jobs: number, load: Load): Promis
     await dispatcher.enqueue(job(i));
     enqueueMs += performance.now() - t;
   }, processed);
-  if (process.env.BENCH_DEBUG) console.log({ queuedMsP50: pct(queued, 50), queuedMsP99: pct(queued, 99), meanEnqueueMs: enqueueMs / jobs, auctions: (await metrics.auctions.get()).values.map((v) => [v.labels.outcome, v.value]) });
+  if (process.env.BENCH_DEBUG) console.log({ queuedMsP50: pct(queued, 50), queuedMsP99: pct(queued, 99), settleMsP50: pct(settleMs, 50), settleMsP99: pct(settleMs, 99), meanEnqueueMs: enqueueMs / jobs, auctions: (await metrics.auctions.get()).values.map((v) => [v.labels.outcome, v.value]) });
   await Promise.all(workers.map((w) => w.close()));
   await dispatcher.close();
   redis.disconnect();

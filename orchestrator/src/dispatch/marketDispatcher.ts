@@ -69,6 +69,8 @@ export class MarketDispatcher implements Dispatcher {
   private readonly list: WaitingList;
   /** Waiting segments this process took from the list and is dispatching. */
   private readonly taken = new Set<string>();
+  /** Taken segments dispatched or given up, to take off the list when their batch ends. */
+  private finished: string[] = [];
   /** Segments waiting in the list as of this process's last look (new ones queue behind them). */
   private backlog = 0;
   private readonly handlers: ((job: SegmentJob, reason: SkipReason, detail: string) => void)[] = [];
@@ -100,17 +102,19 @@ export class MarketDispatcher implements Dispatcher {
     recovering: (jobId: string) => `${this.o.prefix}:mkt:recover:${jobId}`,
   };
 
-  /** Puts a segment in the shared waiting list (a taken one back in its place). */
+  /**
+   * Puts a segment in the shared waiting list (a taken one back in its place), with its job and
+   * the workers tried, so whoever takes it needs no other read.
+   */
   private async wait(w: Waiting): Promise<void> {
     this.backlog += 1;
-    await this.list.put(w.job.jobId, w.since);
+    await this.list.put(w.job.jobId, w.since, JSON.stringify({ job: w.job, tried: [...w.tried] }));
     this.taken.delete(w.job.jobId);
   }
 
-  /** A segment dispatched or given up: off the waiting list if this process had taken it from there. */
-  private async unwait(jobId: string): Promise<void> {
-    if (!this.taken.delete(jobId)) return;
-    await this.list.done(jobId);
+  /** A segment dispatched or given up: off the waiting list (at the end of the batch) if this process had taken it from there. */
+  private unwait(jobId: string): void {
+    if (this.taken.delete(jobId)) this.finished.push(jobId);
   }
 
   async orphaned(jobIds: readonly string[]): Promise<Set<string>> {
@@ -316,7 +320,7 @@ export class MarketDispatcher implements Dispatcher {
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight }, { ...this.rulesFor(job), exclude: tried });
     for (const bid of auction.ranked) {
       if (!(await this.handTo(job, bid))) continue;
-      await this.unwait(job.jobId);
+      this.unwait(job.jobId);
       this.o.metrics.auctions.inc({ outcome: tried.size === 0 ? 'won' : 'reauctioned' });
       if (this.o.logger.isLevelEnabled('debug')) this.o.logger.debug(
         {
@@ -393,6 +397,9 @@ export class MarketDispatcher implements Dispatcher {
       const next = await this.list.take(Math.max(1, await this.freeSlots()));
       left = next.left;
       const stillWaiting = await Promise.all(next.taken.map((t) => this.retryTaken(t)));
+      const finished = this.finished;
+      this.finished = [];
+      await this.list.done(finished);
       back = stillWaiting.filter(Boolean).length;
       if (back === stillWaiting.length) break; // no slot after all: the next settle or tick tries again
     }
@@ -402,14 +409,22 @@ export class MarketDispatcher implements Dispatcher {
   /** Dispatches a segment taken from the waiting list; true when it waits again. */
   private async retryTaken(t: Taken): Promise<boolean> {
     this.taken.add(t.jobId);
-    const [job, tried] = await Promise.all([this.get(t.jobId), this.o.registry.tried(t.jobId)]);
+    // Its entry, or (none stored, or its last taker died: it may be out of date) the records.
+    const stored = t.entry ? (JSON.parse(t.entry) as { job: SegmentJob; tried: string[] }) : null;
+    const [job, tried] = stored ? [stored.job, stored.tried] : await Promise.all([this.get(t.jobId), this.o.registry.tried(t.jobId)]);
     if (!job) {
+      // The stuck-seq sweep rebuilds it from its stored source (it is no longer waiting, nor held).
       this.o.logger.warn({ jobId: t.jobId }, 'waiting segment without its job record (expired): dropped');
-      await this.unwait(t.jobId);
+      this.unwait(t.jobId);
       return false;
     }
     const w: Waiting = { job, tried: new Set(tried), since: t.since };
-    if (w.tried.size > 0 && (await this.isDone(job.jobId))) return this.unwait(job.jobId).then(() => false);
+    // Back from an ended lease: its taker may have dispatched it before dying (a worker holds it).
+    const dispatched = !stored && w.tried.size > 0 && (await this.o.registry.held(job.jobId, w.tried));
+    if (dispatched || (w.tried.size > 0 && (await this.isDone(job.jobId)))) {
+      this.unwait(job.jobId);
+      return false;
+    }
     // A segment whose slow worker is alive and still on it is not given up: its late result counts.
     if (Date.now() - w.since > this.o.waitLimitMs && !(w.tried.size > 0 && (await this.o.registry.held(job.jobId, w.tried)))) {
       return this.giveUp(job, 'no-worker', `no worker free within ${this.o.waitLimitMs} ms`).then(() => false);
@@ -445,7 +460,7 @@ export class MarketDispatcher implements Dispatcher {
   }
 
   private async giveUp(job: SegmentJob, reason: SkipReason, detail: string): Promise<void> {
-    await this.unwait(job.jobId);
+    this.unwait(job.jobId);
     // NX: whichever orchestrator gets here first skips the segment, once.
     if ((await this.o.redis.set(this.key.done(job.jobId), 'gave-up', 'PX', JOB_TTL_MS, 'NX')) !== 'OK') return;
     this.o.metrics.auctions.inc({ outcome: 'gave-up' });

@@ -34,7 +34,7 @@ export function marketKeys(prefix: string) {
     waiting: `${base}:waiting`,
     /** zset: waiting segments an orchestrator took to dispatch (jobId → end of its lease ms) */
     taking: `${base}:taking`,
-    /** hash: jobId → since when it waits (ms), kept while it is waiting or taken */
+    /** hash: jobId → "since" (ms it began waiting) or "since|entry" (what dispatching it needs), while it waits or is taken */
     waitingSince: `${base}:waiting-since`,
     /** hash of one worker: latency, success, jobs, failures, faults */
     perf: (worker: string) => `${base}:perf:${worker}`,
