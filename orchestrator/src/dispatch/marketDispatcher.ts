@@ -396,10 +396,16 @@ export class MarketDispatcher implements Dispatcher {
     while (left > 0 && !this.closed) {
       const next = await this.list.take(Math.max(1, await this.freeSlots()));
       left = next.left;
-      const stillWaiting = await Promise.all(next.taken.map((t) => this.retryTaken(t)));
-      const finished = this.finished;
-      this.finished = [];
-      await this.list.done(finished);
+      let stillWaiting: boolean[];
+      try {
+        stillWaiting = await Promise.all(next.taken.map((t) => this.retryTaken(t)));
+      } finally {
+        // One that failed stays taken in Redis until its lease ends, then waits again.
+        for (const t of next.taken) this.taken.delete(t.jobId);
+        const finished = this.finished;
+        this.finished = [];
+        await this.list.done(finished);
+      }
       back = stillWaiting.filter(Boolean).length;
       if (back === stillWaiting.length) break; // no slot after all: the next settle or tick tries again
     }
