@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redisClient.js';
 import { marketKeys, type MarketKeys } from './keys.js';
 
 const TAKE = { numberOfKeys: 3, lua: readFileSync(new URL('./lua/take-3.lua', import.meta.url), 'utf8') };
@@ -19,12 +19,12 @@ export type Taken = { jobId: string; since: number; entry?: string };
  * dies mid-dispatch leaves a lease that ends, and the segment goes back to its place in the list.
  */
 export class WaitingList {
-  private readonly redis: Redis & Commands;
+  private readonly redis: RedisClient & Commands;
   private readonly k: MarketKeys;
 
-  constructor(redis: Redis, prefix: string, private readonly leaseMs: number) {
+  constructor(redis: RedisClient, prefix: string, private readonly leaseMs: number) {
     if (!('segmintTake' in redis)) redis.defineCommand('segmintTake', TAKE);
-    this.redis = redis as Redis & Commands;
+    this.redis = redis as RedisClient & Commands;
     this.k = marketKeys(prefix);
   }
 
