@@ -85,10 +85,11 @@ describe('marketplace on a 3-master Redis Cluster', () => {
       metrics: createMetrics(), logger: pino({ level: 'silent' }),
     });
     const done: string[] = [];
+    const connections = [1, 2].map(() => cluster.duplicate());
     const workers = [1, 2].map((n) => new Worker<TranscodeJob>(workerQueueName(worker(n)), async (job) => {
       done.push(`${job.data.seq}@${n}`);
       await dispatcher.settle(job.data, worker(n), { outcome: 'accepted' });
-    }, { connection: cluster.duplicate(), prefix, concurrency: 2 }));
+    }, { connection: connections[n - 1]!, prefix, concurrency: 2 }));
     const job = (seq: number): SegmentJob => ({
       jobId: `s.1.${seq}`, streamId: 's', seq, ingestedAt: Date.now(),
       source: { videoCodec: 'h264', width: 1280, height: 720, frames: 60, fps: 30, durationSec: 2, startSec: 0, videoSha256: '0'.repeat(64), videoCodecString: 'avc1.64001f' },
@@ -104,6 +105,7 @@ describe('marketplace on a 3-master Redis Cluster', () => {
     } finally {
       await Promise.all(workers.map((w) => w.close()));
       await dispatcher.close();
+      for (const c of connections) c.disconnect();
     }
   });
 });
