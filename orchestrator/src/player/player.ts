@@ -11,6 +11,7 @@ import { HlsJsP2PEngine } from 'p2p-media-loader-hlsjs';
 import type { Address } from 'viem';
 import { applyP2PPatches, bannedPeers } from './p2pPatches.js';
 import { SegmentVerifier } from './segmentVerifier.js';
+import { edgeLoaders, type EdgeDelivery } from './edgePlayer.js';
 
 export type PlayerOptions = {
   video: HTMLVideoElement;
@@ -19,6 +20,8 @@ export type PlayerOptions = {
   playbackId: string;
   /** Peer-to-peer delivery; null or absent: every byte from the origin. */
   p2p?: { tracker: string; segmentSigner: Address } | null;
+  /** Through a staked edge when steering gives one (edgePlayer.ts; not with p2p); null or absent: the origin. */
+  edge?: { segmentSigner: Address } | null;
   /** Where the player reports its delivery (POST every `reportEveryMs`); absent: not reported. */
   reportUrl?: string;
   reportEveryMs?: number;
@@ -42,19 +45,26 @@ export type DeliveryStats = {
   /** Segments handed to hls.js whose bytes match the signed record, and whose do not. */
   playedVerified: number;
   playedMismatch: number;
+  /** Edge delivery (null: not tried). */
+  edge: EdgeDelivery | null;
 };
 
 export function createPlayer(o: PlayerOptions) {
   const query = new URL(o.src, location.href).search;
   const stats: DeliveryStats = {
     p2p: !!o.p2p, originBytes: 0, peerBytes: 0, rejectedSegments: 0, rejectedBytes: 0, unverifiedSegments: 0, rejectedUnattributed: 0, bannedPeers: [],
-    peersConnected: 0, uploadedBytes: 0, playedVerified: 0, playedMismatch: 0,
+    peersConnected: 0, uploadedBytes: 0, playedVerified: 0, playedMismatch: 0, edge: null,
   };
-  const verifier = o.p2p ? new SegmentVerifier(o.p2p.segmentSigner, query) : null;
+  const edge = o.edge && !o.p2p ? o.edge : null;
+  const signer = o.p2p?.segmentSigner ?? edge?.segmentSigner;
+  const verifier = signer ? new SegmentVerifier(signer, query) : null;
   let hls: Hls;
   if (o.p2p && verifier) {
     applyP2PPatches();
     hls = p2pHls(o.playbackId, o.p2p.tracker, verifier, stats);
+  } else if (edge) {
+    const { pLoader, fLoader } = edgeLoaders(Hls, { orchestratorUrl: location.origin, playbackId: o.playbackId }, stats);
+    hls = new Hls({ lowLatencyMode: false, pLoader, fLoader });
   } else {
     hls = new Hls({ lowLatencyMode: false });
     hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
