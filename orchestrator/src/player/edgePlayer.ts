@@ -22,8 +22,8 @@ export type EdgeDelivery = {
   rejectedSegments: number;
   faultsReported: number;
   failovers: number;
-  /** The viewer session could not start (rate limited, orchestrator down): origin only. */
-  sessionError: string | null;
+  /** Segments loaded again in the same session (no second receipt). */
+  repeated: number;
 };
 
 type HlsClass = typeof Hls;
@@ -38,64 +38,67 @@ function newStats(): LoaderStats {
 }
 
 /**
- * Starts the viewer session and answers hls.js config (pLoader, fLoader) that plays through the
- * edge it was steered to. `counters` is kept up to date after every load.
+ * Starts a viewer session (a fresh key; the orchestrator steers it): the EdgeViewer, or null when
+ * no session could start (rate limited, orchestrator unreachable): then the player plays as if
+ * there were no edges.
  */
-export function edgeLoaders(H: HlsClass, o: { orchestratorUrl: string; playbackId: string }, counters: Counters): Pick<HlsConfig, 'pLoader' | 'fLoader'> & { viewer: Promise<EdgeViewer | null> } {
-  const edge: EdgeDelivery = { address: null, bytes: 0, receipts: 0, rejectedSegments: 0, faultsReported: 0, failovers: 0, sessionError: null };
+export function startEdgeSession(orchestratorUrl: string, playbackId: string): Promise<EdgeViewer | null> {
+  return EdgeViewer.start({ orchestratorUrl, playbackId }).catch(() => null);
+}
+
+/**
+ * hls.js config (pLoader, fLoader) that plays `viewer`'s session through the edge it was steered
+ * to. `counters` is kept up to date after every load.
+ */
+export function edgeLoaders(H: HlsClass, v: EdgeViewer, playbackId: string, counters: Counters): Pick<HlsConfig, 'pLoader' | 'fLoader'> {
+  const edge: EdgeDelivery = { address: v.edge?.address ?? null, bytes: 0, receipts: 0, rejectedSegments: 0, faultsReported: 0, failovers: 0, repeated: 0 };
   counters.edge = edge;
-  const viewer = EdgeViewer.start({ orchestratorUrl: o.orchestratorUrl, playbackId: o.playbackId }).then(
-    (v) => ((edge.address = v.edge?.address ?? null), v),
-    (err: unknown) => ((edge.sessionError = err instanceof Error ? err.message : String(err)), null),
-  );
-  const sync = (v: EdgeViewer) => {
-    Object.assign(edge, { address: v.edge?.address ?? null, bytes: v.stats.edgeBytes, receipts: v.stats.receipts, rejectedSegments: v.stats.rejectedSegments, faultsReported: v.stats.faultsReported, failovers: v.stats.failovers });
+  let viewerOrigin = 0; // bytes EdgeViewer took from the origin (an edge failed), counted so far
+  const sync = () => {
+    counters.originBytes += v.stats.originBytes - viewerOrigin;
+    viewerOrigin = v.stats.originBytes;
+    Object.assign(edge, { address: v.edge?.address ?? null, bytes: v.stats.edgeBytes, receipts: v.stats.receipts, rejectedSegments: v.stats.rejectedSegments, faultsReported: v.stats.faultsReported, failovers: v.stats.failovers, repeated: v.stats.repeated });
   };
   const Default = H.DefaultConfig.loader as unknown as new (c: HlsConfig) => AnyLoader;
 
   class EdgeLoader implements AnyLoader {
     context: LoaderContext | null = null;
-    private readonly own = newStats();
+    stats = newStats();
     private fallback: AnyLoader | null = null;
     private done = false;
     private timer: ReturnType<typeof setTimeout> | undefined;
     constructor(private readonly config: HlsConfig) {}
 
-    get stats(): LoaderStats {
-      return this.fallback?.stats ?? this.own;
-    }
-
     load(context: LoaderContext, cfg: LoaderConfiguration, cbs: LoaderCallbacks<LoaderContext>): void {
       this.context = context;
-      this.stats.loading.start = performance.now();
       const m = SEGMENT.exec(context.url) ?? PLAYLIST.exec(context.url);
-      void viewer.then((v) => {
-        if (this.done) return;
-        if (!v || !v.edge || !m || decodeURIComponent(m[1]!) !== o.playbackId || context.rangeStart !== undefined) return this.fromOrigin(context, cfg, cbs);
-        const ms = cfg.loadPolicy?.maxLoadTimeMs || cfg.timeout;
-        if (ms > 0) this.timer = setTimeout(() => this.finish() && cbs.onTimeout(this.stats, context, null), ms);
-        const rendition = decodeURIComponent(m[2]!);
-        const load = m[3] ? v.segment(rendition, m[3]) : v.mediaPlaylist(rendition);
-        load.then(
-          (data) => {
-            sync(v);
-            if (!this.finish()) return;
-            this.loaded(typeof data === 'string' ? data.length : data.byteLength);
-            // a copy of its own: hls.js hands fragment buffers to its transmuxer worker (detached)
-            const body = typeof data === 'string' ? data : (data.slice().buffer as ArrayBuffer);
-            cbs.onSuccess({ url: context.url, data: body }, this.stats, context, null);
-          },
-          (err: unknown) => {
-            sync(v);
-            if (this.finish()) cbs.onError({ code: 0, text: err instanceof Error ? err.message : String(err) }, context, null, this.stats);
-          },
-        );
-      });
+      // the origin (hls.js's loader) once the session has no edge, and for anything but this stream's media playlists and segments
+      if (!v.edge || !m || decodeURIComponent(m[1]!) !== playbackId || context.rangeEnd) return this.fromOrigin(context, cfg, cbs);
+      this.stats.loading.start = performance.now();
+      const ms = cfg.loadPolicy?.maxLoadTimeMs || cfg.timeout;
+      if (ms > 0) this.timer = setTimeout(() => this.finish() && cbs.onTimeout(this.stats, context, null), ms);
+      const rendition = decodeURIComponent(m[2]!);
+      const load = m[3] ? v.segment(rendition, m[3]) : v.mediaPlaylist(rendition);
+      load.then(
+        (data) => {
+          sync();
+          if (!this.finish()) return;
+          this.loaded(typeof data === 'string' ? data.length : data.byteLength);
+          // a copy of its own: hls.js hands fragment buffers to its transmuxer worker (detached)
+          const body = typeof data === 'string' ? data : (data.slice().buffer as ArrayBuffer);
+          cbs.onSuccess({ url: context.url, data: body }, this.stats, context, null);
+        },
+        (err: unknown) => {
+          sync();
+          if (this.finish()) cbs.onError({ code: 0, text: err instanceof Error ? err.message : String(err) }, context, null, this.stats);
+        },
+      );
     }
 
     /** hls.js's own loader, at the origin; segment bytes counted as origin bytes. */
     private fromOrigin(context: LoaderContext, cfg: LoaderConfiguration, cbs: LoaderCallbacks<LoaderContext>): void {
       this.fallback = new Default(this.config);
+      this.fallback.stats = this.stats; // the object hls.js already holds (frag.stats)
       this.fallback.load(context, cfg, {
         ...cbs,
         onSuccess: (res, stats, ctx, details) => {
@@ -119,17 +122,18 @@ export function edgeLoaders(H: HlsClass, o: { orchestratorUrl: string; playbackI
     }
 
     abort(): void {
+      if (this.finish()) this.stats.aborted = true;
       this.fallback?.abort();
-      if (!this.finish()) return;
-      this.stats.aborted = true;
     }
 
     destroy(): void {
-      this.abort();
-      this.fallback?.destroy();
+      // hls.js's onAbort destroys the loader: the fallback is let go before it is aborted
+      const fallback = this.fallback;
       this.fallback = null;
+      this.finish();
+      fallback?.destroy();
     }
   }
   const L = EdgeLoader as unknown as HlsConfig['pLoader'];
-  return { pLoader: L, fLoader: L as unknown as HlsConfig['fLoader'], viewer };
+  return { pLoader: L, fLoader: L as unknown as HlsConfig['fLoader'] };
 }

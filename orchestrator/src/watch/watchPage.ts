@@ -3,11 +3,11 @@
  * is given) plays the ladder (a live stream's, or `hlsPath`: an asset's) and shows the rendition
  * playing and where the bytes came from.
  */
-export function watchPage(playbackId: string, hlsPath?: string, p2p?: { segmentSigner: string } | null, edge?: { segmentSigner: string } | null): string {
+export function watchPage(playbackId: string, hlsPath?: string, p2p?: { segmentSigner: string } | null, edge = false): string {
   const id = JSON.stringify(playbackId).replace(/</g, '\\u003c');
   const path = JSON.stringify(hlsPath ?? null).replace(/</g, '\\u003c');
   const signer = JSON.stringify(p2p?.segmentSigner ?? null).replace(/</g, '\\u003c');
-  const edgeSigner = JSON.stringify(edge?.segmentSigner ?? null).replace(/</g, '\\u003c');
+  const edgeOn = edge ? 'true' : 'false';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Segmint · watch</title>
@@ -71,6 +71,12 @@ export function watchPage(playbackId: string, hlsPath?: string, p2p?: { segmentS
   setInterval(showDelivery, 1000);
   function start() {
     var Hls = window.SegmintPlayer && SegmintPlayer.Hls;
+    if (Hls && Hls.isSupported() && ${edgeOn} && SegmintPlayer.startEdgeSession) {
+      SegmintPlayer.startEdgeSession(location.origin, playbackId).then(play); // a viewer session: steered to an edge, or not
+    } else play(null);
+  }
+  function play(edgeViewer) {
+    var Hls = window.SegmintPlayer && SegmintPlayer.Hls;
     if (Hls && Hls.isSupported()) {
       var proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
       var player = SegmintPlayer.createPlayer({
@@ -78,7 +84,7 @@ export function watchPage(playbackId: string, hlsPath?: string, p2p?: { segmentS
         src: src,
         playbackId: playbackId,
         p2p: signer ? { tracker: proto + location.host + '/tracker/' + encodeURIComponent(playbackId), segmentSigner: signer } : null,
-        edge: ${edgeSigner} ? { segmentSigner: ${edgeSigner} } : null, // through a staked edge when steering gives one
+        edge: edgeViewer, // steered to a staked edge: every segment through it (P2P off)
         reportUrl: ${path} ? undefined : '/api/playback/' + encodeURIComponent(playbackId) + '/delivery',
       });
       var hls = window.segmintHls = player.hls;
