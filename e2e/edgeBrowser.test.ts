@@ -32,7 +32,7 @@ let db: Database;
 let orch: TestOrchestrator;
 let worker: ChildProcess;
 let browser: Browser;
-let stream: { playbackId: string };
+let stream: { playbackId: string; streamKey: string };
 let publisher: ChildProcess;
 let dir: string;
 const edges: EdgeProcess[] = [];
@@ -57,7 +57,7 @@ beforeAll(async () => {
   worker = spawnWorker(orch, ['--concurrency', '2']);
   // a real live source (continuous timestamps, as a player needs): ffmpeg over RTMP, 320x180 at 15 fps (CPU is scarce)
   stream = (await api(orch, 'POST', '/api/stream', { name: 'edge-browser', profiles: [{ name: 'low', width: 256, height: 144, bitrate: 150_000 }] })).json as { playbackId: string; streamKey: string };
-  publisher = ffmpegPublish({ port: orch.rtmp!.port, key: (stream as { streamKey: string }).streamKey, seconds: 300, width: 320, height: 180, fps: 15 });
+  publisher = ffmpegPublish({ port: orch.rtmp!.port, key: stream.streamKey, seconds: 300, width: 320, height: 180, fps: 15 });
   browser = await launchViewerBrowser();
   await waitFor('3 signed segments of low', async () => {
     const res = await fetch(`${orch.url}/hls/${stream.playbackId}/low/hashes.json`);
