@@ -15,7 +15,8 @@
  * time of the edge processes (/proc/PID/stat) over the run, per viewer. Payment: verified edge
  * bytes the viewers vouched for vs bytes the orchestrator accepted to pay (no chain here: the
  * tickets themselves are e2e/edgeDelivery.test.ts's; the receipt checks run in full).
- * Last line: `edge: X% origin egress saved, N receipts, U unpaid verified bytes` (3-edge run).
+ * Last line: `edge: X% origin egress saved, N receipts, U unpaid verified bytes` (saved: with 3 edges;
+ * receipts and unpaid bytes: both edge scenarios).
  * Usage: npm run bench:edge [-- --viewers 10 --seconds 30]
  */
 import type { ChildProcess } from 'node:child_process';
@@ -169,9 +170,15 @@ async function main(): Promise<void> {
     await sleep(5000);
     const three = await scenario('3 edges', meter.url, meter, orch, stream.playbackId, edges);
     print(three, base);
+    for (const e of edges) {
+      const st = ((await (await fetch(`${orch.url}/edges/${e.address}`)).json()) as { stats: Record<string, string> }).stats;
+      const refused = Object.entries(st).filter(([k]) => k.startsWith('RECEIPT_'));
+      console.log(`edge ${e.address}: paid ${st.paidBytes ?? 0} B for ${st.receipts ?? 0} receipts; refused: ${refused.map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+    }
     console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     const saved = savedShare(three, base);
-    console.log(`edge: ${(100 * saved).toFixed(1)}% origin egress saved, ${three.receipts} receipts, ${three.edgeBytes - three.paidBytes} unpaid verified bytes`);
+    // receipts and unpaid bytes over both edge scenarios; egress saved with 3 edges
+    console.log(`edge: ${(100 * saved).toFixed(1)}% origin egress saved, ${one.receipts + three.receipts} receipts, ${one.edgeBytes - one.paidBytes + three.edgeBytes - three.paidBytes} unpaid verified bytes`);
   } finally {
     for (const e of edges) await stopProcess(e.child);
     if (publisher) await stopProcess(publisher);
