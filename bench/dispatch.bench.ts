@@ -10,17 +10,11 @@
  * Throughput: CLIENTS producers offer jobs as fast as they are accepted (closed loop). Under
  * saturation Segmint holds jobs back until a worker has a free slot (a worker's queue never holds
  * more than its slots: a live segment must not wait behind a backlog), raw BullMQ piles them up.
- * Cost: the Redis server is the bench's own (redis-server started on a free port, unless REDIS_URL
- * is set), so INFO commandstats and INFO cpu deltas over a run are that run's alone: Redis commands
- * per segment (every call, those made inside Lua scripts included; EVALSHA and friends shown apart
- * as round trips) and the Redis server's CPU per segment, for both sides.
  * Prints p50/p99 and segments/s for both; last line `dispatch p99 vs raw bullmq: X.XXx, N seg/s`
- * (p99 from the latency run, seg/s from the throughput run), then the load average.
+ * (p99 from the latency run, seg/s from the throughput run).
  * Usage: npm run bench:dispatch [-- --jobs 5000 --clients 32 --rate 1000 --rounds 5]
  */
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -29,7 +23,6 @@ import { MarketDispatcher } from '../orchestrator/src/dispatch/marketDispatcher.
 import { Registry } from '../orchestrator/src/marketplace/registry.js';
 import { NoChainStake } from '../orchestrator/src/marketplace/stake.js';
 import { createMetrics } from '../orchestrator/src/metrics/metrics.js';
-import { startRedisServer } from '../orchestrator/src/demo/localRedis.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -40,43 +33,11 @@ const CLIENTS = arg('--clients', 32);
 const RATE = arg('--rate', 1000);
 const ROUNDS = arg('--rounds', 5);
 const WORKERS = 4;
-let REDIS_URL = process.env.REDIS_URL ?? '';
-/** Options of the producers' connection: those of the orchestrator's (orchestrator.ts). */
-const PRODUCER = { maxRetriesPerRequest: 3, enableAutoPipelining: true } as const;
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
-type Cost = { calls: Map<string, number>; cpuSec: number };
-type RunReturnType = { latencies: number[]; perSecond: number; cost?: { commands: number; scripts: number; cpuUs: number; top: string } };
-
-/** Calls per command (INFO commandstats) and the server's CPU seconds (INFO cpu), now. */
-async function redisCost(redis: Redis): Promise<Cost> {
-  const [stats, cpu] = await Promise.all([redis.info('commandstats'), redis.info('cpu')]);
-  const calls = new Map<string, number>();
-  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]));
-  const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0);
-  return { calls, cpuSec: num('used_cpu_user') + num('used_cpu_sys') };
-}
-
-/** Per-segment cost between two readings (the two INFO calls of the reading are left out). */
-function costPer(before: Cost, after: Cost, jobs: number): NonNullable<RunReturnType['cost']> {
-  const delta = new Map<string, number>();
-  for (const [name, n] of after.calls) if (name !== 'info') delta.set(name, n - (before.calls.get(name) ?? 0));
-  const total = [...delta.values()].reduce((a, b) => a + b, 0);
-  const scripts = ['evalsha', 'eval', 'evalsha_ro', 'fcall'].reduce((n, c) => n + (delta.get(c) ?? 0), 0);
-  const top = [...delta].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([c, n]) => `${c} ${(n / jobs).toFixed(2)}`).join(', ');
-  return { commands: total / jobs, scripts: scripts / jobs, cpuUs: ((after.cpuSec - before.cpuSec) * 1e6) / jobs, top };
-}
-
-/** Runs `fn` between two readings of the Redis server's counters. */
-async function measured(jobs: number, fn: () => Promise<RunReturnType>): Promise<RunReturnType> {
-  const admin = new Redis(REDIS_URL);
-  const before = await redisCost(admin);
-  const out = await fn();
-  const after = await redisCost(admin);
-  admin.disconnect();
-  return { ...out, cost: costPer(before, after, jobs) };
-}
+type RunReturnType = { latencies: number[]; perSecond: number };
 
 type Load = { kind: 'closed'; clients: number } | { kind: 'open'; perSecond: number };
 
@@ -121,24 +82,19 @@ async function drive(jobs: number, load: Load, offer: (i: number) => Promise<voi
 async function rawBullmq(prefix: string, jobs: number, load: Load): Promise<RunReturnType> {
   const processed = new Map<number, number>();
   const connection = { url: REDIS_URL };
-  // The producer's connection as the orchestrator's (auto-pipelined): the same for both sides.
-  const producer = new Redis(REDIS_URL, PRODUCER);
-  const queue = new Queue<{ i: number }>('raw', { connection: producer, prefix, defaultJobOptions: { removeOnComplete: true } });
+  const queue = new Queue<{ i: number }>('raw', { connection, prefix, defaultJobOptions: { removeOnComplete: true } });
   const workers = Array.from({ length: WORKERS }, () =>
     new Worker<{ i: number }>('raw', async (job) => void processed.set(job.data.i, performance.now()), { connection, prefix, concurrency: 64 }),
   );
   await Promise.all([queue.waitUntilReady(), ...workers.map((w) => w.waitUntilReady())]);
   const out = await drive(jobs, load, async (i) => void (await queue.add('j', { i }, { jobId: `raw-${i}` })), processed);
   await Promise.all([...workers.map((w) => w.close()), queue.close()]);
-  producer.disconnect();
   return out;
 }
 
 async function segmintDispatch(prefix: string, jobs: number, load: Load): Promise<RunReturnType> {
   const processed = new Map<number, number>();
-  const queued: number[] = [];
-  const settleMs: number[] = [];
-  const redis = new Redis(REDIS_URL, PRODUCER);
+  const redis = new Redis(REDIS_URL);
   const registry = new Registry(redis, prefix, new NoChainStake(), 60_000);
   const metrics = createMetrics();
   const dispatcher = new MarketDispatcher({
@@ -151,7 +107,7 @@ async function segmintDispatch(prefix: string, jobs: number, load: Load): Promis
     waitLimitMs: 600_000,
     links: (job, worker) => ({ sourceUrl: `http://x/${job.jobId}/${worker}/source.ts`, resultUrl: `http://x/${job.jobId}/${worker}`, token: 't' }),
     metrics,
-    logger: pino({ level: process.env.BENCH_LOG ?? 'silent' }),
+    logger: pino({ level: 'silent' }),
   });
   const addresses = Array.from({ length: WORKERS }, (_, i) => `0x${String(i + 1).padStart(40, '0')}`);
   for (const [n, worker] of addresses.entries()) {
@@ -169,10 +125,7 @@ async function segmintDispatch(prefix: string, jobs: number, load: Load): Promis
         workerQueueName(address),
         async (job) => {
           processed.set(Number(job.data.seq), performance.now());
-          if (process.env.BENCH_DEBUG) queued.push(Date.now() - job.timestamp);
-          const t = performance.now();
           await dispatcher.settle(job.data, address, { outcome: 'accepted' });
-          if (process.env.BENCH_DEBUG) settleMs.push(performance.now() - t);
         },
         { connection: { url: REDIS_URL }, prefix, concurrency: 64 },
       ),
@@ -193,7 +146,7 @@ async function segmintDispatch(prefix: string, jobs: number, load: Load): Promis
     await dispatcher.enqueue(job(i));
     enqueueMs += performance.now() - t;
   }, processed);
-  if (process.env.BENCH_DEBUG) console.log({ queuedMsP50: pct(queued, 50), queuedMsP99: pct(queued, 99), settleMsP50: pct(settleMs, 50), settleMsP99: pct(settleMs, 99), meanEnqueueMs: enqueueMs / jobs, auctions: (await metrics.auctions.get()).values.map((v) => [v.labels.outcome, v.value]) });
+  if (process.env.BENCH_DEBUG) console.log({ meanEnqueueMs: enqueueMs / jobs, auctions: (await metrics.auctions.get()).values.map((v) => [v.labels.outcome, v.value]) });
   await Promise.all(workers.map((w) => w.close()));
   await dispatcher.close();
   redis.disconnect();
@@ -206,8 +159,6 @@ async function main() {
   const prefix = () => `${base}-${n++}`;
   const row = (name: string, r: RunReturnType) =>
     console.log(`  ${name.padEnd(16)} p50 ${pct(r.latencies, 50).toFixed(2)} ms   p99 ${pct(r.latencies, 99).toFixed(2)} ms   ${Math.round(r.perSecond)} seg/s`);
-  const costRow = (name: string, r: RunReturnType) =>
-    console.log(`  ${name.padEnd(16)} redis ${r.cost!.commands.toFixed(1)} commands/segment (scripts ${r.cost!.scripts.toFixed(2)}), redis cpu ${r.cost!.cpuUs.toFixed(0)} µs/segment   [${r.cost!.top}]`);
 
   console.log('warming up both paths (connections, Lua scripts, JIT)…');
   await rawBullmq(prefix(), 500, { kind: 'closed', clients: CLIENTS });
@@ -229,39 +180,20 @@ async function main() {
   latencyRow('segmint dispatch', ourRounds);
 
   console.log(`throughput: ${JOBS} no-op jobs from ${CLIENTS} producers as fast as they go`);
-  const rawMax = await measured(JOBS, () => rawBullmq(prefix(), JOBS, { kind: 'closed', clients: CLIENTS }));
-  const ourMax = await measured(JOBS, () => segmintDispatch(prefix(), JOBS, { kind: 'closed', clients: CLIENTS }));
+  const rawMax = await rawBullmq(prefix(), JOBS, { kind: 'closed', clients: CLIENTS });
+  const ourMax = await segmintDispatch(prefix(), JOBS, { kind: 'closed', clients: CLIENTS });
   row('raw bullmq', rawMax);
   row('segmint dispatch', ourMax);
-  console.log('cost (throughput run, INFO commandstats and INFO cpu deltas; commands called inside scripts counted)');
-  costRow('raw bullmq', rawMax);
-  costRow('segmint dispatch', ourMax);
 
   const redis = new Redis(REDIS_URL);
   const keys = await redis.keys(`${base}-*`);
   for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   redis.disconnect();
   const ratio = medianOf(ourRounds, 99) / medianOf(rawRounds, 99);
-  console.log(`dispatch p99 vs raw bullmq: ${ratio.toFixed(2)}x, ${Math.round(ourMax.perSecond)} seg/s, ${ourMax.cost!.commands.toFixed(1)} redis commands/segment (raw ${rawMax.cost!.commands.toFixed(1)})`);
-  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (${loadStart} at the start)`);
+  console.log(`dispatch p99 vs raw bullmq: ${ratio.toFixed(2)}x, ${Math.round(ourMax.perSecond)} seg/s`);
 }
 
-const loadStart = loadavg().map((x) => x.toFixed(2)).join(' ');
-
-async function withRedis(): Promise<void> {
-  if (REDIS_URL) return main();
-  // Its own redis-server, so the counters read are this bench's alone.
-  const server = await startRedisServer();
-  REDIS_URL = server.url;
-  try {
-    await main();
-  } finally {
-    server.child.kill();
-    rmSync(server.dir, { recursive: true, force: true });
-  }
-}
-
-withRedis().catch((err) => {
+main().catch((err) => {
   console.error(err);
-  process.exitCode = 1;
+  process.exit(1);
 });

@@ -7,7 +7,6 @@ import { jobIdOf, storageKeys } from '../orchestrator/src/ingest/jobIds.js';
 import { segmentJob } from '../orchestrator/src/ingest/segmentIngest.js';
 import { sweepStuckSeqs } from '../orchestrator/src/live/stuckSweeper.js';
 import { api, startTestOrchestrator, testWorker, type TestOrchestrator } from './helpers.js';
-import { marketKeys } from '../orchestrator/src/marketplace/keys.js';
 
 // Seqs a crash left in flight with nobody on them, each crash point set up by hand in Redis and
 // storage as the crash leaves it: the sweep (called with explicit clocks, so nothing here waits
@@ -75,29 +74,24 @@ describe('stuck seqs', () => {
     }
   });
 
-  it('dispatches seqs left in the shared waiting list by orchestrators that died (one waiting, one taken under a lease that ended) without the stuck sweep', async () => {
+  it('dispatches again a seq waiting for a slot in an orchestrator that died, and leaves a live one\'s alone', async () => {
     const stream = await newStream('dead waiter');
     const p = orch.pipeline;
-    const keys = marketKeys(orch.prefix);
     const jobs = [0, 1].map((seq) => segmentJob(stream, 1, seq, segmentFacts(segment), Date.now()));
     for (const job of jobs) {
       expect((await p.live.admit(stream.id, job.seq, `${job.seq}`.repeat(64))).status).toBe('ok');
       await p.storage.put(storageKeys.source(stream.id, 1, job.seq), segment);
       await p.live.redis.set(`${orch.prefix}:mkt:job:${job.jobId}`, JSON.stringify(job));
     }
+    await p.live.redis.set(`${orch.prefix}:mkt:alive:live-one`, '1', 'PX', 60_000);
+    await p.live.redis.hset(`${orch.prefix}:mkt:waiting`, jobs[0]!.jobId, 'dead-one', jobs[1]!.jobId, 'live-one');
     const worker = await testWorker(orch);
     try {
       const t0 = Date.now();
       await sweepStuckSeqs(p, t0);
-      // What the dead orchestrators left in Redis: one seq waiting, one taken whose lease ended.
-      await p.live.redis.multi()
-        .zadd(keys.waiting, t0, jobs[0]!.jobId).hset(keys.waitingSince, jobs[0]!.jobId, t0)
-        .zadd(keys.taking, t0 - 1, jobs[1]!.jobId).hset(keys.waitingSince, jobs[1]!.jobId, t0)
-        .exec();
+      expect(await sweepStuckSeqs(p, t0 + 2100)).toEqual({ recovered: 1, skipped: 0 });
       expect((await worker.job(jobs[0]!.jobId)).seq).toBe(0);
-      expect((await worker.job(jobs[1]!.jobId)).seq).toBe(1);
-      expect((await p.live.redis.zcard(keys.waiting)) + (await p.live.redis.zcard(keys.taking))).toBe(0);
-      expect(await sweepStuckSeqs(p, t0 + 2100)).toEqual({ recovered: 0, skipped: 0 });
+      expect(await worker.hasJob(jobs[1]!.jobId)).toBe(false);
     } finally {
       await worker.stop();
     }

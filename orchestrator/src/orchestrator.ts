@@ -90,9 +90,8 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
   const config: OrchestratorConfig = { ...given, secret: await deploymentSecret(given.secret, given.dataDir) };
   const logger = opts.logger ?? pino({ level: config.logLevel, name: 'orchestrator' });
   // Reconnects forever, at most 500 ms apart (a restarted Redis is used again within that); a
-  // request fails after 3 tries meanwhile rather than hanging. Auto-pipelining: commands issued in
-  // one tick go out in one write (a dispatch's claim, assignment and BullMQ add: bench:dispatch).
-  const redis = createRedis({ url: config.redisUrl, cluster: config.redisCluster }, { maxRetriesPerRequest: 3, lazyConnect: true, enableAutoPipelining: true, retryStrategy: (times) => Math.min(times * 50, 500) });
+  // request fails after 3 tries meanwhile rather than hanging.
+  const redis = createRedis({ url: config.redisUrl, cluster: config.redisCluster }, { maxRetriesPerRequest: 3, lazyConnect: true, retryStrategy: (times) => Math.min(times * 50, 500) });
   await redis.connect();
   // One secret per deployment: refuse to run beside an orchestrator that signs with another.
   await claimSecret(redis, config.redisPrefix, config.secret).catch((err: unknown) => {

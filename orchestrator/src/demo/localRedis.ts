@@ -69,7 +69,7 @@ export type LocalRedisCluster = { url: string; ports: number[]; password: string
 /**
  * Starts a Redis Cluster of `masters` redis-servers (no replicas) on free ports, all with one
  * password and AOF in `dir`, and joins them (`redis-cli --cluster create`): what the cluster
- * tests, CI and bench:scale run on. Its URL names the first node; clients discover the rest.
+ * tests run on. Its URL names the first node; clients discover the rest.
  */
 export async function startRedisCluster(opts: { masters?: number; dir?: string } = {}): Promise<LocalRedisCluster> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'segmint-redis-cluster-'));

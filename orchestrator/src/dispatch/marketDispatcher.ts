@@ -9,20 +9,21 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { PendingChecks } from '../verification/pendingChecks.js';
 import type { SkipReason } from '../audit/auditStore.js';
 import type { Assignment, Dispatcher, Settlement, SpotCheck } from './dispatcher.js';
-import { MarketView } from './marketView.js';
-import { WaitingList, type Taken } from '../marketplace/waitingList.js';
 
 /** H.264 encoders a worker may use for a segment (results are checked, not the encoder). */
 const H264_ENCODERS = ['libx264', 'h264_nvenc'] as const;
 /** How long a job and its outcome are remembered (late results, audits of recent segments). */
 const JOB_TTL_MS = 3600_000;
-/** A claim limit no worker reaches: forces a claim whose job already reached the worker. */
-const FORCE = 1_000_000_000;
+/** Candidates are re-read this often; the claim script is what keeps slots exact. */
+const SNAPSHOT_MS = 100;
+/** A snapshot older than this is never served: after an idle spell the next auction waits for a fresh one. */
+const STALE_MAX_MS = 1000;
 const TICK_MS = 100;
 /** Reasons a worker that could take a segment cannot take it yet: the segment waits for it. */
 const BUSY = new Set<IneligibleReason>(['no-free-slot', 'checks-pending']);
-/** A waiting segment taken for dispatch goes back to the list if not dispatched within this (its orchestrator died). */
-const TAKE_LEASE_MS = 10_000;
+/** How long this orchestrator counts as alive after its last beat (it beats every ALIVE_BEAT_MS). */
+const ALIVE_TTL_MS = 5000;
+const ALIVE_BEAT_MS = 1000;
 /** One orchestrator at a time recovers an orphaned job; its claim on it lasts this long. */
 const RECOVER_LOCK_MS = 10_000;
 
@@ -65,33 +66,28 @@ type Round = 'new' | 'failed' | 'missed';
  */
 export class MarketDispatcher implements Dispatcher {
   private readonly queues = new Map<string, Queue<TranscodeJob>>();
-  /** Segments no worker could take yet, oldest first: in Redis, shared by every orchestrator. */
-  private readonly list: WaitingList;
-  /** Waiting segments this process took from the list and is dispatching. */
-  private readonly taken = new Set<string>();
-  /** Taken segments dispatched or given up, to take off the list when their batch ends. */
-  private finished: string[] = [];
-  /** Segments waiting in the list as of this process's last look (new ones queue behind them). */
-  private backlog = 0;
+  /** Segments no worker could take yet, oldest first. */
+  private readonly waiting = new Map<string, Waiting>();
   private readonly handlers: ((job: SegmentJob, reason: SkipReason, detail: string) => void)[] = [];
   /** Spot-checks waiting for a verifier's free slot (after the segments waiting to be done). */
   private readonly checksWaiting = new Map<string, { job: SegmentJob; checked: SpotCheck; since: number }>();
   private readonly checkHandlers: ((job: SegmentJob) => void)[] = [];
-  /** What the auction needs about every worker, in memory (see MarketView). */
-  private readonly view: MarketView;
+  private snapshot: { at: number; load: Promise<Candidate[]> } | null = null;
+  private reloading = false;
   private readonly timer: NodeJS.Timeout;
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
-  /** A timer tick asked for the deadline check (settles only drain the waiting segments). */
-  private expireDue = false;
   private closed = false;
-  /** This process, in the locks of the jobs it recovers. */
+  /** This process, in the records of the jobs it has waiting (so another can tell them orphaned). */
   private readonly instance = randomUUID();
+  private readonly aliveTimer: NodeJS.Timeout;
 
   constructor(private readonly o: MarketDispatcherOptions) {
-    this.view = new MarketView(o.registry, o.pendingChecks);
-    this.list = new WaitingList(o.redis, o.prefix, TAKE_LEASE_MS);
-    this.timer = setInterval(() => this.pump(true), TICK_MS);
+    this.timer = setInterval(() => this.pump(), TICK_MS);
+    const beat = () => void o.redis.set(this.key.alive(this.instance), '1', 'PX', ALIVE_TTL_MS).catch(() => {});
+    beat();
+    this.aliveTimer = setInterval(beat, ALIVE_BEAT_MS);
+    this.aliveTimer.unref();
   }
 
   private readonly key = {
@@ -99,31 +95,30 @@ export class MarketDispatcher implements Dispatcher {
     done: (jobId: string) => `${this.o.prefix}:mkt:done:${jobId}`,
     check: (jobId: string, worker: string) => `${this.o.prefix}:mkt:check:${jobId}|${worker}`,
     assignment: (jobId: string, worker: string) => `${this.o.prefix}:mkt:assign:${jobId}|${worker.toLowerCase()}`,
+    /** jobId → the orchestrator instance that has it waiting for a slot. */
+    waiting: () => `${this.o.prefix}:mkt:waiting`,
+    alive: (instance: string) => `${this.o.prefix}:mkt:alive:${instance}`,
     recovering: (jobId: string) => `${this.o.prefix}:mkt:recover:${jobId}`,
   };
 
-  /**
-   * Puts a segment in the shared waiting list (a taken one back in its place), with its job and
-   * the workers tried, so whoever takes it needs no other read.
-   */
+  /** Puts a segment in this process's waiting list, and says so in Redis. */
   private async wait(w: Waiting): Promise<void> {
-    this.backlog += 1;
-    await this.list.put(w.job.jobId, w.since, JSON.stringify({ job: w.job, tried: [...w.tried] }));
-    this.taken.delete(w.job.jobId);
+    this.waiting.set(w.job.jobId, w);
+    await this.o.redis.hset(this.key.waiting(), w.job.jobId, this.instance);
   }
 
-  /** A segment dispatched or given up: off the waiting list (at the end of the batch) if this process had taken it from there. */
-  private unwait(jobId: string): void {
-    if (this.taken.delete(jobId)) this.finished.push(jobId);
+  private async unwait(jobId: string): Promise<void> {
+    if (!this.waiting.delete(jobId)) return;
+    await this.o.redis.hdel(this.key.waiting(), jobId);
   }
 
   async orphaned(jobIds: readonly string[]): Promise<Set<string>> {
     const out = new Set<string>();
     for (const jobId of jobIds) {
-      if (this.taken.has(jobId)) continue;
-      // Two slots on a Cluster: two commands, sent together. A waiting segment is the market's.
-      const [waits, recovering] = await Promise.all([this.list.has(jobId), this.o.redis.exists(this.key.recovering(jobId))]);
-      if (waits || recovering === 1) continue;
+      if (this.waiting.has(jobId)) continue;
+      const [[, owner], [, recovering]] = (await this.o.redis.multi().hget(this.key.waiting(), jobId).exists(this.key.recovering(jobId)).exec()) as [[null, string | null], [null, number]];
+      if (recovering === 1) continue;
+      if (owner && (await this.o.redis.exists(this.key.alive(owner))) === 1) continue;
       if (await this.o.registry.held(jobId, await this.o.registry.tried(jobId))) continue;
       out.add(jobId);
     }
@@ -132,7 +127,7 @@ export class MarketDispatcher implements Dispatcher {
 
   async recover(job: SegmentJob): Promise<boolean> {
     if ((await this.o.redis.set(this.key.recovering(job.jobId), this.instance, 'PX', RECOVER_LOCK_MS, 'NX')) !== 'OK') return false;
-    await this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS);
+    await this.o.redis.multi().set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS).hdel(this.key.waiting(), job.jobId).exec();
     const done = await this.o.redis.get(this.key.done(job.jobId));
     if (done === 'gave-up') {
       // given up, and the process died before the skip: finish the skip
@@ -155,11 +150,9 @@ export class MarketDispatcher implements Dispatcher {
   async enqueue(job: SegmentJob): Promise<void> {
     // Written alongside the auction's claim (one round trip): workers only ask for it after the add.
     const stored = this.o.redis.set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS);
-    if (this.backlog > 0) {
-      // Older segments are waiting for a slot: this one queues behind them (once its record is
-      // written: any orchestrator may take it from the list).
-      await stored;
-      await this.wait({ job, tried: new Set(), since: Date.now() });
+    if (this.waiting.size > 0) {
+      // Older segments are waiting for a slot: this one queues behind them.
+      await Promise.all([stored, this.wait({ job, tried: new Set(), since: Date.now() })]);
       this.o.metrics.auctions.inc({ outcome: 'waiting' });
       this.pump();
       return;
@@ -177,13 +170,13 @@ export class MarketDispatcher implements Dispatcher {
     // A late result's miss was scored when its deadline passed; only an on-time end scores here.
     const ended = await this.o.registry.settle(job.jobId, worker, ok, this.budgetMs(job), job.source.durationSec * 1000);
     const onTime = typeof ended === 'number';
-    if (ended !== null) this.view.freed(worker);
+    if (ended !== null) this.freeSlotInSnapshot(worker);
     if (!ok) {
       this.o.metrics.workerFailures.inc();
       this.o.logger.info({ jobId: job.jobId, worker, reason: s.reason, onTime }, 'worker failed a segment');
       if (onTime && !(await this.isDone(job.jobId))) await this.dispatch(job, new Set(await this.o.registry.tried(job.jobId)), 'failed');
     }
-    if (this.backlog > 0 || this.checksWaiting.size > 0) this.pump();
+    if (this.waiting.size > 0 || this.checksWaiting.size > 0) this.pump();
   }
 
   async claimResult(jobId: string, worker: string): Promise<boolean> {
@@ -216,14 +209,14 @@ export class MarketDispatcher implements Dispatcher {
   }
 
   private async sendCheck(job: SegmentJob, checked: SpotCheck): Promise<'sent' | 'queued' | 'none'> {
-    const candidates = await this.view.candidates();
+    const candidates = await this.candidates();
     const maxHeight = Math.max(...job.profiles.map((x) => x.height));
     // Never the checked worker, nor anyone who already did this segment (a tie-break's first verifier).
     const exclude = new Set([checked.checked, ...(checked.tieBreakOf ? [checked.tieBreakOf] : []), ...(await this.o.registry.tried(job.jobId))]);
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight, fingerprint: checked.fingerprint }, { ...this.rulesFor(job), exclude });
     for (const bid of auction.ranked) {
       // Marked before the add: the verifier's result must never be taken for a publishable one.
-      const mark = () => [this.key.check(job.jobId, bid.worker), JSON.stringify(checked)] as const;
+      const mark = () => this.o.redis.set(this.key.check(job.jobId, bid.worker), JSON.stringify(checked), 'PX', JOB_TTL_MS).then(() => {});
       if (!(await this.handTo(job, bid, mark))) continue;
       this.o.logger.debug({ jobId: job.jobId, ...checked, verifier: bid.worker }, 'spot-check dispatched');
       return 'sent';
@@ -240,7 +233,7 @@ export class MarketDispatcher implements Dispatcher {
     await this.o.registry.recordOutcome(worker, false);
     await this.o.registry.recordFault(worker);
     if (opts.excludeForMs) await this.o.registry.exclude(worker, opts.excludeForMs);
-    this.view.invalidate();
+    this.snapshot = null;
   }
 
   isExcluded(worker: string): Promise<boolean> {
@@ -254,24 +247,22 @@ export class MarketDispatcher implements Dispatcher {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    clearInterval(this.aliveTimer);
     await this.pumping;
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 
   /**
    * Claims one of the bidder's slots (atomically: other orchestrators claim too) with a deadline,
-   * and puts the job on its queue, in ONE round trip: the claim, the assignment, the spot-check
-   * mark (`marker`: key and value) and BullMQ's own add (Queue.add, BullMQ's script untouched) are
-   * sent together without waiting for each other. On one Redis they share a connection, so Redis
-   * runs them in that order (the assignment and mark exist before the job does); on a Cluster each
-   * goes to its slot's node, long before a worker could deliver a result.
-   * The add does not wait for the claim's answer: when the claim finds the worker full (another
-   * orchestrator took its last slot since this one's view was read), the job is taken back off the
-   * queue and false returned; if the worker already took it, the claim is forced instead, so slots
-   * stay counted (one over the worker's limit, for that job only).
+   * then puts the job on its queue; false when it turned out to be full. `beforeAdd` runs between.
    */
-  private async handTo(job: SegmentJob, bid: RankedBid, marker?: () => readonly [string, string]): Promise<boolean> {
+  private async handTo(job: SegmentJob, bid: RankedBid, beforeAdd?: () => Promise<void>): Promise<boolean> {
     const deadline = Date.now() + this.budgetMs(job);
+    if (!(await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId))) {
+      bid.candidate.inflight = bid.candidate.capabilities.maxConcurrent; // full: skip it until the next snapshot
+      return false;
+    }
+    bid.candidate.inflight += 1;
     const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
     // What it won, kept server-side: the price its tickets pay (pay-as-ask, capped by the rules it
     // won under) and the fingerprint it was chosen with; re-registering changes later auctions only.
@@ -281,48 +272,28 @@ export class MarketDispatcher implements Dispatcher {
       fingerprint: bid.candidate.capabilities.fingerprint,
       at: Date.now(),
     };
-    const max = bid.candidate.capabilities.maxConcurrent;
-    bid.candidate.inflight += 1;
-    const mark = marker?.();
-    const claim = this.o.registry.claim(bid.worker, max, deadline, job.jobId).then((n) => n, (err: Error) => err);
-    const written = Promise.all([
-      this.o.redis.set(this.key.assignment(job.jobId, bid.worker), JSON.stringify(assignment), 'PX', JOB_TTL_MS),
-      mark && this.o.redis.set(mark[0], mark[1], 'PX', JOB_TTL_MS),
-      this.queue(bid.worker).add('transcode', data, { jobId: job.jobId }),
-    ]).then(() => null, (err: Error) => err);
-    const [claimed, failed] = await Promise.all([claim, written]);
-    if (claimed === true && !failed) return true;
-    if (claimed === true) {
+    try {
+      await this.o.redis.set(this.key.assignment(job.jobId, bid.worker), JSON.stringify(assignment), 'PX', JOB_TTL_MS);
+      await beforeAdd?.();
+      await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
+    } catch (err) {
       await this.o.registry.unclaim(job.jobId, bid.worker);
-      throw failed;
+      throw err;
     }
-    // Not claimed (full, or the claim's answer was lost): take the job back, or keep it claimed.
-    const removed = failed ? true : (await this.queue(bid.worker).remove(job.jobId)) === 1;
-    if (!removed) {
-      await this.o.registry.claim(bid.worker, FORCE, deadline, job.jobId);
-      this.o.logger.debug({ jobId: job.jobId, worker: bid.worker }, 'worker full but already took the job: claim forced');
-      return true;
-    }
-    await this.o.redis.del(this.key.assignment(job.jobId, bid.worker), ...(mark ? [mark[0]] : []));
-    if (claimed instanceof Error) throw claimed;
-    bid.candidate.inflight = max; // full: skip it until the next read
-    return false;
+    return true;
   }
 
-  /**
-   * Runs the auction for a segment and hands it to the best worker with a free slot; true when it
-   * waits for one instead (`since`: when it began waiting, for one taken from the waiting list).
-   */
-  private async dispatch(job: SegmentJob, tried: ReadonlySet<string>, round: Round, since?: number): Promise<boolean> {
-    if (tried.size >= this.o.attempts) return this.giveUp(job, 'attempts-exhausted', `${tried.size} workers tried it`).then(() => false);
-    const candidates = await this.view.candidates();
+  /** Runs the auction for a segment and hands it to the best worker with a free slot. */
+  private async dispatch(job: SegmentJob, tried: ReadonlySet<string>, round: Round): Promise<void> {
+    if (tried.size >= this.o.attempts) return this.giveUp(job, 'attempts-exhausted', `${tried.size} workers tried it`);
+    const candidates = await this.candidates();
     const maxHeight = Math.max(...job.profiles.map((x) => x.height));
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight }, { ...this.rulesFor(job), exclude: tried });
     for (const bid of auction.ranked) {
       if (!(await this.handTo(job, bid))) continue;
-      this.unwait(job.jobId);
+      await this.unwait(job.jobId);
       this.o.metrics.auctions.inc({ outcome: tried.size === 0 ? 'won' : 'reauctioned' });
-      if (this.o.logger.isLevelEnabled('debug')) this.o.logger.debug(
+      this.o.logger.debug(
         {
           jobId: job.jobId,
           winner: bid.worker,
@@ -334,28 +305,23 @@ export class MarketDispatcher implements Dispatcher {
         },
         'auction decided',
       );
-      return false;
+      return;
     }
     const someoneBusy = auction.ranked.length > 0 || auction.ineligible.some((i) => BUSY.has(i.reason));
     // Failed by every worker there is: skip it. After a missed deadline with nobody else to ask,
     // it waits instead: the slow worker's late result still counts (first valid result wins).
-    if (!someoneBusy && round === 'failed') return this.giveUp(job, 'attempts-exhausted', 'failed by every eligible worker').then(() => false);
+    if (!someoneBusy && round === 'failed') return this.giveUp(job, 'attempts-exhausted', 'failed by every eligible worker');
     // Every eligible worker is busy (or none has registered yet): wait for a slot.
-    if (since === undefined) {
+    if (!this.waiting.has(job.jobId)) {
+      await this.wait({ job, tried, since: Date.now() });
       this.o.metrics.auctions.inc({ outcome: 'waiting' });
       this.o.logger.debug({ jobId: job.jobId, ineligible: auction.ineligible }, 'no worker free; segment waits');
     }
-    await this.wait({ job, tried, since: since ?? Date.now() });
-    return true;
   }
 
-  /**
-   * Deadline passes (on the timer's ticks only: `deadlines`), waiting segments, in one serialized
-   * loop (never two at once per process).
-   */
-  private pump(deadlines = false): void {
+  /** Deadline passes, waiting segments, in one serialized loop (never two at once per process). */
+  private pump(): void {
     if (this.closed) return;
-    this.expireDue ||= deadlines;
     if (this.pumping) {
       this.pumpAgain = true;
       return;
@@ -364,13 +330,18 @@ export class MarketDispatcher implements Dispatcher {
       do {
         this.pumpAgain = false;
         try {
-          if (this.expireDue) {
-            this.expireDue = false;
-            for (const { jobId, worker } of await this.o.registry.expired(Date.now(), this.lateGraceMs())) await this.onDeadlineMissed(jobId, worker);
+          for (const { jobId, worker } of await this.o.registry.expired(Date.now(), this.lateGraceMs())) await this.onDeadlineMissed(jobId, worker);
+          // Oldest first, as many at once as there are free slots (one at a time would cap the
+          // drain rate at one segment per two round trips).
+          let progressed = true;
+          while (progressed && this.waiting.size > 0 && !this.closed) {
+            const before = this.waiting.size;
+            const batch = [...this.waiting.values()].slice(0, Math.max(1, await this.freeSlots()));
+            await Promise.all(batch.map((w) => this.retryWaiting(w)));
+            progressed = this.waiting.size < before;
           }
-          await this.drainWaiting();
           for (const [jobId, c] of this.checksWaiting) {
-            if (this.backlog > 0) break; // live segments first
+            if (this.waiting.size > 0) break; // live segments first
             const outcome = Date.now() - c.since > this.o.waitLimitMs ? 'none' : await this.sendCheck(c.job, c.checked);
             if (outcome === 'queued') continue;
             this.checksWaiting.delete(jobId);
@@ -385,68 +356,24 @@ export class MarketDispatcher implements Dispatcher {
     });
   }
 
-  /**
-   * Segments waiting for a slot (any orchestrator's), oldest first, as many at once as there are
-   * free slots (one at a time would cap the drain rate at one segment per two round trips); at
-   * least one per pass, so the oldest is given up when it has waited too long.
-   */
-  private async drainWaiting(): Promise<void> {
-    let { left } = await this.list.take(0);
-    let back = 0;
-    while (left > 0 && !this.closed) {
-      const next = await this.list.take(Math.max(1, await this.freeSlots()));
-      left = next.left;
-      let stillWaiting: boolean[];
-      try {
-        stillWaiting = await Promise.all(next.taken.map((t) => this.retryTaken(t)));
-      } finally {
-        // One that failed stays taken in Redis until its lease ends, then waits again.
-        for (const t of next.taken) this.taken.delete(t.jobId);
-        const finished = this.finished;
-        this.finished = [];
-        await this.list.done(finished);
-      }
-      back = stillWaiting.filter(Boolean).length;
-      if (back === stillWaiting.length) break; // no slot after all: the next settle or tick tries again
-    }
-    this.backlog = left + back;
-  }
-
-  /** Dispatches a segment taken from the waiting list; true when it waits again. */
-  private async retryTaken(t: Taken): Promise<boolean> {
-    this.taken.add(t.jobId);
-    // Its entry, or (none stored, or its last taker died: it may be out of date) the records.
-    const stored = t.entry ? (JSON.parse(t.entry) as { job: SegmentJob; tried: string[] }) : null;
-    const [job, tried] = stored ? [stored.job, stored.tried] : await Promise.all([this.get(t.jobId), this.o.registry.tried(t.jobId)]);
-    if (!job) {
-      // The stuck-seq sweep rebuilds it from its stored source (it is no longer waiting, nor held).
-      this.o.logger.warn({ jobId: t.jobId }, 'waiting segment without its job record (expired): dropped');
-      this.unwait(t.jobId);
-      return false;
-    }
-    const w: Waiting = { job, tried: new Set(tried), since: t.since };
-    // Back from an ended lease: its taker may have dispatched it before dying (a worker holds it).
-    const dispatched = !stored && w.tried.size > 0 && (await this.o.registry.held(job.jobId, w.tried));
-    if (dispatched || (w.tried.size > 0 && (await this.isDone(job.jobId)))) {
-      this.unwait(job.jobId);
-      return false;
-    }
+  private async retryWaiting(w: Waiting): Promise<void> {
+    if (w.tried.size > 0 && (await this.isDone(w.job.jobId))) await this.unwait(w.job.jobId);
     // A segment whose slow worker is alive and still on it is not given up: its late result counts.
-    if (Date.now() - w.since > this.o.waitLimitMs && !(w.tried.size > 0 && (await this.o.registry.held(job.jobId, w.tried)))) {
-      return this.giveUp(job, 'no-worker', `no worker free within ${this.o.waitLimitMs} ms`).then(() => false);
+    else if (Date.now() - w.since > this.o.waitLimitMs && !(w.tried.size > 0 && (await this.o.registry.held(w.job.jobId, w.tried)))) {
+      await this.giveUp(w.job, 'no-worker', `no worker free within ${this.o.waitLimitMs} ms`);
     }
-    return this.dispatch(job, w.tried, w.tried.size > 0 ? 'missed' : 'new', w.since);
+    else await this.dispatch(w.job, w.tried, w.tried.size > 0 ? 'missed' : 'new');
   }
 
-  /** Free slots of online workers, as the view (adjusted locally) has them. */
+  /** Free slots of online workers, as the latest snapshot (adjusted locally) has them. */
   private async freeSlots(): Promise<number> {
-    const cs = await this.view.candidates();
+    const cs = await this.candidates();
     return cs.reduce((n, c) => n + (c.heartbeatFresh ? Math.max(0, c.capabilities.maxConcurrent - c.inflight) : 0), 0);
   }
 
   private async onDeadlineMissed(jobId: string, worker: string): Promise<void> {
     this.o.metrics.deadlinesMissed.inc();
-    this.view.invalidate();
+    this.snapshot = null;
     const job = await this.get(jobId);
     await this.o.registry.recordOutcome(worker, false, job ? this.budgetMs(job) / (job.source.durationSec * 1000 || 1) : undefined);
     // Not started yet? Take it off the slow worker's queue (an active one cannot be removed: its
@@ -466,7 +393,7 @@ export class MarketDispatcher implements Dispatcher {
   }
 
   private async giveUp(job: SegmentJob, reason: SkipReason, detail: string): Promise<void> {
-    this.unwait(job.jobId);
+    await this.unwait(job.jobId);
     // NX: whichever orchestrator gets here first skips the segment, once.
     if ((await this.o.redis.set(this.key.done(job.jobId), 'gave-up', 'PX', JOB_TTL_MS, 'NX')) !== 'OK') return;
     this.o.metrics.auctions.inc({ outcome: 'gave-up' });
@@ -492,6 +419,53 @@ export class MarketDispatcher implements Dispatcher {
 
   private budgetMs(job: SegmentJob): number {
     return Math.max(this.o.deadline.minMs, Math.round(job.source.durationSec * 1000 * this.o.deadline.factor));
+  }
+
+  /**
+   * The registry as of at most ~SNAPSHOT_MS ago. A stale snapshot is still served while a fresh one
+   * loads in the background, so no auction waits on the reload (claims keep slots exact anyway).
+   */
+  private candidates(): Promise<Candidate[]> {
+    const now = Date.now();
+    // Too old to trust (idle for a while: workers came and went): wait for a fresh one.
+    if (!this.snapshot || now - this.snapshot.at > STALE_MAX_MS) return this.reload(now);
+    if (now - this.snapshot.at > SNAPSHOT_MS && !this.reloading) {
+      this.reloading = true;
+      void this.reload(now)
+        .catch(() => {})
+        .finally(() => (this.reloading = false));
+    }
+    return this.snapshot.load;
+  }
+
+  /** The registry's candidates, with each one's open checks. */
+  private async loadCandidates(): Promise<Candidate[]> {
+    const cs = await this.o.registry.candidates();
+    if (!this.o.pendingChecks) return cs;
+    const open = await this.o.pendingChecks.counts(cs.map((c) => c.worker));
+    return cs.map((c, i) => ({ ...c, checksPending: open[i] }));
+  }
+
+  private reload(now: number): Promise<Candidate[]> {
+    const load = this.loadCandidates();
+    load.then(
+      () => {
+        // Swap in only once loaded, so callers never wait on a reload in flight.
+        if (!this.snapshot || this.snapshot.at <= now) this.snapshot = { at: now, load };
+      },
+      () => {
+        if (this.snapshot?.load === load) this.snapshot = null; // never serve a failed load
+      },
+    );
+    if (!this.snapshot || now - this.snapshot.at > STALE_MAX_MS) this.snapshot = { at: now, load };
+    return load;
+  }
+
+  private freeSlotInSnapshot(worker: string): void {
+    void this.snapshot?.load.then((cs) => {
+      const c = cs.find((x) => x.worker === worker);
+      if (c && c.inflight > 0) c.inflight -= 1;
+    }, () => {});
   }
 
   private queue(worker: string): Queue<TranscodeJob> {

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { isCluster, type RedisClient } from '../redis/redisClient.js';
 import type { Capabilities, Registration } from '@segmint/protocol';
 import type { Candidate } from './auction.js';
-import { marketKeys, type MarketKeys } from './keys.js';
 import type { StakeReader } from './stake.js';
 import {
   deleteWorkerAclUsers, listWorkerAclUsers, newPassword, setWorkerAclUser, workerAclUser, type WorkerRedisCredentials,
@@ -10,14 +9,13 @@ import {
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
 const SCRIPTS = {
-  segmintRegister: { numberOfKeys: 4, lua: lua('register-4.lua') },
-  // KEYS: 4 fixed + one perf hash per worker: the key count is passed with each call.
-  segmintPrune: { lua: lua('prune-4.lua') },
+  segmintRegister: { numberOfKeys: 3, lua: lua('register-3.lua') },
+  segmintPrune: { numberOfKeys: 2, lua: lua('prune-2.lua') },
   segmintClaim: { numberOfKeys: 3, lua: lua('claim-3.lua') },
-  segmintSettle: { numberOfKeys: 5, lua: lua('settle-5.lua') },
+  segmintSettle: { numberOfKeys: 4, lua: lua('settle-4.lua') },
   segmintUnclaim: { numberOfKeys: 3, lua: lua('unclaim-3.lua') },
-  segmintExpire: { numberOfKeys: 4, lua: lua('expire-4.lua') },
-  segmintPerf: { numberOfKeys: 2, lua: lua('perf-2.lua') },
+  segmintExpire: { numberOfKeys: 3, lua: lua('expire-3.lua') },
+  segmintPerf: { numberOfKeys: 1, lua: lua('perf-1.lua') },
 };
 type Commands = {
   segmintRegister(...a: (string | number)[]): Promise<number>;
@@ -54,30 +52,14 @@ export type RegistryOptions = {
   expireMs?: number;
 };
 
-/** The market's shared state other than registrations, as read in one round trip (see MarketView). */
-export type MarketState = {
-  /** When it was read (ms, this process's clock). */
-  at: number;
-  /** Bumped on every registration, forgetting or exclusion: registrations are re-read when it moves. */
-  version: string;
-  /** address → last registration or heartbeat (ms) */
-  seen: Map<string, number>;
-  /** address → slots in use */
-  inflight: Map<string, number>;
-  /** address → EWMAs */
-  scores: Map<string, Candidate['perf']>;
-  /** addresses kept out of auctions now */
-  excluded: Set<string>;
-};
-
 /**
  * The marketplace's view of workers, in Redis so every orchestrator sees the same: registrations
- * (replay-protected by nonce), heartbeats (last-seen times), slots in use, deadlines of claims,
- * performance EWMAs. Keys: marketKeys (one Cluster slot). Multi-key changes are Lua scripts.
+ * (replay-protected by nonce), heartbeats (a key with a TTL), slots in use, deadlines of claims,
+ * performance EWMAs. Multi-key changes are Lua scripts.
  */
 export class Registry {
   readonly redis: RedisClient & Commands;
-  readonly k: MarketKeys;
+  private readonly k: ReturnType<typeof keys>;
 
   constructor(
     redis: RedisClient,
@@ -88,7 +70,7 @@ export class Registry {
   ) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
     this.redis = redis as RedisClient & Commands;
-    this.k = marketKeys(prefix);
+    this.k = keys(prefix);
   }
 
   /**
@@ -100,8 +82,9 @@ export class Registry {
     const worker = r.worker.toLowerCase();
     const secret = this.opts.workerRedisUrl !== undefined ? newPassword() : null;
     const record: WorkerRecord = { worker, pricePerPixel: r.pricePerPixel, capabilities: r.capabilities, registeredAt: Date.now(), ...(secret ? { aclHash: secret.hash } : {}) };
-    const stored = await this.redis.segmintRegister(this.k.workers, this.k.nonces, this.k.seen, this.k.version, worker, r.nonce, JSON.stringify(record), Date.now());
+    const stored = await this.redis.segmintRegister(this.k.workers, this.k.nonces, this.k.seen, worker, r.nonce, JSON.stringify(record), Date.now());
     if (stored !== 1) return null;
+    await this.heartbeat(worker);
     if (!secret) return { redis: null };
     await setWorkerAclUser(this.redis, this.prefix, worker, secret.hash);
     // Two registrations of one worker at once: the user must end with the newest stored hash.
@@ -110,11 +93,10 @@ export class Registry {
     return { redis: { url: this.opts.workerRedisUrl!, username: workerAclUser(this.prefix, worker), password: secret.password, prefix: this.prefix, ...(isCluster(this.redis) ? { cluster: true } : {}) } };
   }
 
-  /** A registered worker's heartbeat: it is fresh for the heartbeat TTL from now. */
   async heartbeat(worker: string): Promise<boolean> {
     const w = worker.toLowerCase();
     if (!(await this.redis.hexists(this.k.workers, w))) return false;
-    await this.redis.zadd(this.k.seen, Date.now(), w);
+    await this.redis.multi().set(this.k.heartbeat(w), '1', 'PX', this.heartbeatTtlMs).zadd(this.k.seen, Date.now(), w).exec();
     return true;
   }
 
@@ -125,22 +107,14 @@ export class Registry {
    * stored hash (Redis restarted without an ACL file). Returns the workers forgotten.
    */
   async sweep(now = Date.now()): Promise<string[]> {
-    const forgotten = this.opts.expireMs === undefined ? [] : await this.prune(now - this.opts.expireMs);
+    const forgotten = this.opts.expireMs === undefined ? [] : await this.redis.segmintPrune(this.k.workers, this.k.seen, now - this.opts.expireMs, 1000, this.k.perf(''), this.k.heartbeat(''));
     if (this.opts.workerRedisUrl === undefined) return forgotten;
     const users = new Set(await listWorkerAclUsers(this.redis, this.prefix));
-    const records = await this.records();
+    const records = Object.values(await this.redis.hgetall(this.k.workers)).map((v) => JSON.parse(v) as WorkerRecord);
     const registered = new Set(records.map((r) => workerAclUser(this.prefix, r.worker)));
     await deleteWorkerAclUsers(this.redis, [...users].filter((u) => !registered.has(u)));
     for (const r of records) if (r.aclHash && !users.has(workerAclUser(this.prefix, r.worker))) await setWorkerAclUser(this.redis, this.prefix, r.worker, r.aclHash);
     return forgotten;
-  }
-
-  /** Forgets up to 1000 workers not seen since `cutoff` (their keys passed to the script, not built in it). */
-  private async prune(cutoff: number): Promise<string[]> {
-    const gone = await this.redis.zrangebyscore(this.k.seen, '-inf', cutoff, 'LIMIT', 0, 1000);
-    if (gone.length === 0) return [];
-    const keys = [this.k.workers, this.k.seen, this.k.scores, this.k.version, ...gone.map((w) => this.k.perf(w))];
-    return this.redis.segmintPrune(keys.length, ...keys, cutoff, ...gone);
   }
 
   async record(worker: string): Promise<WorkerRecord | null> {
@@ -148,72 +122,40 @@ export class Registry {
     return raw ? (JSON.parse(raw) as WorkerRecord) : null;
   }
 
-  /** Every registration (one command: only re-read when the market's version moved). */
-  async records(): Promise<WorkerRecord[]> {
-    return Object.values(await this.redis.hgetall(this.k.workers)).map((v) => JSON.parse(v) as WorkerRecord);
-  }
-
-  /** Heartbeats, slots in use, scores and exclusions of every worker: one round trip, five commands for any n. */
-  async state(): Promise<MarketState> {
-    const at = Date.now();
-    const res = (await this.redis.pipeline()
-      .get(this.k.version)
-      .zrange(this.k.seen, '0', '-1', 'WITHSCORES')
-      .hgetall(this.k.inflight)
-      .hgetall(this.k.scores)
-      .zrangebyscore(this.k.excluded, `(${at}`, '+inf')
-      .exec()) ?? [];
-    for (const [err] of res) if (err) throw err;
-    const [version, seen, inflight, scores, excluded] = res.map(([, v]) => v) as [string | null, string[], Record<string, string>, Record<string, string>, string[]];
-    const pairs = new Map<string, number>();
-    for (let i = 0; i < seen.length; i += 2) pairs.set(seen[i]!, Number(seen[i + 1]));
-    return {
-      at,
-      version: version ?? '0',
-      seen: pairs,
-      inflight: new Map(Object.entries(inflight).map(([w, n]) => [w, Number(n)])),
-      scores: new Map(Object.entries(scores).map(([w, v]) => [w, parseScore(v)])),
-      excluded: new Set(excluded),
-    };
-  }
-
-  /** What the auction needs of each registered worker, from its record and the market's state. */
-  async candidatesOf(records: readonly WorkerRecord[], state: MarketState): Promise<Candidate[]> {
-    const stakes = await Promise.all(records.map((r) => this.stake.read(r.worker)));
-    return records.map((r, i) => ({
-      worker: r.worker,
-      pricePerPixel: BigInt(r.pricePerPixel),
-      stake: stakes[i]!.stake,
-      jailed: stakes[i]!.jailed,
-      ...(stakes[i]!.unavailable ? { stakeUnavailable: true } : {}),
-      heartbeatFresh: (state.seen.get(r.worker) ?? 0) > state.at - this.heartbeatTtlMs,
-      excluded: state.excluded.has(r.worker),
-      capabilities: r.capabilities,
-      inflight: state.inflight.get(r.worker) ?? 0,
-      perf: state.scores.get(r.worker) ?? { latencyRatio: 0.5, successRate: 1 },
-    }));
-  }
-
-  /** Every registered worker with what the auction needs (two round trips for any n). */
+  /** Every registered worker with what the auction needs (a few round trips, pipelined). */
   async candidates(): Promise<Candidate[]> {
-    const [records, state] = await Promise.all([this.records(), this.state()]);
-    return this.candidatesOf(records, state);
+    return (await this.views()).map(({ registeredAt: _r, counts: _c, ...c }) => c);
   }
 
-  /** Every registered worker with its record and counters (API and metrics; three round trips). */
+  /** Every registered worker with its record and counters: the same few round trips for any n. */
   async views(): Promise<WorkerView[]> {
-    const records = await this.records();
+    const all = await this.redis.hgetall(this.k.workers);
+    const records = Object.values(all).map((v) => JSON.parse(v) as WorkerRecord);
     if (records.length === 0) return [];
-    const [candidates, counts] = await Promise.all([this.candidatesOf(records, await this.state()), this.counts(records.map((r) => r.worker))]);
-    return candidates.map((c, i) => ({ ...c, registeredAt: records[i]!.registeredAt, counts: counts[i]! }));
-  }
-
-  private async counts(workers: string[]): Promise<WorkerView['counts'][]> {
     const pipe = this.redis.pipeline();
-    for (const w of workers) pipe.hmget(this.k.perf(w), 'jobs', 'failures', 'faults');
-    return ((await pipe.exec()) ?? []).map(([, v]) => {
-      const [jobs, failures, faults] = (v ?? []) as (string | null)[];
-      return { jobs: Number(jobs ?? 0), failures: Number(failures ?? 0), faults: Number(faults ?? 0) };
+    for (const r of records) pipe.exists(this.k.heartbeat(r.worker));
+    for (const r of records) pipe.hgetall(this.k.perf(r.worker));
+    pipe.hgetall(this.k.inflight);
+    for (const r of records) pipe.exists(this.k.excluded(r.worker));
+    const res = (await pipe.exec()) ?? [];
+    const inflight = (res[records.length * 2]?.[1] ?? {}) as Record<string, string>;
+    const stakes = await Promise.all(records.map((r) => this.stake.read(r.worker)));
+    return records.map((r, i) => {
+      const perf = (res[records.length + i]?.[1] ?? {}) as Record<string, string>;
+      return {
+        worker: r.worker,
+        pricePerPixel: BigInt(r.pricePerPixel),
+        stake: stakes[i]!.stake,
+        jailed: stakes[i]!.jailed,
+        ...(stakes[i]!.unavailable ? { stakeUnavailable: true } : {}),
+        heartbeatFresh: res[i]?.[1] === 1,
+        excluded: res[records.length * 2 + 1 + i]?.[1] === 1,
+        capabilities: r.capabilities,
+        inflight: Number(inflight[r.worker] ?? 0),
+        perf: { latencyRatio: Number(perf.latency ?? 0.5), successRate: Number(perf.success ?? 1) },
+        registeredAt: r.registeredAt,
+        counts: { jobs: Number(perf.jobs ?? 0), failures: Number(perf.failures ?? 0), faults: Number(perf.faults ?? 0) },
+      };
     });
   }
 
@@ -230,7 +172,7 @@ export class Registry {
    */
   async settle(jobId: string, worker: string, ok: boolean, budgetMs: number, durationMs: number): Promise<number | 'late' | null> {
     const deadline = await this.redis.segmintSettle(
-      this.k.inflight, this.k.deadlines, this.k.perf(worker), this.k.late, this.k.scores,
+      this.k.inflight, this.k.deadlines, this.k.perf(worker), this.k.late,
       `${jobId}|${worker}`, worker, Date.now(), budgetMs, durationMs, ok ? 1 : 0, ALPHA,
     );
     return deadline > 0 ? deadline : deadline < 0 ? 'late' : null;
@@ -246,7 +188,7 @@ export class Registry {
    * `graceMs` more (the worker may still deliver) unless its late result or failure comes first.
    */
   async expired(now: number, graceMs: number, limit = 100): Promise<{ jobId: string; worker: string }[]> {
-    const members = await this.redis.segmintExpire(this.k.inflight, this.k.deadlines, this.k.late, this.k.seen, now, limit, graceMs, this.heartbeatTtlMs);
+    const members = await this.redis.segmintExpire(this.k.inflight, this.k.deadlines, this.k.late, now, limit, graceMs, this.k.heartbeat(''));
     return members.map((m) => {
       const i = m.lastIndexOf('|');
       return { jobId: m.slice(0, i), worker: m.slice(i + 1) };
@@ -265,22 +207,17 @@ export class Registry {
   }
 
   async recordOutcome(worker: string, ok: boolean, latencyRatio?: number): Promise<void> {
-    const w = worker.toLowerCase();
-    await this.redis.segmintPerf(this.k.perf(w), this.k.scores, ok ? 1 : 0, latencyRatio === undefined ? '' : latencyRatio.toFixed(4), ALPHA, w);
+    await this.redis.segmintPerf(this.k.perf(worker), ok ? 1 : 0, latencyRatio === undefined ? '' : latencyRatio.toFixed(4), ALPHA);
   }
 
   /** Keeps a worker out of every auction for `ms` (never shortens an exclusion already longer). */
   async exclude(worker: string, ms: number): Promise<void> {
-    const now = Date.now();
-    await this.redis.multi()
-      .zadd(this.k.excluded, 'GT', now + ms, worker.toLowerCase())
-      .zremrangebyscore(this.k.excluded, '-inf', now)
-      .incr(this.k.version)
-      .exec();
+    const key = this.k.excluded(worker.toLowerCase());
+    if ((await this.redis.pttl(key)) < ms) await this.redis.set(key, String(Date.now() + ms), 'PX', ms);
   }
 
   async isExcluded(worker: string): Promise<boolean> {
-    return Number((await this.redis.zscore(this.k.excluded, worker.toLowerCase())) ?? 0) > Date.now();
+    return (await this.redis.exists(this.k.excluded(worker.toLowerCase()))) === 1;
   }
 
   /** A spot-check proved this worker's output wrong. */
@@ -300,8 +237,18 @@ export class Registry {
   }
 }
 
-/** "latency success" as settle-5.lua and perf-2.lua write it. */
-function parseScore(v: string): Candidate['perf'] {
-  const [latency, success] = v.split(' ');
-  return { latencyRatio: Number(latency ?? 0.5), successRate: Number(success ?? 1) };
+function keys(prefix: string) {
+  const base = `${prefix}:mkt`;
+  return {
+    workers: `${base}:workers`,
+    nonces: `${base}:nonces`,
+    seen: `${base}:seen`,
+    inflight: `${base}:inflight`,
+    deadlines: `${base}:deadlines`,
+    late: `${base}:late`,
+    heartbeat: (w: string) => `${base}:hb:${w}`,
+    perf: (w: string) => `${base}:perf:${w}`,
+    excluded: (w: string) => `${base}:excluded:${w}`,
+    tried: (jobId: string) => `${base}:tried:${jobId}`,
+  };
 }

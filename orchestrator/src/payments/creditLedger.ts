@@ -37,22 +37,6 @@ const PLAN_TTL_SEC = 7 * 86_400;
  * accepted results minus the expected value of the tickets sent. Every booking is one Lua call
  * (compare-and-set of the decimal balance), idempotent per (job, worker).
  */
-/**
- * Keys of the ledger. A worker's credit and its job plans share the worker's hash tag, so pay-2.lua
- * and clawback-2.lua touch one Redis Cluster slot.
- */
-export const paymentKeys = (prefix: string) => {
-  const of = (worker: string) => `${prefix}:pay:{w:${worker.toLowerCase()}}`;
-  return {
-    /** hash: balance (decimal wei), nonce (next sender nonce) */
-    credit: (worker: string) => `${of(worker)}:credit`,
-    /** hash: nonceStart, plan JSON, clawedBack */
-    plan: (jobId: string, worker: string) => `${of(worker)}:plan:${jobId}`,
-    /** SCAN pattern of every plan (tools and tests; on a Cluster, per node) */
-    planPattern: `${prefix}:pay:{w:*}:plan:*`,
-  };
-};
-
 export class CreditLedger {
   private readonly redis: RedisClient & Commands;
   constructor(redis: RedisClient, private readonly prefix: string) {
@@ -60,8 +44,8 @@ export class CreditLedger {
     this.redis = redis as RedisClient & Commands;
   }
 
-  private creditKey = (worker: string) => paymentKeys(this.prefix).credit(worker);
-  private planKey = (jobId: string, worker: string) => paymentKeys(this.prefix).plan(jobId, worker);
+  private creditKey = (worker: string) => `${this.prefix}:pay:credit:${worker.toLowerCase()}`;
+  private planKey = (jobId: string, worker: string) => `${this.prefix}:pay:plan:${jobId}:${worker.toLowerCase()}`;
 
   /** The worker's credit (wei the orchestrator owes it beyond the tickets sent) and next sender nonce. */
   async credit(worker: string): Promise<{ balance: bigint; nonce: bigint }> {

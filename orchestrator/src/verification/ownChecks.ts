@@ -17,8 +17,7 @@ import type { Logger } from 'pino';
 export type OwnCheckKind = 'reference' | 'quality';
 export type OwnCheckData = { jobId: string; streamId: string; session: number; seq: number; worker: string; kind: OwnCheckKind };
 
-/** In braces: a Redis Cluster hash tag, so every key of the queue shares a slot (BullMQ needs it). */
-export const OWN_CHECKS_QUEUE = '{orchestrator-checks}';
+export const OWN_CHECKS_QUEUE = 'orchestrator-checks';
 
 export class OwnChecks {
   readonly queue: Queue<OwnCheckData>;

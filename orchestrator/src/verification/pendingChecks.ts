@@ -1,5 +1,4 @@
 import type { RedisClient } from '../redis/redisClient.js';
-import { marketKeys } from '../marketplace/keys.js';
 
 /**
  * Sampled results of each worker whose check has not concluded yet, in Redis (one sorted set per
@@ -16,8 +15,8 @@ export class PendingChecks {
     private readonly maxAgeMs: number,
   ) {}
 
-  // Under the market's tag (marketplace/keys.ts): the counts are read with the market's state.
-  private key = (worker: string) => marketKeys(this.prefix).checksPending(worker);
+  // Under the market's hash tag: `counts` reads many workers' keys in one pipeline (one Cluster slot).
+  private key = (worker: string) => `${this.prefix}:{mkt}:checks-pending:${worker.toLowerCase()}`;
 
   async add(worker: string, jobId: string): Promise<void> {
     await this.redis.multi().zadd(this.key(worker), Date.now(), jobId).pexpire(this.key(worker), this.maxAgeMs).exec();

@@ -9,8 +9,7 @@ import type { WebhookEvent } from './webhookEvents.js';
 import type { Webhook, WebhookDelivery, WebhookStore } from './webhookStore.js';
 
 /** BullMQ queue of webhook deliveries (under the orchestrator's Redis prefix). */
-/** In braces: a Redis Cluster hash tag, so every key of the queue shares a slot (BullMQ needs it). */
-export const WEBHOOK_QUEUE = '{webhooks}';
+export const WEBHOOK_QUEUE = 'webhooks';
 
 /** One queued delivery: the body is fixed at enqueue time, so every retry sends the same bytes. */
 export type DeliveryJob = { webhookId: string; eventId: string; event: WebhookEvent; body: string };

@@ -7,12 +7,9 @@ export const DEFAULT_PREFIX = 'segmint';
 
 /**
  * BullMQ queue a worker takes its jobs from: one per worker, named by its address, so the auction
- * decides who works on what (BullMQ names may not contain ':'). The name is a Redis Cluster hash
- * tag (`{…}`): BullMQ's scripts touch several keys of a queue (`PREFIX:NAME:wait`, `…:active`, one
- * per job…) and build some inside Lua, so on a Cluster every key of one queue must share a slot;
- * different workers' queues spread over the slots.
+ * decides who works on what (BullMQ names may not contain ':').
  */
-export const workerQueueName = (worker: string) => `{transcode-${worker.toLowerCase()}}`;
+export const workerQueueName = (worker: string) => `transcode-${worker.toLowerCase()}`;
 
 /** Redis keys of one stream's live state. Hash tag `{id}` keeps them in one Cluster slot for Lua. */
 export const liveKeys = (prefix: string, streamId: string) => {

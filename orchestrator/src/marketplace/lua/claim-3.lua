@@ -3,8 +3,7 @@
   Input:
     KEYS[1] inflight hash (address -> slots in use), KEYS[2] deadlines zset (member -> deadline ms),
     KEYS[3] tried set of this job
-    ARGV[1] address, ARGV[2] max concurrent (a huge number forces the claim: the job already reached
-    the worker), ARGV[3] deadline ms, ARGV[4] member "jobId|address"
+    ARGV[1] address, ARGV[2] max concurrent, ARGV[3] deadline ms, ARGV[4] member "jobId|address"
   Output: 1 claimed, 0 worker full
 ]]
 local used = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')

@@ -4,8 +4,7 @@
   a late result does not score twice: its miss was scored when the deadline passed; it only frees
   the slot it kept during the grace period.
   Input:
-    KEYS[1] inflight hash, KEYS[2] deadlines zset, KEYS[3] perf hash of the worker, KEYS[4] late zset,
-    KEYS[5] scores hash (address -> "latency success")
+    KEYS[1] inflight hash, KEYS[2] deadlines zset, KEYS[3] perf hash of the worker, KEYS[4] late zset
     ARGV[1] member "jobId|address", ARGV[2] address, ARGV[3] now ms, ARGV[4] budget ms (deadline
     minus dispatch time), ARGV[5] segment duration ms, ARGV[6] success (1 or 0), ARGV[7] alpha
   Output: the claim's deadline (ms) when ended on time, -1 when it was late (slot freed, no score),
@@ -32,5 +31,4 @@ if ok == 1 then
 end
 redis.call('HSET', KEYS[3], 'success', tostring(success), 'latency', tostring(latency))
 redis.call('HINCRBY', KEYS[3], ok == 1 and 'jobs' or 'failures', 1)
-redis.call('HSET', KEYS[5], ARGV[2], tostring(latency) .. ' ' .. tostring(success))
 return deadline
