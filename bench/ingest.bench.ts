@@ -6,10 +6,12 @@
  * and running as root).
  *
  * CPU per stream = this process (which runs the orchestrator, segmenting in process: no child
- * processes of its own) over the publish time, divided by N; publishers are not counted. Same for
- * nginx's processes.
+ * processes of its own) plus the Redis server it uses (its own `redis-server`, started here as
+ * production runs it: password, AOF everysec; it admits every segment and holds its job), over
+ * the publish time, divided by N; publishers are not counted. The Redis share is printed apart.
+ * Same for nginx's processes (nginx needs no Redis).
  * Segmint and nginx take turns at each N; with --rounds R each pair runs R times and the medians
- * are reported. Last line: `ingest: N streams, D dropped segments, X% cpu/stream` for the largest N.
+ * are reported. Last line: `ingest: N streams, D dropped segments, X% cpu/stream (redis Y% of it), R× nginx-rtmp` for the largest N.
  * Usage: npm run bench:ingest [-- --streams 1,10,50,100 --seconds 20 --rounds 1 --no-nginx]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffmpegPath, run } from '@segmint/media';
 import { openDatabase } from '../orchestrator/src/db/database.js';
+import { startRedisServer } from '../orchestrator/src/demo/localRedis.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../e2e/helpers.js';
 
 const arg = (name: string, fallback: string) => {
@@ -28,6 +31,7 @@ const arg = (name: string, fallback: string) => {
 const COUNTS = arg('--streams', '1,10,50,100').split(',').map(Number);
 const SECONDS = Number(arg('--seconds', '20'));
 const ROUNDS = Number(arg('--rounds', '1'));
+const IDLE_SECONDS = 10;
 const SEGMENT_SEC = 2;
 const STARTUP_MS = 1000;
 const NGINX_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
@@ -96,7 +100,8 @@ function publishers(file: string, url: (i: number) => string, n: number): ChildP
 }
 const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
 
-type Result = { n: number; produced: number; expected: number; cpuPct: number; rssMb: number };
+/** cpuPct: per stream, everything counted (for Segmint: orchestrator + Redis); redisPct: Redis's part of it. */
+type Result = { n: number; produced: number; expected: number; cpuPct: number; redisPct: number; rssMb: number };
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'segmint-bench-ingest-'));
@@ -112,7 +117,10 @@ async function main(): Promise<void> {
 
   const db = await openDatabase();
   const maxN = Math.max(...COUNTS);
+  const redis = await startRedisServer();
+  const redisPid = redis.child.pid!;
   const orch = await startTestOrchestrator(db, {
+    REDIS_URL: redis.url,
     SEGMINT_IDLE_TIMEOUT: '600',
     SEGMINT_RTMP_RECONNECT_WINDOW: '1',
     SEGMINT_RTMP_MAX_CONNECTIONS_PER_IP: String(maxN * 2),
@@ -124,36 +132,46 @@ async function main(): Promise<void> {
   const withNginx = !process.argv.includes('--no-nginx') && ensureNginxRtmp();
   if (!withNginx && !process.argv.includes('--no-nginx')) console.log('nginx-rtmp: not installed (Debian: apt-get install libnginx-mod-rtmp); no baseline this run');
   // What the orchestrator burns with no stream at all (sweeps, queues, marketplace): shown apart,
-  // so the per-stream figure at small N is not read as the cost of a stream.
+  // so the per-stream figure at small N is not read as the cost of a stream. Measured after a few
+  // seconds' settling (startup work is not idling).
+  await new Promise((r) => setTimeout(r, 3000));
   const idle = new CpuMeter();
+  const idleRedis = new CpuMeter();
   idle.sample([process.pid]);
-  await new Promise((r) => setTimeout(r, 5000));
+  idleRedis.sample([redisPid]);
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   idle.sample([process.pid]);
-  const idlePct = (idle.cpuSeconds() / 5) * 100;
-  console.log(`orchestrator idle: ${idlePct.toFixed(2)}% of a core with no stream`);
+  idleRedis.sample([redisPid]);
+  const idlePct = ((idle.cpuSeconds() + idleRedis.cpuSeconds()) / IDLE_SECONDS) * 100;
+  console.log(`orchestrator idle: ${idlePct.toFixed(2)}% of a core with no stream (redis ${((idleRedis.cpuSeconds() / IDLE_SECONDS) * 100).toFixed(2)}% of it), over ${IDLE_SECONDS} s`);
   try {
     // Segmint and nginx-rtmp take turns at each N (and each round), so both see the same load from
     // whatever else runs on the machine.
     for (let round = 1; round <= ROUNDS; round++) {
       for (const n of COUNTS) {
-        ours.get(n)!.push(await segmintRun(orch, file, n, round, expectedPerStream, idlePct));
+        ours.get(n)!.push(await segmintRun(orch, redisPid, file, n, round, expectedPerStream, idlePct));
         if (withNginx) theirs.get(n)!.push(await nginxRun(file, n, dir, expectedPerStream));
       }
     }
   } finally {
     await orch.stop();
     await db.close();
+    redis.child.kill();
+    await exited(redis.child);
+    await rm(redis.dir, { recursive: true, force: true });
   }
 
   const summary = COUNTS.map((n) => ({ n, ours: median(ours.get(n)!), theirs: theirs.get(n)!.length ? median(theirs.get(n)!) : null }));
   if (ROUNDS > 1) console.log(`medians of ${ROUNDS} rounds:`);
   for (const { n, ours: r, theirs: t } of summary) {
     const dropped = Math.max(...ours.get(n)!.map((x) => x.expected - x.produced));
-    console.log(`${String(n).padStart(3)} streams: segmint ${r.cpuPct.toFixed(2)}% (${r.rssMb.toFixed(1)} MB rss)${t ? ` vs nginx-rtmp ${t.cpuPct.toFixed(2)}% (${t.rssMb.toFixed(1)} MB rss) cpu/stream: ratio ${(r.cpuPct / t.cpuPct).toFixed(2)}` : ' cpu/stream'}, ${dropped} dropped segments`);
+    console.log(`${String(n).padStart(3)} streams: segmint ${r.cpuPct.toFixed(2)}% (redis ${r.redisPct.toFixed(2)}% of it; ${r.rssMb.toFixed(1)} MB rss)${t ? ` vs nginx-rtmp ${t.cpuPct.toFixed(2)}% (${t.rssMb.toFixed(1)} MB rss) cpu/stream: ratio ${(r.cpuPct / t.cpuPct).toFixed(2)}` : ' cpu/stream'}, ${dropped} dropped segments`);
   }
   await rm(dir, { recursive: true, force: true });
   const dropped = Math.max(...ours.get(maxN)!.map((x) => x.expected - x.produced));
-  console.log(`ingest: ${maxN} streams, ${dropped} dropped segments, ${median(ours.get(maxN)!).cpuPct.toFixed(2)}% cpu/stream`);
+  const last = median(ours.get(maxN)!);
+  const vs = theirs.get(maxN)!.length ? `, ${(last.cpuPct / median(theirs.get(maxN)!).cpuPct).toFixed(2)}× nginx-rtmp` : '';
+  console.log(`ingest: ${maxN} streams, ${dropped} dropped segments, ${last.cpuPct.toFixed(2)}% cpu/stream (redis ${last.redisPct.toFixed(2)}% of it)${vs}`);
 }
 
 /** The run with the median CPU per stream. */
@@ -161,8 +179,8 @@ function median(rs: Result[]): Result {
   return [...rs].sort((a, b) => a.cpuPct - b.cpuPct)[Math.floor((rs.length - 1) / 2)]!;
 }
 
-/** N publishers into the orchestrator: steady-state CPU of this process per stream, segments ingested. */
-async function segmintRun(orch: TestOrchestrator, file: string, n: number, round: number, expectedPerStream: number, idlePct: number): Promise<Result> {
+/** N publishers into the orchestrator: steady-state CPU of this process and its Redis per stream, segments ingested. */
+async function segmintRun(orch: TestOrchestrator, redisPid: number, file: string, n: number, round: number, expectedPerStream: number, idlePct: number): Promise<Result> {
   const streams = await Promise.all(Array.from({ length: n }, (_, i) => orch.pipeline.streams.create({ name: `bench-${round}-${n}-${i}`, profiles: [] })));
   const before = await ingestedRtmp(orch.url);
   const rss0 = process.memoryUsage().rss;
@@ -172,8 +190,10 @@ async function segmintRun(orch: TestOrchestrator, file: string, n: number, round
   for (let i = 0; i < 60 && !streams.every((s) => orch.rtmp!.publishing(s.id)); i++) await new Promise((r) => setTimeout(r, 250));
   await new Promise((r) => setTimeout(r, STARTUP_MS));
   const meter = new CpuMeter();
+  const redisMeter = new CpuMeter();
   const self = process.pid;
   meter.sample([self]);
+  redisMeter.sample([redisPid]);
   const t0 = performance.now();
   let rssMax = process.memoryUsage().rss;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 1000);
@@ -181,15 +201,17 @@ async function segmintRun(orch: TestOrchestrator, file: string, n: number, round
   const wall = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   meter.sample([self]);
-  const cpu = meter.cpuSeconds();
+  redisMeter.sample([redisPid]);
+  const redisCpu = redisMeter.cpuSeconds();
+  const cpu = meter.cpuSeconds() + redisCpu;
   const rssPerStream = Math.max(0, rssMax - rss0) / n;
   // the last segment of each stream is flushed when its publisher leaves
   const expected = n * expectedPerStream;
   const until = Date.now() + 30_000;
   let produced = 0;
   while (Date.now() < until && (produced = (await ingestedRtmp(orch.url)) - before) < expected) await new Promise((r) => setTimeout(r, 250));
-  const r = { n, produced, expected, cpuPct: (cpu / wall / n) * 100, rssMb: rssPerStream / 2 ** 20 };
-  console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (${(r.cpuPct - idlePct / n).toFixed(2)}% without the idle cost), ${r.rssMb.toFixed(1)} MB rss/stream`);
+  const r = { n, produced, expected, cpuPct: (cpu / wall / n) * 100, redisPct: (redisCpu / wall / n) * 100, rssMb: rssPerStream / 2 ** 20 };
+  console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (orchestrator ${(r.cpuPct - r.redisPct).toFixed(2)}% + redis ${r.redisPct.toFixed(2)}%; ${(r.cpuPct - idlePct / n).toFixed(2)}% without the idle cost), ${r.rssMb.toFixed(1)} MB rss/stream`);
   await new Promise((r) => setTimeout(r, 1500)); // reconnect windows close
   return r;
 }
@@ -258,7 +280,7 @@ rtmp {
       /* no segments */
     }
   }
-  const r = { n, produced, expected: n * expectedPerStream, cpuPct: (meter.cpuSeconds() / wall / n) * 100, rssMb: rss / n / 2 ** 20 };
+  const r = { n, produced, expected: n * expectedPerStream, cpuPct: (meter.cpuSeconds() / wall / n) * 100, redisPct: 0, rssMb: rss / n / 2 ** 20 };
   console.log(`nginx-rtmp ${String(n).padStart(3)} streams: ${produced}/${r.expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream, ${r.rssMb.toFixed(1)} MB rss/stream`);
   return r;
 }
