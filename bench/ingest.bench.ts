@@ -19,6 +19,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { ffmpegPath, run } from '@segmint/media';
 import { openDatabase } from '../orchestrator/src/db/database.js';
 import { startRedisServer } from '../orchestrator/src/demo/localRedis.js';
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
   const maxN = Math.max(...COUNTS);
   const redis = await startRedisServer();
   const redisPid = redis.child.pid!;
+  const redisClient = new Redis(redis.url);
   const orch = await startTestOrchestrator(db, {
     REDIS_URL: redis.url,
     SEGMINT_IDLE_TIMEOUT: '600',
@@ -149,13 +151,14 @@ async function main(): Promise<void> {
     // whatever else runs on the machine.
     for (let round = 1; round <= ROUNDS; round++) {
       for (const n of COUNTS) {
-        ours.get(n)!.push(await segmintRun(orch, redisPid, file, n, round, expectedPerStream, idlePct));
+        ours.get(n)!.push(await segmintRun(orch, { pid: redisPid, client: redisClient }, file, n, round, expectedPerStream, idlePct));
         if (withNginx) theirs.get(n)!.push(await nginxRun(file, n, dir, expectedPerStream));
       }
     }
   } finally {
     await orch.stop();
     await db.close();
+    redisClient.disconnect();
     redis.child.kill();
     await exited(redis.child);
     await rm(redis.dir, { recursive: true, force: true });
@@ -180,7 +183,7 @@ function median(rs: Result[]): Result {
 }
 
 /** N publishers into the orchestrator: steady-state CPU of this process and its Redis per stream, segments ingested. */
-async function segmintRun(orch: TestOrchestrator, redisPid: number, file: string, n: number, round: number, expectedPerStream: number, idlePct: number): Promise<Result> {
+async function segmintRun(orch: TestOrchestrator, redis: { pid: number; client: Redis }, file: string, n: number, round: number, expectedPerStream: number, idlePct: number): Promise<Result> {
   const streams = await Promise.all(Array.from({ length: n }, (_, i) => orch.pipeline.streams.create({ name: `bench-${round}-${n}-${i}`, profiles: [] })));
   const before = await ingestedRtmp(orch.url);
   const rss0 = process.memoryUsage().rss;
@@ -193,7 +196,8 @@ async function segmintRun(orch: TestOrchestrator, redisPid: number, file: string
   const redisMeter = new CpuMeter();
   const self = process.pid;
   meter.sample([self]);
-  redisMeter.sample([redisPid]);
+  redisMeter.sample([redis.pid]);
+  const commands0 = await commandCounts(redis.client);
   const t0 = performance.now();
   let rssMax = process.memoryUsage().rss;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 1000);
@@ -201,7 +205,8 @@ async function segmintRun(orch: TestOrchestrator, redisPid: number, file: string
   const wall = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   meter.sample([self]);
-  redisMeter.sample([redisPid]);
+  redisMeter.sample([redis.pid]);
+  const commands = await commandCounts(redis.client, commands0);
   const redisCpu = redisMeter.cpuSeconds();
   const cpu = meter.cpuSeconds() + redisCpu;
   const rssPerStream = Math.max(0, rssMax - rss0) / n;
@@ -212,8 +217,23 @@ async function segmintRun(orch: TestOrchestrator, redisPid: number, file: string
   while (Date.now() < until && (produced = (await ingestedRtmp(orch.url)) - before) < expected) await new Promise((r) => setTimeout(r, 250));
   const r = { n, produced, expected, cpuPct: (cpu / wall / n) * 100, redisPct: (redisCpu / wall / n) * 100, rssMb: rssPerStream / 2 ** 20 };
   console.log(`segmint    ${String(n).padStart(3)} streams: ${produced}/${expected} segments, ${r.cpuPct.toFixed(2)}% cpu/stream (orchestrator ${(r.cpuPct - r.redisPct).toFixed(2)}% + redis ${r.redisPct.toFixed(2)}%; ${(r.cpuPct - idlePct / n).toFixed(2)}% without the idle cost), ${r.rssMb.toFixed(1)} MB rss/stream`);
+  // Commands while publishing, per segment ingested (the segments of the run's last seconds come after)
+  const total = [...commands.values()].reduce((a, b) => a + b, 0);
+  const top = [...commands].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([c, k]) => `${c} ${(k / produced).toFixed(1)}`).join(', ');
+  console.log(`           redis: ${(total / produced).toFixed(1)} commands per segment (${top})`);
   await new Promise((r) => setTimeout(r, 1500)); // reconnect windows close
   return r;
+}
+
+/** Calls per Redis command since `since` (INFO commandstats; the INFO calls themselves left out). */
+async function commandCounts(client: Redis, since = new Map<string, number>()): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const m of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (m[1] === 'info') continue;
+    const d = Number(m[2]) - (since.get(m[1]!) ?? 0);
+    if (d > 0 || since.size === 0) out.set(m[1]!, since.size === 0 ? Number(m[2]) : d);
+  }
+  return out;
 }
 
 async function ingestedRtmp(url: string): Promise<number> {
