@@ -49,7 +49,12 @@ export function isMpegTs(buf: Uint8Array): boolean {
   return true;
 }
 
-type PesBuilder = { streamType: number; pts: number[]; chunks: Buffer[]; pending: Buffer[] };
+/**
+ * One elementary stream being read: PES packets are appended to `data` as they arrive (no buffer
+ * per TS packet or per PES); when the next one starts, the finished one's header is parsed in
+ * place and moved out, so `data` ends up holding the payloads back to back.
+ */
+type PesBuilder = { streamType: number; pts: number[]; data: Buffer; length: number; pesStart: number; count: number };
 
 /** Reads PTS (33 bits, 90 kHz) from 5 bytes of a PES header. */
 function readTimestamp(b: Buffer, o: number): number {
@@ -60,15 +65,22 @@ function readTimestamp(b: Buffer, o: number): number {
   );
 }
 
-/** Splits one complete PES packet into PTS and payload; null when it is not a PES. */
-function parsePes(pes: Buffer): { pts?: number; payload: Buffer } | null {
-  if (pes.length < 9 || pes[0] !== 0 || pes[1] !== 0 || pes[2] !== 1) return null;
-  const flags = pes[7]!;
-  const headerLen = pes[8]!;
-  const start = 9 + headerLen;
-  if (start > pes.length) return null;
-  const pts = flags & 0x80 && pes.length >= 14 ? readTimestamp(pes, 9) : undefined;
-  return { pts, payload: pes.subarray(start) };
+/** Ends the PES being collected at `s.pesStart`: its PTS noted, its payload kept, its header dropped (a non-PES is dropped whole). */
+function finishPes(s: PesBuilder): void {
+  const at = s.pesStart;
+  if (at < 0) return;
+  s.pesStart = -1;
+  const d = s.data;
+  const len = s.length - at;
+  const start = 9 + (len >= 9 ? d[at + 8]! : 0);
+  if (len < 9 || d[at] !== 0 || d[at + 1] !== 0 || d[at + 2] !== 1 || start > len) {
+    s.length = at;
+    return;
+  }
+  if (d[at + 7]! & 0x80 && len >= 14) s.pts.push(readTimestamp(d, at + 9));
+  d.copyWithin(at, at + start, s.length);
+  s.length -= start;
+  s.count++;
 }
 
 /**
@@ -80,15 +92,6 @@ export function demux(buf: Buffer): DemuxReturnType {
   let pmtPid = -1;
   const streams = new Map<number, PesBuilder>();
 
-  const flush = (s: PesBuilder) => {
-    if (s.pending.length === 0) return;
-    const parsed = parsePes(Buffer.concat(s.pending));
-    s.pending = [];
-    if (!parsed) return;
-    if (parsed.pts !== undefined) s.pts.push(parsed.pts);
-    s.chunks.push(parsed.payload);
-  };
-
   for (let i = 0; i < buf.length; i += TS_PACKET) {
     const pusi = (buf[i + 1]! & 0x40) !== 0;
     const pid = ((buf[i + 1]! & 0x1f) << 8) | buf[i + 2]!;
@@ -97,11 +100,10 @@ export function demux(buf: Buffer): DemuxReturnType {
     if (afc === 2 || afc === 0) continue; // adaptation field only / reserved: no payload
     if (afc === 3) o += 1 + buf[o]!;
     if (o >= i + TS_PACKET) continue;
-    const payload = buf.subarray(o, i + TS_PACKET);
 
     if (pid === 0 && pusi) {
       // PAT: pointer field, then section; first program's PMT PID.
-      const s = payload.subarray(1 + payload[0]!);
+      const s = buf.subarray(o + 1 + buf[o]!, i + TS_PACKET);
       const sectionLen = ((s[1]! & 0x0f) << 8) | s[2]!;
       for (let p = 8; p + 4 <= 3 + sectionLen - 4; p += 4) {
         const program = (s[p]! << 8) | s[p + 1]!;
@@ -111,7 +113,7 @@ export function demux(buf: Buffer): DemuxReturnType {
         }
       }
     } else if (pid === pmtPid && pusi) {
-      const s = payload.subarray(1 + payload[0]!);
+      const s = buf.subarray(o + 1 + buf[o]!, i + TS_PACKET);
       const sectionLen = ((s[1]! & 0x0f) << 8) | s[2]!;
       const progInfoLen = ((s[10]! & 0x0f) << 8) | s[11]!;
       const end = Math.min(3 + sectionLen - 4, s.length);
@@ -119,31 +121,28 @@ export function demux(buf: Buffer): DemuxReturnType {
         const streamType = s[p]!;
         const esPid = ((s[p + 1]! & 0x1f) << 8) | s[p + 2]!;
         const infoLen = ((s[p + 3]! & 0x0f) << 8) | s[p + 4]!;
-        if (!streams.has(esPid)) streams.set(esPid, { streamType, pts: [], chunks: [], pending: [] });
+        // an elementary stream is never longer than the segment
+        if (!streams.has(esPid)) streams.set(esPid, { streamType, pts: [], data: Buffer.allocUnsafe(buf.length), length: 0, pesStart: -1, count: 0 });
         p += 5 + infoLen;
       }
     } else {
       const s = streams.get(pid);
       if (!s) continue;
-      if (pusi) flush(s);
-      if (pusi || s.pending.length > 0) s.pending.push(payload);
+      if (pusi) {
+        finishPes(s);
+        s.pesStart = s.length;
+      }
+      if (s.pesStart >= 0) s.length += buf.copy(s.data, s.length, o, i + TS_PACKET);
     }
   }
 
   const result: DemuxReturnType = { packets: buf.length / TS_PACKET, streams: [] };
   for (const [pid, s] of streams) {
     const kind = VIDEO_TYPES.has(s.streamType) ? 'video' : AUDIO_TYPES.has(s.streamType) ? 'audio' : 'other';
-    result.streams.push({ pid, streamType: s.streamType, codec: STREAM_TYPES[s.streamType] ?? `0x${s.streamType.toString(16)}`, kind });
-    flush(s);
     const codec = STREAM_TYPES[s.streamType] ?? `0x${s.streamType.toString(16)}`;
-    const es: ElementaryStream = {
-      pid,
-      streamType: s.streamType,
-      codec,
-      pesCount: s.chunks.length,
-      pts: s.pts,
-      bytes: Buffer.concat(s.chunks),
-    };
+    result.streams.push({ pid, streamType: s.streamType, codec, kind });
+    finishPes(s);
+    const es: ElementaryStream = { pid, streamType: s.streamType, codec, pesCount: s.count, pts: s.pts, bytes: s.data.subarray(0, s.length) };
     if (kind === 'video' && !result.video) result.video = es;
     else if (kind === 'audio' && !result.audio) result.audio = es;
   }
