@@ -42,9 +42,17 @@ export class PublisherClaims {
     return { outcome, baseSeq: Number(baseSeq) };
   }
 
-  /** Keeps the lease; false when the stream is no longer this orchestrator's to receive. */
-  async renew(streamId: string, nextSeq: number): Promise<boolean> {
-    return (await this.redis.segmintRtmpRenew(this.keys(streamId).rtmp, this.owner, Date.now(), this.o.leaseMs, this.o.windowMs, nextSeq)) === 1;
+  /**
+   * Keeps the leases of streams received here (`nextSeq` each), all sent at once (each stream's
+   * key has its own slot: no pipeline); returns the streams no longer this orchestrator's to
+   * receive. Throws when Redis cannot be reached.
+   */
+  async renew(held: ReadonlyMap<string, number>): Promise<string[]> {
+    const now = Date.now();
+    const mine = await Promise.all(
+      [...held].map(([streamId, nextSeq]) => this.redis.segmintRtmpRenew(this.keys(streamId).rtmp, this.owner, now, this.o.leaseMs, this.o.windowMs, nextSeq)),
+    );
+    return [...held.keys()].filter((_, i) => mine[i] !== 1);
   }
 
   /** The publisher dropped: its reconnect window starts. */

@@ -57,6 +57,7 @@ export class RtmpServer {
   private nextConnectionId = 1;
   private publishers = 0;
   private closing = false;
+  private renewing = false;
   private readonly claims: PublisherClaims;
   private readonly renewTimer: NodeJS.Timeout;
 
@@ -102,16 +103,27 @@ export class RtmpServer {
     return !!this.streams.get(streamId)?.publisher;
   }
 
-  /** Renews the claims on streams published here; drops a publisher whose claim went elsewhere. */
+  /**
+   * Renews the claims on streams published here, all in one round trip (one at a time, 100
+   * streams' renewals could outlast the lease on a loaded machine); drops a publisher whose claim
+   * went elsewhere.
+   */
   private async renewClaims(): Promise<void> {
+    if (this.renewing) return;
+    const held = new Map<string, number>();
+    const conns = new Map<string, RtmpConnection>();
     for (const e of this.streams.values()) {
       if (!e.publisher) continue;
-      const conn = e.publisher.conn;
-      const mine = await this.claims.renew(e.streamId, e.nextSeq).catch((err: unknown) => {
-        this.log.warn({ err, streamId: e.streamId }, 'could not renew the rtmp claim (Redis down?); retrying');
-        return true;
-      });
-      if (!mine) conn.close('the stream is now received by another orchestrator', 'warn');
+      held.set(e.streamId, e.nextSeq);
+      conns.set(e.streamId, e.publisher.conn);
+    }
+    this.renewing = true;
+    try {
+      for (const streamId of await this.claims.renew(held)) conns.get(streamId)!.close('the stream is now received by another orchestrator', 'warn');
+    } catch (err) {
+      this.log.warn({ err, streams: held.size }, 'could not renew the rtmp claims (Redis down?); retrying');
+    } finally {
+      this.renewing = false;
     }
   }
 
