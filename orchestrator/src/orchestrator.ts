@@ -261,30 +261,29 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     return puller.start(stream);
   };
 
+  // Once a second, from one read of the live indexes: sessions idle past SEGMINT_IDLE_TIMEOUT end,
+  // and seqs a crash left in flight are recovered or skipped once every deadline of theirs is long
+  // past. (One timer and one read, not two: an idle orchestrator wakes up as little as it can.)
+  let sweeping = false;
   const sweep = setInterval(() => {
-    const cutoff = Date.now() - config.idleTimeoutSec * 1000;
-    pipeline.live
-      .idleStreams(cutoff)
-      .then(async (ids) => {
-        for (const id of ids) {
-          if (await pipeline.live.heldOverRtmp(id)) continue; // published over RTMP (on any orchestrator), or inside its reconnect window
-          if (!(await pipeline.live.end(id, cutoff))) continue;
-          await endSession(id, 'idle');
-        }
-      })
-      .catch((err) => logger.warn({ err }, 'idle sweep failed'));
+    if (sweeping) return;
+    sweeping = true;
+    liveSweep()
+      .catch((err) => logger.warn({ err }, 'live sweep failed'))
+      .finally(() => (sweeping = false));
   }, 1000);
   sweep.unref();
-  // Seqs a crash left in flight are skipped once every deadline of theirs is long past.
-  let sweepingStuck = false;
-  const stuckSweep = setInterval(() => {
-    if (sweepingStuck) return;
-    sweepingStuck = true;
-    sweepStuckSeqs(pipeline)
-      .catch((err) => logger.warn({ err }, 'stuck-seq sweep failed'))
-      .finally(() => (sweepingStuck = false));
-  }, 1000);
-  stuckSweep.unref();
+  const liveSweep = async () => {
+    const [active, draining] = await Promise.all([pipeline.live.activeWithLastIngest(), pipeline.live.drainingStreams()]);
+    const cutoff = Date.now() - config.idleTimeoutSec * 1000;
+    for (const { streamId } of active.filter((a) => a.lastIngestAt <= cutoff)) {
+      if (await pipeline.live.heldOverRtmp(streamId)) continue; // published over RTMP (on any orchestrator), or inside its reconnect window
+      if (!(await pipeline.live.end(streamId, cutoff))) continue;
+      await endSession(streamId, 'idle');
+    }
+    if (active.length === 0 && draining.length === 0) return;
+    await sweepStuckSeqs(pipeline, Date.now(), { active: active.map((a) => a.streamId), draining });
+  };
   // The stream indexes repaired from the live state (what a crash between the two left behind).
   const reindex = () => void pipeline.live.reindex().then((n) => n > 0 && logger.warn({ streams: n }, 'streams missing from the live indexes put back'))
     .catch((err) => logger.warn({ err }, 'live reindex failed'));
@@ -313,7 +312,6 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     rtmp,
     async close() {
       clearInterval(sweep);
-      clearInterval(stuckSweep);
       clearInterval(reindexSweep);
       clearInterval(registrySweep);
       edges.stop();

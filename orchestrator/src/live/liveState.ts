@@ -103,6 +103,14 @@ export class LiveState {
   }
 
   /** Streams with a live session (not ended), oldest ingest first. */
+  /** Streams with a live session, each with its last ingest (ms), oldest first. */
+  async activeWithLastIngest(): Promise<{ streamId: string; lastIngestAt: number }[]> {
+    const flat = await this.redis.zrange(activeStreamsKey(this.prefix), '0', '-1', 'WITHSCORES');
+    const out: { streamId: string; lastIngestAt: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ streamId: flat[i]!, lastIngestAt: Number(flat[i + 1]) });
+    return out;
+  }
+
   async activeStreams(): Promise<string[]> {
     return this.redis.zrange(activeStreamsKey(this.prefix), '0', '-1');
   }

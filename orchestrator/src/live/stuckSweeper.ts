@@ -10,6 +10,7 @@ const DEFAULT_DURATION_SEC = 2;
 
 export type SweepReturnType = { recovered: number; skipped: number };
 
+/** `known`: the active and draining streams when the caller has just read them (the live sweep does). */
 /**
  * Owns stuck seqs: a seq left in flight by a crash at any point (between admit and enqueue, in a
  * dead orchestrator's waiting list, between a result's claim and its publish) would hold back
@@ -22,10 +23,11 @@ export type SweepReturnType = { recovered: number; skipped: number };
  * trail. Skipping is the live state's own atomic resolve, so a seq is never skipped or published
  * twice.
  */
-export async function sweepStuckSeqs(p: Pipeline, now = Date.now()): Promise<SweepReturnType> {
+export async function sweepStuckSeqs(p: Pipeline, now = Date.now(), known?: { active: string[]; draining: string[] }): Promise<SweepReturnType> {
   const total = { recovered: 0, skipped: 0 };
-  const draining = await p.live.drainingStreams();
-  for (const streamId of new Set([...(await p.live.activeStreams()), ...draining])) {
+  const draining = known?.draining ?? (await p.live.drainingStreams());
+  const active = known?.active ?? (await p.live.activeStreams());
+  for (const streamId of new Set([...active, ...draining])) {
     const r = await sweepStream(p, streamId, now);
     total.recovered += r.recovered;
     total.skipped += r.skipped;
