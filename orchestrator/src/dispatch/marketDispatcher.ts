@@ -19,6 +19,11 @@ const SNAPSHOT_MS = 100;
 /** A snapshot older than this is never served: after an idle spell the next auction waits for a fresh one. */
 const STALE_MAX_MS = 1000;
 const TICK_MS = 100;
+/**
+ * With nothing waiting and no deadline of its own pending, a tick looks for missed deadlines only
+ * this often (other orchestrators watch their own; a crashed one's are caught within this).
+ */
+const IDLE_TICK_MS = 1000;
 /** Reasons a worker that could take a segment cannot take it yet: the segment waits for it. */
 const BUSY = new Set<IneligibleReason>(['no-free-slot', 'checks-pending']);
 /** How long this orchestrator counts as alive after its last beat (it beats every ALIVE_BEAT_MS). */
@@ -81,9 +86,12 @@ export class MarketDispatcher implements Dispatcher {
   /** This process, in the records of the jobs it has waiting (so another can tell them orphaned). */
   private readonly instance = randomUUID();
   private readonly aliveTimer: NodeJS.Timeout;
+  /** Until then a deadline this process set may pass (or be within its late grace): tick at full rate. */
+  private busyUntil = 0;
+  private lastTick = 0;
 
   constructor(private readonly o: MarketDispatcherOptions) {
-    this.timer = setInterval(() => this.pump(), TICK_MS);
+    this.timer = setInterval(() => this.tick(), TICK_MS);
     const beat = () => void o.redis.set(this.key.alive(this.instance), '1', 'PX', ALIVE_TTL_MS).catch(() => {});
     beat();
     this.aliveTimer = setInterval(beat, ALIVE_BEAT_MS);
@@ -263,6 +271,7 @@ export class MarketDispatcher implements Dispatcher {
       return false;
     }
     bid.candidate.inflight += 1;
+    this.busyUntil = Math.max(this.busyUntil, deadline + this.lateGraceMs());
     const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
     // What it won, kept server-side: the price its tickets pay (pay-as-ask, capped by the rules it
     // won under) and the fingerprint it was chosen with; re-registering changes later auctions only.
@@ -317,6 +326,15 @@ export class MarketDispatcher implements Dispatcher {
       this.o.metrics.auctions.inc({ outcome: 'waiting' });
       this.o.logger.debug({ jobId: job.jobId, ineligible: auction.ineligible }, 'no worker free; segment waits');
     }
+  }
+
+  /** An idle orchestrator costs a Redis script a second here, not ten. */
+  private tick(): void {
+    const now = Date.now();
+    const idle = this.waiting.size === 0 && this.checksWaiting.size === 0 && now > this.busyUntil;
+    if (idle && now - this.lastTick < IDLE_TICK_MS) return;
+    this.lastTick = now;
+    this.pump();
   }
 
   /** Deadline passes, waiting segments, in one serialized loop (never two at once per process). */
