@@ -16,6 +16,7 @@ COPY protocol/package.json protocol/
 COPY media/package.json media/
 COPY orchestrator/package.json orchestrator/
 COPY worker/package.json worker/
+COPY edge/package.json edge/
 COPY contracts/package.json contracts/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
