@@ -5,7 +5,7 @@ import { generateSegments, segmentFacts } from '@segmint/media';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { jobIdOf, storageKeys } from '../orchestrator/src/ingest/jobIds.js';
 import { segmentJob } from '../orchestrator/src/ingest/segmentIngest.js';
-import { sweepStuckSeqs } from '../orchestrator/src/live/stuckSweeper.js';
+import { NO_RECORD_GRACE_MS, sweepStuckSeqs } from '../orchestrator/src/live/stuckSweeper.js';
 import { api, startTestOrchestrator, testWorker, type TestOrchestrator } from './helpers.js';
 
 // Seqs a crash left in flight with nobody on them, each crash point set up by hand in Redis and
@@ -35,14 +35,14 @@ const newStream = async (name: string) => (await api(orch, 'POST', '/api/stream'
 const push = (key: string, seq: number) => fetch(`${orch.url}/live/${key}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(segment) });
 
 describe('stuck seqs', () => {
-  it('skips a seq whose source a crash lost (admitted, never stored) one duration after first seeing it, once, with the reason on record', async () => {
+  it('skips a seq whose source a crash lost (admitted, never stored) once the no-record grace has passed since first seeing it, once, with the reason on record', async () => {
     const stream = await newStream('lost source');
     const p = orch.pipeline;
     expect((await p.live.admit(stream.id, 0, 'aa'.repeat(32))).status).toBe('ok');
     const t0 = Date.now();
     expect(await sweepStuckSeqs(p, t0)).toEqual({ recovered: 0, skipped: 0 }); // first sighting
-    expect(await sweepStuckSeqs(p, t0 + 1900)).toEqual({ recovered: 0, skipped: 0 });
-    expect(await sweepStuckSeqs(p, t0 + 2100)).toEqual({ recovered: 0, skipped: 1 });
+    expect(await sweepStuckSeqs(p, t0 + NO_RECORD_GRACE_MS - 100)).toEqual({ recovered: 0, skipped: 0 }); // its ingest may still be storing it
+    expect(await sweepStuckSeqs(p, t0 + NO_RECORD_GRACE_MS + 100)).toEqual({ recovered: 0, skipped: 1 });
     expect(await sweepStuckSeqs(p, t0 + 60_000)).toEqual({ recovered: 0, skipped: 0 }); // never twice
     expect((await p.live.meta(stream.id))?.nextSeq).toBe(1);
     const skips = (await api(orch, 'GET', `/api/stream/${stream.id}/skips`)).json;
@@ -63,12 +63,12 @@ describe('stuck seqs', () => {
       await p.storage.put(storageKeys.source(stream.id, 1, 0), segment);
       const t0 = Date.now();
       expect(await sweepStuckSeqs(p, t0)).toEqual({ recovered: 0, skipped: 0 });
-      expect(await sweepStuckSeqs(p, t0 + 2100)).toEqual({ recovered: 1, skipped: 0 });
+      expect(await sweepStuckSeqs(p, t0 + NO_RECORD_GRACE_MS + 100)).toEqual({ recovered: 1, skipped: 0 });
       const job = await worker.job(jobIdOf(stream.id, 1, 0));
       expect(job.source).toEqual(segmentFacts(segment));
       expect(job.profiles.map((x) => x.name)).toEqual(['low']);
       // taken up: the next sweeps leave it to its worker
-      expect(await sweepStuckSeqs(p, t0 + 10_000)).toEqual({ recovered: 0, skipped: 0 });
+      expect(await sweepStuckSeqs(p, t0 + NO_RECORD_GRACE_MS + 10_000)).toEqual({ recovered: 0, skipped: 0 });
     } finally {
       await worker.stop();
     }
@@ -107,11 +107,11 @@ describe('stuck seqs', () => {
     expect(await p.live.drainingStreams()).toContain(stream.id);
     const t0 = Date.now();
     await sweepStuckSeqs(p, t0);
-    expect((await sweepStuckSeqs(p, t0 + 2100)).skipped).toBe(1);
+    expect((await sweepStuckSeqs(p, t0 + NO_RECORD_GRACE_MS + 100)).skipped).toBe(1);
     expect(await p.live.readySeqs(stream.id)).toEqual([1]); // skipped, waiting for seq 0: a worker's to do (none here)
     await p.live.resolve(stream.id, 0, null, 10);
     expect(await p.live.inflightSeqs(stream.id)).toEqual([]);
-    await sweepStuckSeqs(p, t0 + 2200);
+    await sweepStuckSeqs(p, t0 + NO_RECORD_GRACE_MS + 200);
     expect(await p.live.drainingStreams()).not.toContain(stream.id);
   });
 

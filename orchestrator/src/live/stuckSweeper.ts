@@ -5,8 +5,13 @@ import { segmentJob } from '../ingest/segmentIngest.js';
 import type { Pipeline } from '../pipeline.js';
 import { skip } from '../results/stages/publishResult.js';
 
-/** A segment's duration when its job record is gone too (the crash came before the enqueue). */
-const DEFAULT_DURATION_SEC = 2;
+/**
+ * How long a seq with no job record stays orphaned before it is recovered or skipped. The
+ * orchestrator that admitted it may be alive and still storing its source (up to 2 s of retries)
+ * before it writes the record; on a loaded machine that took longer than a segment, and skipping
+ * it then lost a live segment (the chaos run). A skip cannot be undone: wait well past that.
+ */
+export const NO_RECORD_GRACE_MS = 15_000;
 
 export type SweepReturnType = { recovered: number; skipped: number };
 
@@ -16,7 +21,7 @@ export type SweepReturnType = { recovered: number; skipped: number };
  * dead orchestrator's waiting list, between a result's claim and its publish) would hold back
  * every later segment of its playlist for good. Working from Redis alone, every orchestrator's
  * sweep notes when it first saw each seq that nobody is on (no worker's claim, no live
- * orchestrator's waiting list: Dispatcher.orphaned) and, one segment duration later, recovers it:
+ * orchestrator's waiting list: Dispatcher.orphaned) and, one segment duration later (NO_RECORD_GRACE_MS when its job record is missing), recovers it:
  * the job (rebuilt from the stored source when the crash came before its record) is dispatched
  * again, and from then on the marketplace owns it as any other (deadlines, attempts, give-up).
  * What cannot be recovered (the source was never stored) is skipped, with its reason in the audit
@@ -54,7 +59,7 @@ async function sweepStream(p: Pipeline, streamId: string, now: number): Promise<
     if (!orphaned.has(jobId)) continue; // a worker or a live orchestrator is on it: theirs to finish or give up
     const first = await firstSighting(p, seen, field(seq), sightings, now);
     const job = await p.dispatcher.get(jobId);
-    if (now - first < (job?.source.durationSec || DEFAULT_DURATION_SEC) * 1000) continue;
+    if (now - first < (job ? job.source.durationSec * 1000 : NO_RECORD_GRACE_MS)) continue;
     const outcome = await recover(p, streamId, meta.session, seq, job, first);
     if (outcome === 'recovered') out.recovered++;
     if (outcome === 'skipped') out.skipped++;
