@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readKnobs } from '../../orchestrator/src/config.js';
 
 /** Every `segmint edge start` knob: environment variable, flag that overrides it, default, meaning. README lists them. */
 export const EDGE_NODE_KNOBS = {
@@ -25,18 +26,7 @@ export const EDGE_NODE_KNOBS = {
 
 export type EdgeKnobs = Record<keyof typeof EDGE_NODE_KNOBS, string>;
 
-/** Flags (`--flag value` or `--flag=value`), then environment, then defaults. */
-export function readEdgeKnobs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): EdgeKnobs {
-  const out = {} as EdgeKnobs;
-  for (const [name, k] of Object.entries(EDGE_NODE_KNOBS) as [keyof EdgeKnobs, { env: string; flag: string; default: string }][]) {
-    let value: string | undefined;
-    argv.forEach((a, i) => {
-      if (a === k.flag) value = argv[i + 1];
-      else if (a.startsWith(`${k.flag}=`)) value = a.slice(k.flag.length + 1);
-    });
-    out[name] = value ?? env[k.env] ?? k.default;
-  }
-  return out;
-}
+/** Flags (`--flag value` or `--flag=value`), then environment, then defaults (the orchestrator's reader). */
+export const readEdgeKnobs = (argv: readonly string[], env: NodeJS.ProcessEnv = process.env): EdgeKnobs => readKnobs(EDGE_NODE_KNOBS, argv, env);
 
 export const DEFAULT_EDGE_KEY_FILE = join(homedir(), '.segmint', 'edge-key');
