@@ -6,12 +6,17 @@
  * real ladder (transcodeSegment, libx264 veryfast); candidates are the honest stand-ins for NVENC
  * that came closest to a threshold in calibration (bench/qualityCalibrate.ts runs all of them) and
  * tampered encodes (box, logo, blur, freeze, tint, drop, repeat, upscale, starve), each compared
- * rendition by rendition. A segment is flagged when any rendition fails.
+ * rendition by rendition, as the orchestrator judges them: a rendition that fails gets the honest
+ * second opinion (media/src/quality/secondOpinion.ts), which makes it `inconclusive` where the
+ * content is too hard to judge (the cellular automaton). A segment is flagged when any rendition
+ * fails; inconclusive ones are counted apart (not a fault: the orchestrator's transcode replaces them
+ * and every later result of the stream is checked).
  * Per tampering: the per-check detection rate d (flagged / sampled segments) and, at sample rate
  * p over n segments, the per-stream catch probability 1 − (1 − p·d)^n. Honest: flagged / checked.
- * Last line: `quality: K tamperings caught in all, honest false positives N`.
+ * Last line: `quality: K tamperings caught in all, honest false positives N`. A tampering counts as caught in
+ * all when no sampled segment of it passed (flagged or inconclusive: it never reaches viewers).
  * Usage: npm run bench:quality [-- --segments 1 --first 0 --rate 0.15 --stream 40 --size 640x360 --profiles 240p0
- *   --contents testsrc2,zoom,pan,dark,fast,grain --honest all --verbose]
+ *   --contents testsrc2,zoom,pan,dark,fast,grain,life --honest all --verbose]
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +24,7 @@ import { join } from 'node:path';
 import { capProfiles, DEFAULT_PROFILES, type RenditionProfile } from '@segmint/protocol';
 import { segmentFacts, transcodeSegment } from '@segmint/media';
 import { compareRenditions, type CompareRenditionsReturnType } from '../media/src/quality/compareRenditions.js';
+import { secondOpinion } from '../media/src/quality/secondOpinion.js';
 import { generateContentSegments, type Content } from '../media/src/quality/cameraSource.js';
 import { closestHonestVariants, encodeVariant, honestVariants, TAMPERINGS, type EncodeVariant } from '../media/src/quality/tamperings.js';
 
@@ -36,14 +42,14 @@ const PROFILES = argOf('--profiles', '240p0').split(',');
 /** Source size and rendition: the ladder's lowest rendition is where honest encoders differ most. */
 const [WIDTH, HEIGHT] = argOf('--size', '640x360').split('x').map(Number) as [number, number];
 // Moving content only: on a still picture repeated frames and a starved bitrate change nothing.
-// Not the cellular automaton: at 240p every block changes every frame and honest encoders differ
-// there by as much as a tampering (README, Quality checks: thresholds).
-const CONTENTS = argOf('--contents', 'testsrc2,zoom,pan,dark,fast,grain').split(',') as Content[];
+// The cellular automaton (life) is where honest encoders differ by as much as a tampering at 240p:
+// the second opinion's case (README, Quality checks: thresholds).
+const CONTENTS = argOf('--contents', 'testsrc2,zoom,pan,dark,fast,grain,life').split(',') as Content[];
 /** The honest variants closest to a threshold in calibration; `--honest all` for every one. */
 const HONEST = argOf('--honest', 'closest');
 const VERBOSE = process.argv.includes('--verbose');
 
-type Tally = { checked: number; flagged: number; worst: CompareRenditionsReturnType[] };
+type Tally = { checked: number; flagged: number; inconclusive: number; worst: CompareRenditionsReturnType[] };
 
 async function sources(dir: string): Promise<{ name: string; file: string }[]> {
   const out: { name: string; file: string }[] = [];
@@ -53,22 +59,25 @@ async function sources(dir: string): Promise<{ name: string; file: string }[]> {
   return out;
 }
 
-/** Encodes every profile of one variant and compares each with the reference; true when any fails. */
-async function checkSegment(src: { name: string; file: string }, profiles: RenditionProfile[], refDir: string, v: EncodeVariant, dir: string, tally: Tally): Promise<boolean> {
+/** Encodes every profile of one variant and judges each against the reference as the orchestrator does. */
+async function checkSegment(src: { name: string; file: string }, profiles: RenditionProfile[], refDir: string, v: EncodeVariant, dir: string, tally: Tally): Promise<void> {
   const fps = segmentFacts(await readFile(src.file)).fps;
-  let flagged = false;
+  let flagged = false, inconclusive = false;
   for (const profile of profiles) {
     const out = join(dir, `${profile.name}.ts`);
+    const reference = join(refDir, `${profile.name}.ts`);
     await encodeVariant({ input: src.file, profile, sourceFps: fps, variant: v, out });
-    // Every cost counted: the compare is what the orchestrator runs per sampled rendition.
-    const r = await compareRenditions({ candidate: out, reference: join(refDir, `${profile.name}.ts`) });
-    if (VERBOSE) console.log(`  ${src.name} ${profile.name} ${v.name}: ${summary(r)}`);
+    // Every cost counted: the compare and the second opinion are what the orchestrator runs.
+    const r = await compareRenditions({ candidate: out, reference });
+    const second = r.verdict === 'fail' ? await secondOpinion({ source: src.file, sourceFps: fps, profile, reference, candidate: r, dir }) : null;
+    if (VERBOSE) console.log(`  ${src.name} ${profile.name} ${v.name}: ${summary(r)}${second ? ` → second opinion ${second.verdict} (honest ${second.honest.failures.map((f) => f.code).join(',') || 'pass'})` : ''}`);
     tally.worst.push(r);
-    if (r.verdict === 'fail') flagged = true;
+    if (second?.verdict === 'fail') flagged = true;
+    if (second?.verdict === 'inconclusive') inconclusive = true;
   }
   tally.checked++;
   if (flagged) tally.flagged++;
-  return flagged;
+  else if (inconclusive) tally.inconclusive++;
 }
 
 const summary = (r: CompareRenditionsReturnType) =>
@@ -82,7 +91,7 @@ async function main() {
     const srcs = await sources(dir);
     const profiles = capProfiles(DEFAULT_PROFILES, { width: WIDTH, height: HEIGHT }).filter((p) => PROFILES.includes(p.name));
     const honest = HONEST === 'all' ? honestVariants() : closestHonestVariants();
-    const tallies = new Map<string, Tally>([...honest.map((v) => v.name), ...TAMPERINGS].map((k) => [k, { checked: 0, flagged: 0, worst: [] }]));
+    const tallies = new Map<string, Tally>([...honest.map((v) => v.name), ...TAMPERINGS].map((k) => [k, { checked: 0, flagged: 0, inconclusive: 0, worst: [] }]));
     for (const [i, src] of srcs.entries()) {
       const refDir = join(dir, `ref${i}`);
       const work = join(dir, `cand${i}`);
@@ -108,16 +117,16 @@ function report(honestNames: string[], tallies: Map<string, Tally>, started: num
     falsePositives += t.flagged;
     honestChecked += t.checked;
     const min = (f: (r: CompareRenditionsReturnType) => number) => Math.min(...t.worst.map(f));
-    console.log(`  ${name.padEnd(31)} flagged ${t.flagged}/${t.checked}  min block PSNR ${min((r) => r.minBlockPsnr.value).toFixed(1)} dB, structure ${min((r) => r.minBlockStructurePsnr.value).toFixed(1)} dB, chroma ${min((r) => r.minBlockChromaPsnr.value).toFixed(1)} dB, min block detail ${fmt(min((r) => r.minBlockDetail.value))}, min detail ${fmt(min((r) => r.detailRatio))}, max misaligned ${-min((r) => -r.misalignedFrames)}, max frozen ${-min((r) => -r.frozenBlocks)}`);
+    console.log(`  ${name.padEnd(31)} flagged ${t.flagged}/${t.checked}, inconclusive ${t.inconclusive}  min block PSNR ${min((r) => r.minBlockPsnr.value).toFixed(1)} dB, structure ${min((r) => r.minBlockStructurePsnr.value).toFixed(1)} dB, chroma ${min((r) => r.minBlockChromaPsnr.value).toFixed(1)} dB, min block detail ${fmt(min((r) => r.minBlockDetail.value))}, min detail ${fmt(min((r) => r.detailRatio))}, max misaligned ${-min((r) => -r.misalignedFrames)}, max frozen ${-min((r) => -r.frozenBlocks)}`);
   }
   console.log(`\ntamperings at sample rate p = ${RATE}, stream of n = ${STREAM} segments (catch probability 1 − (1 − p·d)^n)`);
   let caughtAll = 0;
   for (const t of TAMPERINGS) {
     const x = tallies.get(t)!;
     const d = x.flagged / Math.max(1, x.checked);
-    if (x.flagged === x.checked && x.checked > 0) caughtAll++;
+    if (x.flagged + x.inconclusive === x.checked && x.checked > 0) caughtAll++;
     const codes = [...new Set(x.worst.flatMap((r) => r.failures.map((f) => f.code)))].join(',');
-    console.log(`  ${t.padEnd(8)} detected ${x.flagged}/${x.checked} sampled segments (d = ${fmt(d)}), caught per tampered segment p·d = ${fmt(RATE * d)}, per-stream catch ${fmt(1 - (1 - RATE * d) ** STREAM)}  [${codes}]`);
+    console.log(`  ${t.padEnd(8)} detected ${x.flagged}/${x.checked} sampled segments (d = ${fmt(d)}; inconclusive ${x.inconclusive}), caught per tampered segment p·d = ${fmt(RATE * d)}, per-stream catch ${fmt(1 - (1 - RATE * d) ** STREAM)}  [${codes}]`);
   }
   const perCompare = tallies.get(honestNames[0]!)!.worst.map((r) => r.compareMs);
   console.log(`\nhonest segments checked ${honestChecked}, flagged ${falsePositives} (rate ${fmt(falsePositives / Math.max(1, honestChecked))}); compare ${Math.round(perCompare.reduce((a, b) => a + b, 0) / Math.max(1, perCompare.length))} ms per rendition on average; ${((performance.now() - started) / 1000).toFixed(0)} s in all`);

@@ -7,3 +7,4 @@ export * from './testSource.js';
 export * from './transcode/ladder.js';
 export * from './transcode/transcode.js';
 export * from './quality/compareRenditions.js';
+export * from './quality/secondOpinion.js';

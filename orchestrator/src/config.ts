@@ -44,6 +44,7 @@ export const ORCHESTRATOR_KNOBS = {
   testSpotCheckSeed: { env: 'SEGMINT_TEST_SPOTCHECK_SEED', flag: '--test-spotcheck-seed', default: '', help: 'Tests only: sample spot-checks from this seed and the job id (predictable: never in production)' },
   cheaterExcludeSec: { env: 'SEGMINT_CHEATER_EXCLUDE_SEC', flag: '--cheater-exclude-sec', default: String(30 * 86_400), help: 'How long a worker proven by a spot-check to cheat gets no jobs (its unchecked segments are redone)' },
   ssimExcludeSec: { env: 'SEGMINT_SSIM_EXCLUDE_SEC', flag: '--ssim-exclude-sec', default: '3600', help: 'How long a worker that failed a quality check gets no jobs' },
+  hardContentSec: { env: 'SEGMINT_HARD_CONTENT_SEC', flag: '--hard-content-sec', default: '600', help: 'After a quality check found a stream\'s content too hard to judge, how long every result of it that cannot be compared bit for bit is checked' },
   qualityCheckRate: { env: 'SEGMINT_QUALITY_CHECK_RATE', flag: '--quality-check-rate', default: '', help: 'Fraction of results that cannot be compared bit for bit (NVENC, other builds) checked for quality; default 3 × the spot-check rate, at most 1' },
   maxPendingChecks: { env: 'SEGMINT_MAX_PENDING_CHECKS', flag: '--max-pending-checks', default: '2', help: 'A worker with this many sampled results still being checked wins no work until they conclude' },
   checkConcurrency: { env: 'SEGMINT_CHECK_CONCURRENCY', flag: '--check-concurrency', default: '1', help: 'Checks this orchestrator runs itself at once (reference re-transcodes, quality checks)' },
@@ -102,6 +103,7 @@ export type OrchestratorConfig = {
   testSpotCheckSeed?: string;
   cheaterExcludeSec: number;
   ssimExcludeSec: number;
+  hardContentSec: number;
   auditRetentionSec: number;
   spotCheckRate: number;
   qualityCheckRate: number;
@@ -256,6 +258,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], given: Node
     testSpotCheckSeed: k.testSpotCheckSeed || undefined,
     cheaterExcludeSec: int('SEGMINT_CHEATER_EXCLUDE_SEC', k.cheaterExcludeSec, 0, 365 * 86_400),
     ssimExcludeSec: int('SEGMINT_SSIM_EXCLUDE_SEC', k.ssimExcludeSec, 0, 30 * 86_400),
+    hardContentSec: int('SEGMINT_HARD_CONTENT_SEC', k.hardContentSec, 0, 86_400),
     qualityCheckRate: k.qualityCheckRate === '' ? Math.min(1, 3 * num('SEGMINT_SPOTCHECK_RATE', k.spotCheckRate, 0, 1)) : num('SEGMINT_QUALITY_CHECK_RATE', k.qualityCheckRate, 0, 1),
     maxPendingChecks: int('SEGMINT_MAX_PENDING_CHECKS', k.maxPendingChecks, 1, 1000),
     checkConcurrency: int('SEGMINT_CHECK_CONCURRENCY', k.checkConcurrency, 0, 64),

@@ -42,6 +42,7 @@ import type { Pipeline } from './pipeline.js';
 import { skip } from './results/stages/publishResult.js';
 import { Slasher } from './verification/slasher.js';
 import { noVerifier, redoUnchecked } from './verification/spotCheck.js';
+import { HardContent } from './verification/hardContent.js';
 import { OwnChecks } from './verification/ownChecks.js';
 import { PendingChecks } from './verification/pendingChecks.js';
 import { runOwnCheck } from './verification/runOwnCheck.js';
@@ -171,7 +172,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     events: new EventEmitter(),
     endSession: async () => {}, // set below, once the sweep's helpers exist
     payments,
-    checks: { pending: pendingChecks, own: ownChecks, referenceFingerprint: await encoderFingerprint('libx264'), qualityRate: config.qualityCheckRate },
+    checks: { pending: pendingChecks, own: ownChecks, referenceFingerprint: await encoderFingerprint('libx264'), qualityRate: config.qualityCheckRate, hardContent: new HardContent(redis, config.redisPrefix, config.hardContentSec * 1000) },
     onSessionStart(stream, session) {
       logger.info({ streamId: stream.id, session }, 'stream session started');
       streams.setActive(stream.id, true, Date.now()).catch((err) => logger.error({ err }, 'could not mark stream active'));

@@ -12,6 +12,7 @@ import type { IngestHealth } from './rtmp/ingestHealth.js';
 import type { TicketSender } from './payments/ticketSender.js';
 import type { OwnChecks } from './verification/ownChecks.js';
 import type { PendingChecks } from './verification/pendingChecks.js';
+import type { HardContent } from './verification/hardContent.js';
 import type { SegmentSigner } from './hls/segmentSigner.js';
 import type { ViewerStats } from './p2p/viewerStats.js';
 
@@ -61,6 +62,8 @@ export type Pipeline = {
     referenceFingerprint: string;
     /** Sampling rate of results that cannot be compared bit for bit (quality checks). */
     qualityRate: number;
+    /** Streams too hard for the quality check to judge: all such results checked (hardContent.ts). */
+    hardContent: HardContent;
   };
   /** Pays accepted results with tickets; absent when no chain/broker/sender key is configured. */
   payments?: TicketSender | null;

@@ -1,7 +1,8 @@
 /**
- * Test and benchmark helpers (not used in production): renditions made the honest way by other
- * encoders, presets, rate controls and ffmpeg builds (stand-ins for NVENC), and tampered ones,
- * to calibrate and test compareRenditions. The tamperings are filter-graph templates, so the
+ * Renditions made the honest way by other encoders, presets, rate controls and ffmpeg builds
+ * (stand-ins for NVENC), and tampered ones, to calibrate and test compareRenditions (tests and
+ * benchmarks); in production only `encodeVariant`, for the quality check's honest second opinion
+ * (secondOpinion.ts). The tamperings are filter-graph templates, so the
  * e2e fake-NVENC ffmpeg wrapper injects exactly the same ones into a worker's ladder.
  */
 import type { RenditionProfile } from '@segmint/protocol';

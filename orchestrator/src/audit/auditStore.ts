@@ -19,7 +19,7 @@ export type AuditRecord = {
   proofs: Record<string, Hex[]>;
   /** Outcome of the spot-check: null while the segment was not sampled (or no verifier was free). */
   spotCheck: null | {
-    /** pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone, ssim-pass, ssim-fail, ssim-busy */
+    /** pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone, quality-pass, quality-fail, quality-inconclusive */
     outcome: string;
     verifier?: string;
     /** ffmpeg time the verifier reported: the extra transcode cost of this check. */
@@ -41,7 +41,11 @@ export type AuditRecord = {
     /** The caught segment's files were replaced by the tie-breaker's (false: already deleted). */
     replaced?: boolean;
     /** Quality check (media/src/quality) per rendition against the orchestrator's own transcode. */
-    quality?: Record<string, { verdict: string; failures: string[]; meanSsim: number; minBlockPsnr: number; detailRatio: number }>;
+    quality?: Record<string, {
+      verdict: string; failures: string[]; meanSsim: number; minBlockPsnr: number; detailRatio: number;
+      /** An honest encode of the same segment, compared with the reference too, when this one failed. */
+      secondOpinion?: { encoder: string; failures: string[]; unjudged: string[] };
+    }>;
     /** Quality check of a non-deterministic encoder: mean SSIM per rendition against the source. */
     ssim?: Record<string, number>;
     ssimThreshold?: number;

@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 const KNOWN_LABELS = {
   auctions: ['won', 'reauctioned', 'waiting', 'gave-up', 'recovered'],
   skipped: ['attempts-exhausted', 'no-worker', 'stuck', 'storage'],
-  spotChecks: ['agree', 'mismatch', 'caught', 'verifier-faulty', 'unresolved', 'redone', 'no-verifier', 'verifier-failed', 'no-record', 'quality-pass', 'quality-fail'],
+  spotChecks: ['agree', 'mismatch', 'caught', 'verifier-faulty', 'unresolved', 'redone', 'no-verifier', 'verifier-failed', 'no-record', 'quality-pass', 'quality-fail', 'quality-inconclusive'],
   slashes: ['sent', 'failed'],
   ingestSources: ['rtmp', 'http'],
   // CheckFailure['reason'] (results/checks.ts)
@@ -40,7 +40,7 @@ export function createMetrics() {
     auctions: new Counter({ name: 'segmint_auctions_total', help: 'Auction outcomes: won, reauctioned (after a miss or failure), waiting (no free slot), gave-up (segment skipped), recovered (orphaned by a crash, dispatched again)', labelNames: ['outcome'], registers: [registry] }),
     deadlinesMissed: new Counter({ name: 'segmint_deadlines_missed_total', help: 'Segments a worker did not finish by its deadline (re-auctioned)', registers: [registry] }),
     workerFailures: new Counter({ name: 'segmint_worker_failures_total', help: 'Segments a worker reported failed or whose result failed the checks', registers: [registry] }),
-    spotChecks: new Counter({ name: 'segmint_spotchecks_total', help: 'Spot-checks by outcome: agree, mismatch, caught, verifier-faulty, unresolved, redone (an unchecked segment of a caught worker replaced), no-verifier (nobody with the same fingerprint free), verifier-failed, no-record; for non-deterministic encoders ssim-pass, ssim-fail, ssim-busy (skipped: the orchestrator was already running its limit of quality checks), ssim-error', labelNames: ['outcome'], registers: [registry] }),
+    spotChecks: new Counter({ name: 'segmint_spotchecks_total', help: 'Spot-checks by outcome: agree, mismatch, caught, verifier-faulty, unresolved, redone (an unchecked segment of a caught worker replaced), no-verifier (nobody with the same fingerprint free), verifier-failed, no-record; for encoders that are not bit-exact (quality checks against the orchestrator\'s transcode) quality-pass, quality-fail, quality-inconclusive (content too hard to judge)', labelNames: ['outcome'], registers: [registry] }),
     slashes: new Counter({ name: 'segmint_slashes_total', help: 'Slash transactions for workers proven wrong: sent (mined) or failed', labelNames: ['outcome'], registers: [registry] }),
     viewerBytes: new Counter({ name: 'segmint_viewer_bytes_total', help: 'Segment bytes players reported, by source: origin (fetched from an orchestrator) or peer (from another viewer, verified against the signed hash)', labelNames: ['source'], registers: [registry] }),
     peerSegmentsRejected: new Counter({ name: 'segmint_peer_segments_rejected_total', help: 'Segments from peers that players reported dropping: bytes did not match the signed hash', registers: [registry] }),

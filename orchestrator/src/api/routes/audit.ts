@@ -28,7 +28,7 @@ export const AuditSchema = Type.Object({
   spotCheck: Type.Union([
     Type.Null(),
     Type.Object({
-      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone (replaced after its worker was caught elsewhere), source-gone; quality checks quality-pass, quality-fail. verifier "orchestrator": checked by the orchestrator itself' }),
+      outcome: Type.String({ description: 'pending, agree, mismatch (tie-break running), caught, verifier-faulty, unresolved, no-verifier, redone (replaced after its worker was caught elsewhere), source-gone; quality checks quality-pass, quality-fail, quality-inconclusive (content too hard to judge: the orchestrator\'s transcode replaced it, the worker is not faulted). verifier "orchestrator": checked by the orchestrator itself' }),
       verifier: Type.Optional(Type.String()),
       verifierTranscodeMs: Type.Optional(Type.Number()),
       tieBreakTranscodeMs: Type.Optional(Type.Number()),
@@ -39,11 +39,16 @@ export const AuditSchema = Type.Object({
       ssim: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'rendition → mean SSIM against the source (non-deterministic encoders)' })),
       ssimThreshold: Type.Optional(Type.Number()),
       quality: Type.Optional(Type.Record(Type.String(), Type.Object({
-        verdict: Type.String({ description: 'pass or fail' }),
+        verdict: Type.String({ description: 'pass, fail, or inconclusive (the content is too hard to judge: an honest encode fails the same measures)' }),
         failures: Type.Array(Type.String(), { description: 'each failed measure, its value and threshold' }),
         meanSsim: Type.Number(),
         minBlockPsnr: Type.Number({ description: 'lowest block PSNR (dB) over any 15-frame window' }),
         detailRatio: Type.Number({ description: 'fine detail of the rendition ÷ the reference\'s' }),
+        secondOpinion: Type.Optional(Type.Object({
+          encoder: Type.String(),
+          failures: Type.Array(Type.String(), { description: 'the honest encode\'s own failed measures against the reference' }),
+          unjudged: Type.Array(Type.String(), { description: 'measures that cannot judge this segment (the honest encode failed them too)' }),
+        }, { description: 'when the rendition failed: an honest encode of the same segment (x264 ultrafast) compared with the reference too' })),
       }), { description: 'rendition → local comparison with the orchestrator\'s own transcode (quality checks)' })),
       checkMs: Type.Optional(Type.Number({ description: 'orchestrator time spent on the quality check' })),
       verifierRenditions: Type.Optional(Type.Array(RenditionResultSchema)),
