@@ -10,10 +10,11 @@ import { api, onlineWorkers, spawnWorker, startTestOrchestrator, stopProcess, wa
 // Honest workers whose encoder is not bit-exact (a wrapper ffmpeg announcing h264_nvenc through
 // the worker's real probe, encoding with x264 ultrafast) over 200 segments, every one quality
 // checked against the orchestrator's own transcode: none flagged. Small segments (1 s, 320x180,
-// one rendition) so it runs in about two minutes; a quarter each of the test pattern, a grainy
-// pan, a dark grainy pan and fast motion (the content where encoders differ most).
+// one rendition); a fifth each of the test pattern, a grainy pan, a dark grainy pan, fast motion
+// (the content where encoders differ most) and the cellular automaton (too hard to judge: its
+// checks must come out inconclusive, never failed).
 const SEGMENTS = 200;
-const CONTENTS: Content[] = ['testsrc2', 'pan', 'dark', 'fast'];
+const CONTENTS: Content[] = ['testsrc2', 'pan', 'dark', 'fast', 'life'];
 let db: Database;
 let orch: TestOrchestrator;
 let dir: string;
@@ -65,8 +66,10 @@ describe('quality checks on honest non-bit-exact workers', () => {
     console.log(`honest non-bit-exact workers: ${records.length} segments, outcomes ${JSON.stringify(outcomes)}`);
     expect(records.length).toBe(SEGMENTS);
     // Any flagged segment with its figures (which measure, which block), so a failure says why.
-    expect(records.filter((r) => r.spotCheck.outcome !== 'quality-pass').map((r) => ({ stream: r.streamId, seq: r.seq, spotCheck: r.spotCheck }))).toEqual([]);
-    expect(outcomes).toEqual({ 'quality-pass': SEGMENTS });
+    const judged = (r: any) => r.spotCheck.outcome === 'quality-pass' || (r.spotCheck.outcome === 'quality-inconclusive' && r.streamId === streams[CONTENTS.indexOf('life')].id);
+    expect(records.filter((r) => !judged(r)).map((r) => ({ stream: r.streamId, seq: r.seq, spotCheck: r.spotCheck }))).toEqual([]);
+    expect((outcomes['quality-pass'] ?? 0) + (outcomes['quality-inconclusive'] ?? 0)).toBe(SEGMENTS);
+    expect(outcomes['quality-fail']).toBeUndefined();
     expect(records.every((r) => r.encoderFingerprint.split(';')[1] === 'h264_nvenc')).toBe(true);
   }, 900_000);
 });
