@@ -60,7 +60,7 @@ describe('quality checks on honest non-bit-exact workers', () => {
       const all = (await Promise.all(streams.map((s) => Promise.all(Array.from({ length: perStream }, (_, seq) => api(orch, 'GET', `/api/stream/${s.id}/segments/${seq}/audit`)))))).flat();
       if (all.some((a) => a.status !== 200 || !a.json.spotCheck || a.json.spotCheck.outcome === 'pending')) return null;
       return all.map((a) => a.json);
-    }, 600_000, 1000);
+    }, 1_200_000, 1000);
     const outcomes: Record<string, number> = {};
     for (const r of records) outcomes[r.spotCheck.outcome] = (outcomes[r.spotCheck.outcome] ?? 0) + 1;
     console.log(`honest non-bit-exact workers: ${records.length} segments, outcomes ${JSON.stringify(outcomes)}`);
@@ -71,5 +71,5 @@ describe('quality checks on honest non-bit-exact workers', () => {
     expect((outcomes['quality-pass'] ?? 0) + (outcomes['quality-inconclusive'] ?? 0)).toBe(SEGMENTS);
     expect(outcomes['quality-fail']).toBeUndefined();
     expect(records.every((r) => r.encoderFingerprint.split(';')[1] === 'h264_nvenc')).toBe(true);
-  }, 900_000);
+  }, 1_800_000);
 });
