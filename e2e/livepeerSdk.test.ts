@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -345,7 +345,11 @@ describe('the Livepeer SDK against Segmint', () => {
       expect((await fetch(master, { headers: iphone })).status).toBe(200);
       expect((await fetch(`${orch.url}/hls/nope/index.m3u8`, { headers: iphone })).status).toBe(404); // not a view
 
-      const { data: byBrowser } = await sdk.metrics.getViewership({ playbackId: pid, from, breakdownBy: ['browser'] as never });
+      // a view is recorded once its request is answered (onResponse): wait for the last one's row
+      const byBrowser = await waitFor('the three views recorded', async () => {
+        const { data } = await sdk.metrics.getViewership({ playbackId: pid, from, breakdownBy: ['browser'] as never });
+        return data && data.reduce((n, r) => n + r.viewCount, 0) >= 3 ? data : null;
+      }, 20_000, 200);
       const chromeRow = byBrowser!.find((r) => r.browser === 'Chrome')!;
       expect(chromeRow.viewCount).toBe(1);
       expect(chromeRow.playtimeMins * 60).toBeGreaterThanOrEqual(2);
@@ -496,6 +500,22 @@ describe('the Livepeer SDK against Segmint', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 150_000);
+
+  it("documents in OpenAPI the route of every SDK operation outside generate.* and room.* (read from the SDK's own code)", async () => {
+    // Each operation's function in the SDK names its path template and HTTP method.
+    const funcs = join(import.meta.dirname, 'livepeer-sdk/node_modules/livepeer/funcs');
+    const ops = (await readdir(funcs)).filter((f) => f.endsWith('.js') && !/^(generate|room)/.test(f));
+    const routes = await Promise.all(ops.map(async (f) => {
+      const code = await readFile(join(funcs, f), 'utf8');
+      const path = /pathToFunc\)\("([^"]+)"\)/.exec(code)?.[1];
+      const method = /method: "([A-Z]+)"/.exec(code)?.[1];
+      return { op: f.replace(/\.js$/, ''), route: `${method} /api${path}`.replace(/\{[^}]+\}/g, '{}') };
+    }));
+    expect(routes).toHaveLength(48);
+    const doc = (await (await fetch(`${orch.url}/api/docs/json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const documented = new Set(Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '{}')}`)));
+    expect(routes.filter((r) => !documented.has(r.route))).toEqual([]);
+  });
 
   it('surfaces our errors as the SDK error with the status', async () => {
     await expect(sdk.stream.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ statusCode: 404 });
