@@ -15,6 +15,7 @@ import { EDGE_SIGNATURE_HEADER, edgeCommitmentSigner } from '../../../protocol/s
 import { SegmentVerifier } from './segmentVerifier.js';
 
 export type EdgeViewerStats = {
+  /** Verified bytes from edges, each segment counted once per session (what its receipts vouch for). */
   edgeBytes: number;
   originBytes: number;
   receipts: number;
@@ -25,13 +26,17 @@ export type EdgeViewerStats = {
   failovers: number;
   /** Segments handed on that matched the signed hash (from wherever they came). */
   verified: number;
+  /** Segments fetched again from the same edge in the same session (a player retry): no second receipt, it would pay nothing. */
+  repeated: number;
 };
 
 export type EdgeViewerOptions = { orchestratorUrl: string; playbackId: string; fetchTimeoutMs?: number; /** Edges not to be steered to. */ avoid?: string[] };
 
 export class EdgeViewer {
   readonly key: PrivateKeyAccount = privateKeyToAccount(generatePrivateKey());
-  readonly stats: EdgeViewerStats = { edgeBytes: 0, originBytes: 0, receipts: 0, rejectedSegments: 0, faultsReported: 0, failovers: 0, verified: 0 };
+  readonly stats: EdgeViewerStats = { edgeBytes: 0, originBytes: 0, receipts: 0, rejectedSegments: 0, faultsReported: 0, failovers: 0, verified: 0, repeated: 0 };
+  /** `session rendition/uri` this viewer has vouched for (the orchestrator refuses a second receipt anyway). */
+  private readonly vouched = new Set<string>();
   readonly avoided = new Set<string>();
   session!: ViewerSession;
   private verifier!: SegmentVerifier;
@@ -93,8 +98,15 @@ export class EdgeViewer {
       const bytes = res?.ok ? new Uint8Array(await res.arrayBuffer()) : null;
       const verdict = bytes ? await this.verifier.check(originUrl, bytes) : 'failed';
       if (verdict === 'ok' && bytes) {
-        this.stats.edgeBytes += bytes.byteLength;
         this.stats.verified++;
+        const key = `${this.session.session} ${rendition}/${uri}`;
+        if (this.vouched.has(key)) {
+          this.stats.repeated++;
+          return bytes;
+        }
+        this.vouched.add(key);
+        if (this.vouched.size > 2000) this.vouched.delete(this.vouched.values().next().value!); // a live window is far less
+        this.stats.edgeBytes += bytes.byteLength;
         await this.receipt(edge.address, rendition, uri, bytes);
         return bytes;
       }
