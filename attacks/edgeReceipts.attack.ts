@@ -1,4 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { receiptTypedData, type Receipt, type UnsignedReceipt, type ViewerSession } from '@segmint/protocol';
@@ -21,7 +24,7 @@ async function setUp(ctx: AttackContext) {
   let edge: EdgeNode | undefined;
   try {
     stream = await liveStream(ctx.orch, ctx.segments, { name: 'edge-attack', ready: 3 });
-    edge = await startEdge({ orchestratorUrl: ctx.orch.url, account: privateKeyToAccount(generatePrivateKey()), port: 0, cacheBytes: 16 << 20, maxViewers: 100, receiptIntervalMs: 3_600_000, logger: pino({ level: 'silent' }) });
+    edge = await startEdge({ orchestratorUrl: ctx.orch.url, account: privateKeyToAccount(generatePrivateKey()), port: 0, cacheBytes: 16 << 20, maxViewers: 100, receiptIntervalMs: 3_600_000, receiptsDir: mkdtempSync(join(tmpdir(), 'segmint-edge-attack-')), logger: pino({ level: 'silent' }) });
   } catch (err) {
     stream?.stop();
     await stopProcess(worker);

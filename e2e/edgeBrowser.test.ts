@@ -111,7 +111,7 @@ const edgeView = async (address: string) => (await (await fetch(`${orch.url}/edg
 describe('edge delivery in the browser', () => {
   it('a page steered to an edge serving garbage never plays a corrupted segment: it reports the edge (excluded, unpaid) and plays on from the origin', async () => {
     const bad = await startEdge({
-      orchestratorUrl: orch.url, account: privateKeyToAccount(generatePrivateKey()), port: 0, cacheBytes: 64 << 20, maxViewers: 100, receiptIntervalMs: 300,
+      orchestratorUrl: orch.url, account: privateKeyToAccount(generatePrivateKey()), port: 0, cacheBytes: 64 << 20, maxViewers: 100, receiptIntervalMs: 300, receiptsDir: join(dir, 'receipts'),
       logger: pino({ level: 'silent' }), tamper: (b) => Buffer.from(b.map((x, i) => (i % 188 === 100 ? x ^ 0xff : x))),
     });
     inProcess.push(bad);

@@ -75,7 +75,7 @@ function paidEdge(): Promise<EdgeProcess> {
 /** A dishonest edge in this process: registered like any other, it serves every segment with its bytes flipped. */
 async function garbageEdge(): Promise<EdgeNode> {
   const e = await startEdge({
-    orchestratorUrl: orch.url, account: privateKeyToAccount(generatePrivateKey()), port: 0, cacheBytes: 64 << 20, maxViewers: 100, receiptIntervalMs: 300,
+    orchestratorUrl: orch.url, account: privateKeyToAccount(generatePrivateKey()), port: 0, cacheBytes: 64 << 20, maxViewers: 100, receiptIntervalMs: 300, receiptsDir: join(dir, 'receipts'),
     logger: pino({ level: 'silent' }), tamper: (b) => Buffer.from(b.map((x, i) => (i % 188 === 100 ? x ^ 0xff : x))),
   });
   inProcess.push(e);

@@ -36,7 +36,8 @@ export class ReceiptVerifier {
     return Math.floor(topBytesPerSec * this.cap.factor * (Math.max(0, now - s.startedAt) / 1000 + this.cap.slackSec));
   }
 
-  async verify(edge: string, r: Receipt, now = Date.now()): Promise<ReceiptOutcome> {
+  /** `batchId`: the batch carrying it; the same batch verified again gets the same outcome (the edge retried). */
+  async verify(edge: string, r: Receipt, batchId: string, now = Date.now()): Promise<ReceiptOutcome> {
     const refuse = (rejected: ReceiptRejection): ReceiptOutcome => ({ paidBytes: 0, rejected });
     if (r.edge.toLowerCase() !== edge) return refuse('RECEIPT_WRONG_EDGE');
     const session = await this.sessions.get(r.session);
@@ -51,7 +52,7 @@ export class ReceiptVerifier {
     if (!stream || !facts) return refuse('RECEIPT_UNKNOWN_SEGMENT');
     if (facts.sha256 !== r.sha256 || facts.bytes !== r.bytes) return refuse('RECEIPT_HASH_MISMATCH');
     const keys = this.k.session(r.session);
-    const [paid] = await this.redis.segmintEdgeAccept(keys.record, keys.seen, `${r.rendition}/${r.uri}`, r.bytes, this.allowance(session, stream.topBytesPerSec, now));
+    const [paid] = await this.redis.segmintEdgeAccept(keys.record, keys.seen, `${r.rendition}/${r.uri}`, r.bytes, this.allowance(session, stream.topBytesPerSec, now), batchId);
     if (paid === -2) return refuse('RECEIPT_UNKNOWN_SESSION');
     if (paid === -1) return refuse('RECEIPT_REPLAYED');
     await this.sessions.touch(r.session);

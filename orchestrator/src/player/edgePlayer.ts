@@ -24,6 +24,9 @@ export type EdgeDelivery = {
   failovers: number;
   /** Segments loaded again in the same session (no second receipt). */
   repeated: number;
+  /** Bytes of the receipts the edge acknowledged (`bytes` − this: receipts still on their way). */
+  receiptedBytes: number;
+  unsentReceipts: number;
 };
 
 type HlsClass = typeof Hls;
@@ -51,14 +54,16 @@ export function startEdgeSession(orchestratorUrl: string, playbackId: string): P
  * to. `counters` is kept up to date after every load.
  */
 export function edgeLoaders(H: HlsClass, v: EdgeViewer, playbackId: string, counters: Counters): Pick<HlsConfig, 'pLoader' | 'fLoader'> {
-  const edge: EdgeDelivery = { address: v.edge?.address ?? null, bytes: 0, receipts: 0, rejectedSegments: 0, faultsReported: 0, failovers: 0, repeated: 0 };
+  const edge: EdgeDelivery = { address: v.edge?.address ?? null, bytes: 0, receipts: 0, rejectedSegments: 0, faultsReported: 0, failovers: 0, repeated: 0, receiptedBytes: 0, unsentReceipts: 0 };
   counters.edge = edge;
   let viewerOrigin = 0; // bytes EdgeViewer took from the origin (an edge failed), counted so far
   const sync = () => {
     counters.originBytes += v.stats.originBytes - viewerOrigin;
     viewerOrigin = v.stats.originBytes;
-    Object.assign(edge, { address: v.edge?.address ?? null, bytes: v.stats.edgeBytes, receipts: v.stats.receipts, rejectedSegments: v.stats.rejectedSegments, faultsReported: v.stats.faultsReported, failovers: v.stats.failovers, repeated: v.stats.repeated });
+    const s = v.stats;
+    Object.assign(edge, { address: v.edge?.address ?? null, bytes: s.edgeBytes, receipts: s.receipts, rejectedSegments: s.rejectedSegments, faultsReported: s.faultsReported, failovers: s.failovers, repeated: s.repeated, receiptedBytes: s.receiptedBytes, unsentReceipts: s.unsentReceipts });
   };
+  v.onStats = sync;
   const Default = H.DefaultConfig.loader as unknown as new (c: HlsConfig) => AnyLoader;
 
   class EdgeLoader implements AnyLoader {

@@ -69,10 +69,25 @@ export function watchPage(playbackId: string, hlsPath?: string, p2p?: { segmentS
     $('peers').textContent = (total ? Math.round((100 * d.peerBytes) / total) : 0) + ' % · ' + d.peersConnected + ' peers' + (d.rejectedSegments ? ' · ' + d.rejectedSegments + ' rejected' : '');
   };
   setInterval(showDelivery, 1000);
+  // every viewer session this page started (a fatal error starts another): their receipts are sent
+  // until the edge acknowledges them; flushReceipts() waits for that, pagehide hands the rest to sendBeacon
+  var edgeViewers = watch.edgeViewers = [];
+  watch.flushReceipts = function (ms) {
+    return Promise.all(edgeViewers.map(function (v) { return v.flushReceipts(ms); })).then(function () { return watch.edgeTotals(); });
+  };
+  watch.edgeTotals = function () {
+    var t = { edgeBytes: 0, receiptedBytes: 0, receipts: 0, unsentReceipts: 0 };
+    edgeViewers.forEach(function (v) { for (var k in t) t[k] += v.stats[k]; });
+    return t;
+  };
+  addEventListener('pagehide', function () { edgeViewers.forEach(function (v) { v.beaconReceipts(); }); });
   function start() {
     var Hls = window.SegmintPlayer && SegmintPlayer.Hls;
     if (Hls && Hls.isSupported() && ${edgeOn} && SegmintPlayer.startEdgeSession) {
-      SegmintPlayer.startEdgeSession(location.origin, playbackId).then(play); // a viewer session: steered to an edge, or not
+      SegmintPlayer.startEdgeSession(location.origin, playbackId).then(function (v) { // a viewer session: steered to an edge, or not
+        if (v) edgeViewers.push(v);
+        play(v);
+      });
     } else play(null);
   }
   function play(edgeViewer) {
