@@ -3,17 +3,19 @@
  * every segment verified against the origin's signed sidecar, a receipt per edge segment) watch
  * one live stream (ffmpeg over RTMP, a real worker transcoding) for S seconds, three times in the
  * same run: origin only (no edge registered: the baseline), through 1 edge, through 3 edges
- * (`segmint edge start` processes). The viewers are Node clients, not browsers: they have no
- * player clock, so instead of rebuffering this reports segment fetch latency against the
- * segment duration (a fetch slower than the segment lasts would stall a player that is at the
- * live edge).
+ * (`segmint edge start` processes). The viewers are Node clients, not browsers: each runs a
+ * player clock over what it fetched (startup: session start to first segment in; rebuffer: time
+ * the playhead spent at the end of the fetched media, waiting for the next segment), and segment
+ * fetch latency against the segment duration is printed too.
  *
  * Origin egress: every byte the orchestrator's HTTP port sends to viewers and edges (sessions,
  * playlists, sidecars, segments), counted by a TCP relay in front of it; saved = 1 − (egress per
  * segment byte delivered) ÷ (the same, origin only), since on a busy machine the scenarios do not
  * deliver exactly the same number of segments. Edge CPU: user + system
- * time of the edge processes (/proc/PID/stat) over the run, per viewer. Payment: verified edge
- * bytes the viewers vouched for vs bytes the orchestrator accepted to pay (no chain here: the
+ * time of the edge processes (/proc/PID/stat) over the run, per viewer. Payment, measured, not
+ * assumed: the bytes the viewers verified from edges (a receipt signed for each segment) minus the
+ * bytes the orchestrator counted as paid to those edges, once every viewer's receipts were
+ * acknowledged by its edge and the edges had up to 60 s to submit them (no chain here: the
  * tickets themselves are e2e/edgeDelivery.test.ts's; the receipt checks run in full).
  * Last line: `edge: X% origin egress saved, N receipts, U unpaid verified bytes` (saved: with 3 edges;
  * receipts and unpaid bytes: both edge scenarios).
@@ -65,32 +67,52 @@ function cpuSec(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
 }
 
-type ViewerRun = { startupMs: number | null; latencies: number[]; bytes: number; viewer: EdgeViewer };
+type ViewerRun = { startupMs: number | null; stallMs: number; latencies: number[]; bytes: number; viewer: EdgeViewer };
 
-/** One viewer at the live edge: the last 3 segments, then each new one; every fetch timed. */
+/**
+ * One viewer at the live edge: the last 3 segments, then each new one; every fetch timed. A player
+ * clock runs on it: playback starts when the first segment is in, the playhead then moves with
+ * wall time through the segments fetched (their EXTINF) and stalls (rebuffer) whenever it reaches
+ * the end of what was fetched, until the next segment is in.
+ */
 async function watch(origin: string, playbackId: string, until: number): Promise<ViewerRun> {
   const t0 = performance.now();
   const viewer = await EdgeViewer.start({ orchestratorUrl: origin, playbackId });
-  const run: ViewerRun = { startupMs: null, latencies: [], bytes: 0, viewer };
+  const run: ViewerRun = { startupMs: null, stallMs: 0, latencies: [], bytes: 0, viewer };
   const seen = new Set<string>();
+  let bufferedSec = 0; // media time fetched
+  let playStart = 0; // wall time (ms) at which media time 0 would have played, pushed back by stalls
   while (Date.now() < until) {
     const text = await viewer.mediaPlaylist('low').catch(() => '');
-    const uris = text.split('\n').filter((l) => l && !l.startsWith('#'));
-    for (const uri of seen.size === 0 ? uris.slice(-3) : uris) {
+    const lines = text.split('\n');
+    const entries = lines.flatMap((l, i) => (l && !l.startsWith('#') ? [{ uri: l, sec: Number(/#EXTINF:([\d.]+)/.exec(lines[i - 1] ?? '')?.[1] ?? SEGMENT_SEC) }] : []));
+    for (const { uri, sec } of seen.size === 0 ? entries.slice(-3) : entries) {
       if (seen.has(uri)) continue;
       seen.add(uri);
       const t = performance.now();
       const got = await viewer.segment('low', uri).catch(() => null);
-      run.latencies.push(performance.now() - t);
-      run.bytes += got?.byteLength ?? 0;
-      run.startupMs ??= Math.round(performance.now() - t0);
+      const now = performance.now();
+      run.latencies.push(now - t);
+      if (!got) continue;
+      run.bytes += got.byteLength;
+      if (run.startupMs === null) {
+        run.startupMs = Math.round(now - t0);
+        playStart = now;
+      } else {
+        const playhead = (now - playStart) / 1000;
+        if (playhead > bufferedSec) { // ran dry before this segment came in
+          run.stallMs += (playhead - bufferedSec) * 1000;
+          playStart += (playhead - bufferedSec) * 1000;
+        }
+      }
+      bufferedSec += sec;
     }
     await sleep(1000);
   }
   return run;
 }
 
-type Result = { label: string; egress: number; startup: number[]; latencies: number[]; edgeBytes: number; originSegBytes: number; repeatBytes: number; receipts: number; rejected: number; cpuSec: number; paidBytes: number };
+type Result = { label: string; egress: number; startup: number[]; stallMs: number[]; watchedSec: number; unsent: number; latencies: number[]; edgeBytes: number; originSegBytes: number; repeatBytes: number; receipts: number; rejected: number; cpuSec: number; paidBytes: number };
 
 async function scenario(label: string, origin: string, meter: { bytes(): number }, orch: TestOrchestrator, playbackId: string, edges: EdgeProcess[]): Promise<Result> {
   const paid0 = await paidBytes(orch, edges);
@@ -101,13 +123,18 @@ async function scenario(label: string, origin: string, meter: { bytes(): number 
   const egress = meter.bytes() - e0;
   const cpu = edges.reduce((n, e) => n + cpuSec(e.child.pid!), 0) - cpu0;
   const edgeBytes = runs.reduce((n, r) => n + r.viewer.stats.edgeBytes, 0);
-  // receipts reach the orchestrator through the edges (every 300 ms): wait until they are all in
+  // every receipt the viewers signed handed to its edge (acknowledged: journaled there), then paid:
+  // unpaid = what the viewers verified from edges − what the orchestrator counted as paid, measured
+  const unsent = (await Promise.all(runs.map((r) => r.viewer.flushReceipts(60_000)))).reduce((n, x) => n + x, 0);
   const paid = await waitFor('receipts paid', async () => {
     const p = (await paidBytes(orch, edges)) - paid0;
     return p >= edgeBytes ? p : null;
-  }, 15_000, 250).catch(async () => (await paidBytes(orch, edges)) - paid0);
+  }, 60_000, 250).catch(async () => (await paidBytes(orch, edges)) - paid0);
+  for (const r of runs) r.viewer.close();
   return {
-    label, egress, edgeBytes, paidBytes: paid, cpuSec: cpu,
+    label, egress, edgeBytes, paidBytes: paid, cpuSec: cpu, unsent,
+    stallMs: runs.map((r) => r.stallMs),
+    watchedSec: runs.reduce((n, r) => n + (r.startupMs === null ? 0 : SECONDS - r.startupMs / 1000), 0),
     startup: runs.map((r) => r.startupMs).filter((x): x is number => x !== null),
     latencies: runs.flatMap((r) => r.latencies),
     originSegBytes: runs.reduce((n, r) => n + r.viewer.stats.originBytes, 0),
@@ -137,10 +164,11 @@ function print(r: Result, base: Result): void {
   console.log(
     `${r.label.padEnd(12)} ${r.latencies.length} segments, ${kb(r.edgeBytes + r.originSegBytes + r.repeatBytes)} to viewers (${kb(r.edgeBytes)} from edges) · origin egress ${kb(r.egress)}, ` +
     `${egressPerByte(r).toFixed(3)} B per B delivered (saved ${(100 * saved).toFixed(1)}%) · ` +
-    `startup p50 ${pctl(r.startup, 0.5).toFixed(0)} ms max ${Math.max(...r.startup).toFixed(0)} ms · segment fetch p50 ${pctl(r.latencies, 0.5).toFixed(0)} ms p95 ${pctl(r.latencies, 0.95).toFixed(0)} ms, ` +
+    `startup p50 ${pctl(r.startup, 0.5).toFixed(0)} ms max ${Math.max(...r.startup).toFixed(0)} ms · ` +
+    `rebuffer ${(r.stallMs.reduce((n, x) => n + x, 0) / 1000).toFixed(1)} s over ${r.watchedSec.toFixed(0)} s watched (${((100 * r.stallMs.reduce((n, x) => n + x, 0)) / 1000 / Math.max(1, r.watchedSec)).toFixed(1)}%), ${r.stallMs.filter((x) => x > 0).length}/${r.stallMs.length} viewers stalled · segment fetch p50 ${pctl(r.latencies, 0.5).toFixed(0)} ms p95 ${pctl(r.latencies, 0.95).toFixed(0)} ms, ` +
     `${late}/${r.latencies.length} slower than the ${SEGMENT_SEC} s segment · ` +
     `edge CPU ${r.label === 'origin only' ? '–' : `${((1000 * r.cpuSec) / VIEWERS / SECONDS).toFixed(1)} ms/s per viewer (${((100 * r.cpuSec) / SECONDS).toFixed(1)}% of a core for ${VIEWERS})`} · ` +
-    `receipts ${r.receipts} · rejected ${r.rejected} · unpaid verified ${r.edgeBytes - r.paidBytes} B`,
+    `receipts ${r.receipts} (${r.unsent} never acknowledged) · rejected segments ${r.rejected} · verified from edges ${r.edgeBytes} B, paid ${r.paidBytes} B, unpaid ${r.edgeBytes - r.paidBytes} B`,
   );
 }
 
@@ -172,8 +200,8 @@ async function main(): Promise<void> {
     print(three, base);
     for (const e of edges) {
       const st = ((await (await fetch(`${orch.url}/edges/${e.address}`)).json()) as { stats: Record<string, string> }).stats;
-      const refused = Object.entries(st).filter(([k]) => k.startsWith('RECEIPT_'));
-      console.log(`edge ${e.address}: paid ${st.paidBytes ?? 0} B for ${st.receipts ?? 0} receipts; refused: ${refused.map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+      const refused = Object.entries(st).filter(([k]) => k.startsWith('rejected.'));
+      console.log(`edge ${e.address}: paid ${st.paidBytes ?? 0} B for ${st.receipts ?? 0} receipts; refused: ${refused.map(([k, v]) => `${k.slice(9)} ${v}`).join(', ') || 'none'}`);
     }
     console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     const saved = savedShare(three, base);

@@ -157,18 +157,25 @@ describe('edge delivery in the browser', () => {
     expect(t1.originBytes).toBe(0); // every segment the page played came from the edge
     expect(t1.playedMismatch).toBe(0);
     expect(t1.playedVerified).toBeGreaterThan(0);
-    // stop the page loading; once its last loads settle, what it counted is all it vouched for
+    // stop the page loading; wait until its last loads have settled and every receipt it signed is acknowledged by the edge
     await page.evaluate(() => (window as any).segmintHls.stopLoad());
-    await sleep(2000);
-    const last = await pageState(page);
+    let prev = -1;
+    const last = await waitFor('the page\'s receipts all handed to the edge', async () => {
+      const t = (await page.evaluate(() => (window as any).segmintWatch.flushReceipts(10_000))) as { edgeBytes: number; receiptedBytes: number; receipts: number; unsentReceipts: number };
+      const settled = t.unsentReceipts === 0 && t.edgeBytes === prev;
+      prev = t.edgeBytes;
+      return settled ? t : null;
+    }, 60_000, 1000);
     await page.context().close();
-    expect(last.edge!.receipts).toBeGreaterThan(0);
+    expect(last.receipts).toBeGreaterThan(0);
+    expect(last.receiptedBytes).toBe(last.edgeBytes);
+    for (const v of viewers) expect(await v.flushReceipts(30_000)).toBe(0);
 
-    const edgeBytes = last.edge!.bytes + viewers.reduce((n, v) => n + v.stats.edgeBytes, 0);
+    const edgeBytes = last.edgeBytes + viewers.reduce((n, v) => n + v.stats.edgeBytes, 0);
     const view = await waitFor('receipts paid', async () => {
       const e = await edgeView(edge.address);
       return Number(e.stats.paidBytes ?? 0) >= edgeBytes ? e : null;
-    }, 20_000, 200);
+    }, 60_000, 200);
     expect(Number(view.stats.paidBytes)).toBe(edgeBytes);
     const ev = ticketEV(FACE, parseWinProb(WIN));
     const owed = BigInt(edgeBytes) * PRICE;
@@ -177,8 +184,39 @@ describe('edge delivery in the browser', () => {
       await s.close();
       const sum = s.summary();
       return owed - sum.ev < ev ? sum : null;
-    }, 20_000, 250);
+    }, 60_000, 250);
     expect(book.ev).toBeLessThanOrEqual(owed);
     expect(owed - book.ev).toBeLessThan(ev);
-  }, 120_000);
+    for (const v of viewers) v.close();
+  }, 240_000);
+
+  it('an edge killed mid-stream: the page plays on from the origin, every segment it plays verified', async () => {
+    // the honest edge leaves (SIGTERM: it submits what it holds) and goes stale: the origin is the only fallback
+    for (const e of edges.splice(0)) {
+      await stopProcess(e.child);
+      await waitFor('the stopped edge goes stale', async () => !(await edgeView(e.address) as unknown as { online: boolean }).online || null, 60_000, 500);
+    }
+    const doomed = await spawnEdge(orch);
+    edges.push(doomed);
+    const page = await watch();
+    const t0 = await pageState(page);
+    expect(t0.edge!.address).toBe(doomed.address);
+    await waitFor('the page plays from the edge', async () => {
+      const s = await pageState(page);
+      return s.edge!.bytes > 0 && s.currentTime - t0.currentTime > 2 ? s : null;
+    }, 60_000, 500);
+    await stopProcess(doomed.child, 'SIGKILL');
+    const killed = await pageState(page);
+    const after = await waitFor('the page plays on from the origin', async () => {
+      const s = await pageState(page);
+      return s.currentTime - killed.currentTime > 6 && s.originBytes > 0 ? s : null;
+    }, 90_000, 500).catch(async (err) => {
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(await pageState(page))}`);
+    });
+    expect(after.edge!.failovers).toBeGreaterThanOrEqual(1);
+    expect(after.edge!.address).toBeNull(); // no edge left: the origin
+    expect(after.playedMismatch).toBe(0);
+    expect(after.playedVerified).toBeGreaterThan(killed.playedVerified);
+    await page.context().close();
+  }, 240_000);
 });
