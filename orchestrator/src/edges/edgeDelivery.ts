@@ -115,10 +115,11 @@ export class EdgeDelivery {
     if (earlier) return { status: 'duplicate', paidBytes: 0, receipts: receipts.map(() => ({ paidBytes: 0, rejected: 'RECEIPT_REPLAYED' })), owedWei: earlier.owed, payment: earlier };
     const outcomes: ReceiptOutcome[] = [];
     const inBatch = new Set<string>();
+    const receivedAt = Date.now();
     for (const r of receipts) {
       // a second receipt for a segment in the same batch: replayed (the batch id alone would let it pass as "the same batch again")
       const id = `${r.session} ${r.rendition}/${r.uri}`;
-      outcomes.push(inBatch.has(id) ? { paidBytes: 0, rejected: 'RECEIPT_REPLAYED' } : await this.receipts.verify(edge, r, batchId));
+      outcomes.push(inBatch.has(id) ? { paidBytes: 0, rejected: 'RECEIPT_REPLAYED' } : await this.receipts.verify(edge, r, batchId, receivedAt));
       inBatch.add(id);
     }
     const paidBytes = outcomes.reduce((n, o) => n + o.paidBytes, 0);
