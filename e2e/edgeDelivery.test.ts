@@ -223,5 +223,18 @@ describe('edge delivery', () => {
     expect(e.receipts.backlog).toBe(0);
     v.close();
   }, 120_000);
+
+  it('an edge answers bad receipts input with a stable code and a 4xx, never a 5xx (JSON or text/plain)', async () => {
+    const e = inProcess[inProcess.length - 1]!;
+    const post = async (body: string, type: string) => {
+      const res = await fetch(`${e.url}/receipts`, { method: 'POST', headers: { 'content-type': type }, body });
+      return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
+    };
+    expect(await post('not json', 'text/plain')).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(await post('{"receipts":[]}', 'text/plain')).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(await post('{"receipts":[{"session":"x"}]}', 'application/json')).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(await post('{', 'application/json')).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(await post(JSON.stringify({ receipts: [] , pad: 'x'.repeat(600 * 1024) }), 'text/plain')).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+  }, 30_000);
 });
 

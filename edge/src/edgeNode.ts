@@ -62,6 +62,16 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeNode> {
       done(Object.assign(new Error('the body is not JSON'), { statusCode: 400, code: 'VALIDATION_FAILED' }), undefined);
     }
   });
+  // bad input: a stable code and a 4xx, as the orchestrator answers
+  app.setErrorHandler((err: import('fastify').FastifyError, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (err.validation || status === 400) return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: err.message } });
+    if (status === 413) return reply.status(413).send({ error: { code: 'PAYLOAD_TOO_LARGE', message: err.message } });
+    if (status === 415) return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: err.message } });
+    if (status >= 400 && status < 500) return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: err.message } });
+    req.log.error({ err }, 'unhandled error');
+    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+  });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', EDGE_SIGNATURE_HEADER);
   });
