@@ -176,6 +176,7 @@ export class EdgeViewer {
         if (!res?.ok) {
           box.failures++;
           box.timer = setTimeout(() => void this.send(box), Math.min(5000, 250 * 2 ** Math.min(box.failures, 5)));
+          (box.timer as { unref?: () => void }).unref?.(); // Node: a retry alone does not keep the process alive
           return;
         }
         box.failures = 0;
