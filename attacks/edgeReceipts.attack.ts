@@ -1,4 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { receiptTypedData, type Receipt, type UnsignedReceipt, type ViewerSession } from '@segmint/protocol';
@@ -21,7 +24,7 @@ async function setUp(ctx: AttackContext) {
   let edge: EdgeNode | undefined;
   try {
     stream = await liveStream(ctx.orch, ctx.segments, { name: 'edge-attack', ready: 3 });
-    edge = await startEdge({ orchestratorUrl: ctx.orch.url, account: privateKeyToAccount(generatePrivateKey()), port: 0, cacheBytes: 16 << 20, maxViewers: 100, receiptIntervalMs: 3_600_000, logger: pino({ level: 'silent' }) });
+    edge = await startEdge({ orchestratorUrl: ctx.orch.url, account: privateKeyToAccount(generatePrivateKey()), port: 0, cacheBytes: 16 << 20, maxViewers: 100, receiptIntervalMs: 3_600_000, receiptsDir: mkdtempSync(join(tmpdir(), 'segmint-edge-attack-')), logger: pino({ level: 'silent' }) });
   } catch (err) {
     stream?.stop();
     await stopProcess(worker);
@@ -93,6 +96,32 @@ const replayed: Attack = {
   },
 };
 
+const sameBatchTwice: Attack = {
+  name: 'edge receipts: the very same batch submitted again (as an edge that lost the answer does)',
+  async run(ctx) {
+    const a = await setUp(ctx);
+    try {
+      const key = privateKeyToAccount(generatePrivateKey());
+      const s = await a.session(key);
+      const [one, two, three] = await a.signed('low');
+      const batch = [await a.receipt(key, s, one!), await a.receipt(key, s, two!)];
+      const first = await a.submit(batch);
+      const again = await a.submit(batch);
+      // and the same segment twice inside one batch (each receipt would otherwise be "that batch again")
+      const doubled = await a.submit([await a.receipt(key, s, three!), await a.receipt(key, s, three!, { time: Date.now() + 1 })]);
+      const stats = ((await (await fetch(`${ctx.orch.url}/edges/${a.edge.address}`)).json()) as { stats: Record<string, string> }).stats;
+      const credited = Number(stats.paidBytes ?? 0);
+      const due = one!.bytes + two!.bytes + three!.bytes;
+      return {
+        succeeded: credited > due || doubled.paidBytes > three!.bytes,
+        detail: `first answer paid ${first.paidBytes}, the same batch again answered ${again.paidBytes} (${again.status}); doubled segment batch paid ${doubled.paidBytes} of ${three!.bytes}; edge credited ${credited} B in all, ${due} B due`,
+      };
+    } finally {
+      await a.stop();
+    }
+  },
+};
+
 const forgedKey: Attack = {
   name: 'edge receipts: signed by a key other than the viewer session\'s',
   async run(ctx) {
@@ -143,4 +172,4 @@ const overCap: Attack = {
   },
 };
 
-export default [inflated, replayed, forgedKey, overCap];
+export default [inflated, replayed, sameBatchTwice, forgedKey, overCap];

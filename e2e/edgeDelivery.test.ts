@@ -75,7 +75,7 @@ function paidEdge(): Promise<EdgeProcess> {
 /** A dishonest edge in this process: registered like any other, it serves every segment with its bytes flipped. */
 async function garbageEdge(): Promise<EdgeNode> {
   const e = await startEdge({
-    orchestratorUrl: orch.url, account: privateKeyToAccount(generatePrivateKey()), port: 0, cacheBytes: 64 << 20, maxViewers: 100, receiptIntervalMs: 300,
+    orchestratorUrl: orch.url, account: privateKeyToAccount(generatePrivateKey()), port: 0, cacheBytes: 64 << 20, maxViewers: 100, receiptIntervalMs: 300, receiptsDir: join(dir, 'receipts'),
     logger: pino({ level: 'silent' }), tamper: (b) => Buffer.from(b.map((x, i) => (i % 188 === 100 ? x ^ 0xff : x))),
   });
   inProcess.push(e);
@@ -89,7 +89,10 @@ describe('edge delivery', () => {
     const viewers = await Promise.all([0, 1, 2].map(() => EdgeViewer.start({ orchestratorUrl: orch.url, playbackId: stream.playbackId })));
     for (const v of viewers) expect(v.edge?.address).toBe(edge.address);
     await Promise.all(viewers.map((v) => play(v, 'low', 14_000)));
+    // every receipt handed to the edge and acknowledged (journaled there)
+    for (const v of viewers) expect(await v.flushReceipts(30_000)).toBe(0);
     const edgeBytes = viewers.reduce((n, v) => n + v.stats.edgeBytes, 0);
+    expect(viewers.reduce((n, v) => n + v.stats.receiptedBytes, 0)).toBe(edgeBytes);
     expect(edgeBytes).toBeGreaterThan(0);
     for (const v of viewers) {
       expect(v.stats.rejectedSegments).toBe(0);
@@ -99,8 +102,8 @@ describe('edge delivery', () => {
     const view = await waitFor('receipts paid', async () => {
       const e = await edgeView(edge.address);
       return Number(e.stats.paidBytes ?? 0) >= edgeBytes ? e : null;
-    }, 20_000, 200);
-    expect(Number(view.stats.paidBytes)).toBe(edgeBytes);
+    }, 60_000, 200);
+    expect(Number(view.stats.paidBytes)).toBe(edgeBytes); // not one verified byte unpaid, none paid twice
     expect(view.load).toBe(3);
     // and the edge holds tickets worth bytes × price, to within one ticket's expected value
     const ev = ticketEV(FACE, parseWinProb(WIN));
@@ -110,10 +113,11 @@ describe('edge delivery', () => {
       await s.close();
       const sum = s.summary();
       return owed - sum.ev < ev ? sum : null;
-    }, 20_000, 250);
+    }, 60_000, 250);
     expect(book.ev).toBeLessThanOrEqual(owed);
     expect(owed - book.ev).toBeLessThan(ev);
     expect(book.received).toBeGreaterThan(0);
+    for (const v of viewers) v.close();
   }, 120_000);
 
   it('an edge serving garbage is caught by its viewer, reported with its signature, excluded and unpaid; the viewer plays on from the origin', async () => {
@@ -171,6 +175,66 @@ describe('edge delivery', () => {
     expect(v.stats.failovers).toBeGreaterThanOrEqual(1);
     expect(v.stats.verified).toBe(before.length + after.length);
     expect(v.edge?.address ?? null).not.toBe(doomed.address);
+    v.close();
   }, 60_000);
+
+  it('receipts an edge acknowledged survive it being killed before it submits them: restarted on its journal, it is paid for every one', async () => {
+    const key = generatePrivateKey();
+    const journal = join(dir, 'journal');
+    const slow = await spawnEdge(orch, ['--receipt-interval-ms', '3600000', '--receipts-dir', journal], {}, key); // never submits on its own
+    edges.push(slow);
+    const others = edges.filter((e) => e !== slow).map((e) => e.address);
+    const v = await EdgeViewer.start({ orchestratorUrl: orch.url, playbackId: stream.playbackId, avoid: [...others, ...inProcess.map((e) => e.address)] });
+    expect(v.edge?.address).toBe(slow.address);
+    await play(v, 'low', 6000);
+    expect(await v.flushReceipts(30_000)).toBe(0);
+    expect(v.stats.receipts).toBeGreaterThan(0);
+    expect(Number((await edgeView(slow.address)).stats.paidBytes ?? 0)).toBe(0); // nothing submitted yet
+    await stopProcess(slow.child, 'SIGKILL');
+    const again = await spawnEdge(orch, ['--receipt-interval-ms', '300', '--receipts-dir', journal], {}, key);
+    edges.push(again);
+    const view = await waitFor('the journaled receipts paid', async () => {
+      const e = await edgeView(again.address);
+      return Number(e.stats.paidBytes ?? 0) >= v.stats.edgeBytes ? e : null;
+    }, 60_000, 250);
+    expect(Number(view.stats.paidBytes)).toBe(v.stats.edgeBytes);
+    expect(Number(view.stats.receipts)).toBe(v.stats.receipts);
+    v.close();
+  }, 120_000);
+
+  it('a batch the orchestrator refuses whole (one malformed receipt in it) is split: every good receipt is still paid, only the bad one dropped', async () => {
+    const e = await startEdge({
+      orchestratorUrl: orch.url, account: privateKeyToAccount(generatePrivateKey()), port: 0, cacheBytes: 64 << 20, maxViewers: 100, receiptIntervalMs: 3_600_000,
+      receiptsDir: join(dir, 'split'), logger: pino({ level: 'silent' }),
+    });
+    inProcess.push(e);
+    const v = await EdgeViewer.start({ orchestratorUrl: orch.url, playbackId: stream.playbackId, avoid: [...edges.map((x) => x.address), ...inProcess.filter((x) => x !== e).map((x) => x.address)] });
+    expect(v.edge?.address).toBe(e.address);
+    await play(v, 'low', 6000);
+    expect(await v.flushReceipts(30_000)).toBe(0);
+    expect(v.stats.receipts).toBeGreaterThanOrEqual(2);
+    // the edge's own intake checks receipts; this one stands for what a newer or older orchestrator refuses
+    const [good] = (e.receipts as unknown as { pending: Parameters<EdgeNode['receipts']['add']>[0] }).pending;
+    e.receipts.add([{ ...good!, session: 'not a session id!', signature: `0x${'ab'.repeat(65)}` }]);
+    await e.receipts.flush();
+    const view = await edgeView(e.address);
+    expect(Number(view.stats.paidBytes)).toBe(v.stats.edgeBytes);
+    expect(e.receipts.totals.dropped).toBe(1);
+    expect(e.receipts.backlog).toBe(0);
+    v.close();
+  }, 120_000);
+
+  it('an edge answers bad receipts input with a stable code and a 4xx, never a 5xx (JSON or text/plain)', async () => {
+    const e = inProcess[inProcess.length - 1]!;
+    const post = async (body: string, type: string) => {
+      const res = await fetch(`${e.url}/receipts`, { method: 'POST', headers: { 'content-type': type }, body });
+      return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
+    };
+    expect(await post('not json', 'text/plain')).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(await post('{"receipts":[]}', 'text/plain')).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(await post('{"receipts":[{"session":"x"}]}', 'application/json')).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(await post('{', 'application/json')).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(await post(JSON.stringify({ receipts: [] , pad: 'x'.repeat(600 * 1024) }), 'text/plain')).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+  }, 30_000);
 });
 

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generatePrivateKey } from 'viem/accounts';
 import { EdgeViewer } from '../orchestrator/src/player/edgeViewer.js';
@@ -39,9 +41,9 @@ export async function liveStream(orch: Orch, segments: Buffer[], o: { name: stri
 export type EdgeProcess = { child: ChildProcess; url: string; address: string; key: `0x${string}` };
 
 /** `segmint edge start` as its own process, once it has registered and says where it listens. */
-export function spawnEdge(orch: Orch, args: string[] = [], env: Record<string, string> = {}): Promise<EdgeProcess> {
-  const key = generatePrivateKey();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'edge/src/cli.ts'), 'start', '--orchestrator', orch.url, '--key', key, '--port', '0', '--receipt-interval-ms', '300', ...args], {
+export function spawnEdge(orch: Orch, args: string[] = [], env: Record<string, string> = {}, key: `0x${string}` = generatePrivateKey()): Promise<EdgeProcess> {
+  const journal = args.includes('--receipts-dir') ? [] : ['--receipts-dir', mkdtempSync(join(tmpdir(), 'segmint-edge-receipts-'))];
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'edge/src/cli.ts'), 'start', '--orchestrator', orch.url, '--key', key, '--port', '0', '--receipt-interval-ms', '300', ...journal, ...args], {
     cwd: ROOT, env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((done, fail) => {

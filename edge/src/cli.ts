@@ -69,6 +69,7 @@ async function main(argv: string[]): Promise<void> {
     cacheBytes: integer(k.cacheMb, '--cache-mb', 1, 1024 * 1024) * 1024 * 1024,
     maxViewers: integer(k.maxViewers, '--max-viewers', 1, 1_000_000),
     receiptIntervalMs: integer(k.receiptIntervalMs, '--receipt-interval-ms', 100, 3_600_000),
+    receiptsDir: k.receiptsDir,
     payments: await payments(k, account, logger),
     logger,
   });

@@ -20,6 +20,7 @@ export const EDGE_NODE_KNOBS = {
   ticketValiditySec: { env: 'SEGMINT_TICKET_VALIDITY', flag: '--ticket-validity', default: '86400', help: 'Seconds a ticket stays redeemable' },
   maxGasPrice: { env: 'MAX_GAS_PRICE', flag: '--max-gas-price', default: '50000000000', help: 'Redeem winning tickets only while gas is at most this (wei/gas)' },
   redeemIntervalMs: { env: 'SEGMINT_REDEEM_INTERVAL_MS', flag: '--redeem-interval-ms', default: '60000', help: 'How often pending winning tickets are redeemed' },
+  receiptsDir: { env: 'SEGMINT_EDGE_RECEIPTS_DIR', flag: '--receipts-dir', default: join(homedir(), '.segmint', 'edge-receipts'), help: 'Where viewers\' receipts are journaled (fsync\'d before the viewer is answered) until the orchestrator has answered them' },
   paymentsDir: { env: 'SEGMINT_PAYMENTS_DIR', flag: '--payments-dir', default: join(homedir(), '.segmint', 'edge-payments'), help: 'Where the ticket book (fsync\'d) is kept' },
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'pino log level' },
 } as const;

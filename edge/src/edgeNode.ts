@@ -6,7 +6,8 @@ import { Type, type Static } from 'typebox';
 import { EDGE_SIGNATURE_HEADER, ReceiptSchema } from '@segmint/protocol';
 import type { WorkerPayments } from '../../worker/src/payments/workerPayments.js';
 import { EdgeClient } from './edgeClient.js';
-import { ReceiptSink } from './receiptSink.js';
+import { ReceiptJournal } from './receiptJournal.js';
+import { ReceiptSink, ReceiptSinkFull } from './receiptSink.js';
 import { ResponseSigner } from './responseSigner.js';
 import { SegmentCache } from './segmentCache.js';
 
@@ -22,6 +23,8 @@ export type EdgeOptions = {
   cacheBytes: number;
   maxViewers: number;
   receiptIntervalMs?: number;
+  /** Where the receipts viewers hand in are journaled (fsync'd) until the orchestrator has answered them. */
+  receiptsDir: string;
   payments?: WorkerPayments | null;
   logger?: Logger;
   /** Tests and attacks only: what a dishonest edge serves instead of the segment. */
@@ -50,6 +53,25 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeNode> {
   const cache = new SegmentCache(o.cacheBytes);
   const counters = { servedBytes: 0, servedSegments: 0, originBytes: 0 };
   const app = Fastify({ loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 512 * 1024 });
+  // players post receipts as text/plain (no CORS preflight; sendBeacon when a page closes): JSON all the same
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: 512 * 1024 }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(Object.assign(new Error('the body is not JSON'), { statusCode: 400, code: 'VALIDATION_FAILED' }), undefined);
+    }
+  });
+  // bad input: a stable code and a 4xx, as the orchestrator answers
+  app.setErrorHandler((err: import('fastify').FastifyError, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (err.validation || status === 400) return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: err.message } });
+    if (status === 413) return reply.status(413).send({ error: { code: 'PAYLOAD_TOO_LARGE', message: err.message } });
+    if (status === 415) return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: err.message } });
+    if (status >= 400 && status < 500) return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: err.message } });
+    req.log.error({ err }, 'unhandled error');
+    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+  });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', EDGE_SIGNATURE_HEADER);
   });
@@ -103,8 +125,14 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeNode> {
 
   app.options('/receipts', async (_req, reply) => reply.header('access-control-allow-methods', 'POST').header('access-control-allow-headers', 'content-type').status(204).send());
   app.post<{ Body: Static<typeof ReceiptsBody> }>('/receipts', { schema: { body: ReceiptsBody } }, async (req, reply) => {
-    // receipts naming another edge would pay nothing: not kept
-    receipts?.add(req.body.receipts.filter((r) => r.edge.toLowerCase() === address));
+    if (!receipts) return reply.status(503).send({ error: { code: 'UNAVAILABLE', message: 'edge starting' } });
+    try {
+      // receipts naming another edge would pay nothing: not kept. 204 only once journaled (fsync'd)
+      receipts.add(req.body.receipts.filter((r) => r.edge.toLowerCase() === address));
+    } catch (err) {
+      if (err instanceof ReceiptSinkFull) return reply.status(503).send({ error: { code: err.code, message: err.message } });
+      throw err;
+    }
     return reply.status(204).send();
   });
   app.get('/healthz', async () => ({ status: 'ok', edge: address }));
@@ -119,7 +147,8 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeNode> {
     throw err;
   });
   signer = new ResponseSigner(o.account, { chainId: registered.chainId, stakingManager: registered.stakingManager as Address });
-  receipts = new ReceiptSink(client, o.payments ?? null, o.receiptIntervalMs ?? 2000, logger);
+  const journal = new ReceiptJournal(o.receiptsDir, client.address);
+  receipts = new ReceiptSink(client, o.payments ?? null, o.receiptIntervalMs ?? 2000, journal, logger);
   receipts.start();
   address = client.address;
 
@@ -129,8 +158,9 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeNode> {
     url, address: client.address, app, client, receipts: receipts!, stats,
     async close() {
       client.stop();
+      await app.close(); // no receipt comes in after the last submission
       await receipts!.stop();
-      await app.close();
+      journal.close();
       await o.payments?.close();
     },
   };

@@ -100,7 +100,11 @@ export class EdgeDelivery {
     };
   }
 
-  /** Verifies an edge's receipts and pays the bytes they prove (idempotent per batch). */
+  /**
+   * Verifies an edge's receipts and pays the bytes they prove. Idempotent per batch (the edge sends
+   * the very batch again when it did not get the answer): each receipt remembers the batch that
+   * paid it, the tickets are booked under the batch id and the counters are added once.
+   */
   async submit(edgeAddress: string, receipts: Receipt[], params: TicketParams | undefined): Promise<ReceiptBatchResult> {
     const edge = edgeAddress.toLowerCase();
     if (!(await this.registry.record(edge))) throw new ApiError('EDGE_NOT_REGISTERED', `${edgeAddress} is not registered: register again`);
@@ -110,15 +114,22 @@ export class EdgeDelivery {
     const earlier = await this.payments.earlier(batchId, edge, params);
     if (earlier) return { status: 'duplicate', paidBytes: 0, receipts: receipts.map(() => ({ paidBytes: 0, rejected: 'RECEIPT_REPLAYED' })), owedWei: earlier.owed, payment: earlier };
     const outcomes: ReceiptOutcome[] = [];
-    for (const r of receipts) outcomes.push(await this.receipts.verify(edge, r));
+    const inBatch = new Set<string>();
+    const receivedAt = Date.now();
+    for (const r of receipts) {
+      // a second receipt for a segment in the same batch: replayed (the batch id alone would let it pass as "the same batch again")
+      const id = `${r.session} ${r.rendition}/${r.uri}`;
+      outcomes.push(inBatch.has(id) ? { paidBytes: 0, rejected: 'RECEIPT_REPLAYED' } : await this.receipts.verify(edge, r, batchId, receivedAt));
+      inBatch.add(id);
+    }
     const paidBytes = outcomes.reduce((n, o) => n + o.paidBytes, 0);
     // sessions that paid keep counting as this edge's load
     for (const r of new Set(receipts.filter((_, i) => outcomes[i]!.paidBytes > 0).map((r) => r.session))) await this.registry.addLoad(edge, r, this.sessions.expiresAt());
     const rejected: Record<string, number> = {};
     for (const o of outcomes) if (o.rejected) rejected[`rejected.${o.rejected}`] = (rejected[`rejected.${o.rejected}`] ?? 0) + 1;
     const owed = BigInt(paidBytes) * this.payments.pricePerByte;
-    await this.registry.count(edge, { receipts: outcomes.filter((o) => o.paidBytes > 0).length, paidBytes, ...rejected });
     const payment = await this.payments.pay(batchId, edge, params, BigInt(paidBytes));
+    await this.registry.countBatch(edge, batchId, { receipts: outcomes.filter((o) => o.paidBytes > 0).length, paidBytes, ...rejected });
     return { status: 'accepted', paidBytes, receipts: outcomes, owedWei: owed.toString(), ...(payment ? { payment } : {}) };
   }
 }

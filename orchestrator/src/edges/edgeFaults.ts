@@ -42,7 +42,11 @@ export class EdgeFaults {
   async report(f: EdgeFaultReport, reporter: string): Promise<FaultOutcome> {
     const edge = f.edge.toLowerCase();
     if (!(await this.o.registry.record(edge))) throw new ApiError('EDGE_NOT_REGISTERED', `${f.edge} is not a registered edge`);
-    const facts = (await this.o.segments.get(f.playbackId))?.byId.get(`${f.rendition}/${f.uri}`);
+    const id = `${f.rendition}/${f.uri}`;
+    const receivedAt = Date.now();
+    let stream = await this.o.segments.get(f.playbackId);
+    if (!stream?.byId.has(id)) stream = await this.o.segments.fresh(f.playbackId, receivedAt); // published a moment ago
+    const facts = stream?.byId.get(id);
     if (!facts) throw new ApiError('FAULT_NOT_PROVEN', 'no signed segment with this playback id, rendition and file name (or no longer in the window)');
     if (facts.sha256 === f.receivedSha256 && facts.bytes === f.receivedBytes) throw new ApiError('FAULT_NOT_PROVEN', 'the bytes reported are the signed segment');
     const signer = await edgeCommitmentSigner({ ...f, sha256: f.receivedSha256 }, f.edgeSignature as Hex, this.o.domain.chainId, this.o.domain.stakingManager);

@@ -5,8 +5,10 @@ import type { StakeReader } from '../marketplace/stake.js';
 import { edgeKeys, type EdgeKeys } from './keys.js';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
-const SCRIPTS = { segmintEdgeRegister: { numberOfKeys: 2, lua: lua('register-2.lua') } };
-type Commands = { segmintEdgeRegister(...a: (string | number)[]): Promise<number> };
+const SCRIPTS = { segmintEdgeRegister: { numberOfKeys: 2, lua: lua('register-2.lua') }, segmintEdgeCountOnce: { numberOfKeys: 2, lua: lua('countOnce-2.lua') } };
+/** How long a counted batch is remembered (an edge retries a batch within minutes, not days). */
+const COUNTED_TTL_MS = 86_400_000;
+type Commands = { segmintEdgeRegister(...a: (string | number)[]): Promise<number>; segmintEdgeCountOnce(...a: (string | number)[]): Promise<number> };
 
 export type EdgeRecord = { edge: string; url: string; maxViewers: number; registeredAt: number };
 
@@ -94,6 +96,13 @@ export class EdgeRegistry {
   /** Counts a session steered to `edge` until `expiresAt` (ms); touched again by each accepted receipt. */
   async addLoad(edge: string, session: string, expiresAt: number): Promise<void> {
     await this.redis.zadd(this.k.edge(edge).sessions, expiresAt, session);
+  }
+
+  /** Adds one receipt batch's counters once (a batch submitted again is not counted twice). */
+  async countBatch(edge: string, batchId: string, counters: Record<string, number | bigint>): Promise<void> {
+    const k = this.k.edge(edge);
+    const pairs = Object.entries(counters).filter(([, n]) => n).flatMap(([f, n]) => [f, n.toString()]);
+    await this.redis.segmintEdgeCountOnce(k.stats, k.counted(batchId), COUNTED_TTL_MS, ...pairs);
   }
 
   async count(edge: string, counters: Record<string, number | bigint>): Promise<void> {

@@ -26,6 +26,8 @@ export function edgeKeys(prefix: string) {
         stats: `${b}:stats`,
         /** list: proven faults with their evidence (JSON), newest first. */
         faults: `${b}:faults`,
+        /** string with a TTL: this receipt batch's counters were added to `stats`. */
+        counted: (batchId: string) => `${b}:counted:${batchId}`,
       };
     },
     session(id: string) {
@@ -33,8 +35,8 @@ export function edgeKeys(prefix: string) {
       return {
         /** hash: playbackId, streamId, viewerKey, edge, startedAt, used (bytes vouched for and paid). */
         record: b,
-        /** set: `rendition/uri` this session already vouched for. */
-        seen: `${b}:seen`,
+        /** hash: `rendition/uri` this session already vouched for → `batchId|bytes paid`. */
+        seen: `${b}:paid`,
       };
     },
   };

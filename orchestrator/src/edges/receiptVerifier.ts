@@ -36,7 +36,11 @@ export class ReceiptVerifier {
     return Math.floor(topBytesPerSec * this.cap.factor * (Math.max(0, now - s.startedAt) / 1000 + this.cap.slackSec));
   }
 
-  async verify(edge: string, r: Receipt, now = Date.now()): Promise<ReceiptOutcome> {
+  /**
+   * `batchId`: the batch carrying it; the same batch verified again gets the same outcome (the edge
+   * retried). `receivedAt`: when the batch came in (the signed segments are read no earlier than that when needed).
+   */
+  async verify(edge: string, r: Receipt, batchId: string, receivedAt: number, now = Date.now()): Promise<ReceiptOutcome> {
     const refuse = (rejected: ReceiptRejection): ReceiptOutcome => ({ paidBytes: 0, rejected });
     if (r.edge.toLowerCase() !== edge) return refuse('RECEIPT_WRONG_EDGE');
     const session = await this.sessions.get(r.session);
@@ -46,12 +50,15 @@ export class ReceiptVerifier {
     if (r.time < session.startedAt - FUTURE_SKEW_MS || r.time > now + FUTURE_SKEW_MS) return refuse('RECEIPT_TIME_INVALID');
     const signer = await receiptSigner(r);
     if (!signer || signer.toLowerCase() !== session.viewerKey) return refuse('RECEIPT_FORGED');
-    const stream = await this.segments.get(r.playbackId);
-    const facts = stream?.byId.get(`${r.rendition}/${r.uri}`);
+    const id = `${r.rendition}/${r.uri}`;
+    let stream = await this.segments.get(r.playbackId);
+    // not in the cached read: published since? read again (once per batch: `receivedAt`)
+    if (!stream?.byId.has(id)) stream = await this.segments.fresh(r.playbackId, receivedAt);
+    const facts = stream?.byId.get(id);
     if (!stream || !facts) return refuse('RECEIPT_UNKNOWN_SEGMENT');
     if (facts.sha256 !== r.sha256 || facts.bytes !== r.bytes) return refuse('RECEIPT_HASH_MISMATCH');
     const keys = this.k.session(r.session);
-    const [paid] = await this.redis.segmintEdgeAccept(keys.record, keys.seen, `${r.rendition}/${r.uri}`, r.bytes, this.allowance(session, stream.topBytesPerSec, now));
+    const [paid] = await this.redis.segmintEdgeAccept(keys.record, keys.seen, `${r.rendition}/${r.uri}`, r.bytes, this.allowance(session, stream.topBytesPerSec, now), batchId);
     if (paid === -2) return refuse('RECEIPT_UNKNOWN_SESSION');
     if (paid === -1) return refuse('RECEIPT_REPLAYED');
     await this.sessions.touch(r.session);

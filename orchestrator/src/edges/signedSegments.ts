@@ -28,6 +28,21 @@ export class SignedSegments {
   get(playbackId: string): Promise<StreamSegments | null> {
     const hit = this.cache.get(playbackId);
     if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
+    return this.reload(playbackId);
+  }
+
+  /**
+   * As get(), read no earlier than `since` (ms): a segment published a moment ago is in the
+   * sidecar a viewer verified against before the cached read has it, so a receipt or report for
+   * a segment the cached read lacks asks for this, once per batch (`since`: when the batch came in).
+   */
+  fresh(playbackId: string, since: number): Promise<StreamSegments | null> {
+    const hit = this.cache.get(playbackId);
+    if (hit && hit.at >= since) return hit.value;
+    return this.reload(playbackId);
+  }
+
+  private reload(playbackId: string): Promise<StreamSegments | null> {
     if (this.cache.size > 10_000) this.cache.clear();
     const value = this.load(playbackId).catch((err) => {
       this.cache.delete(playbackId);

@@ -11,6 +11,8 @@ import { HlsJsP2PEngine } from 'p2p-media-loader-hlsjs';
 import type { Address } from 'viem';
 import { applyP2PPatches, bannedPeers } from './p2pPatches.js';
 import { SegmentVerifier } from './segmentVerifier.js';
+import { edgeLoaders, startEdgeSession, type EdgeDelivery } from './edgePlayer.js';
+import type { EdgeViewer } from './edgeViewer.js';
 
 export type PlayerOptions = {
   video: HTMLVideoElement;
@@ -19,6 +21,8 @@ export type PlayerOptions = {
   playbackId: string;
   /** Peer-to-peer delivery; null or absent: every byte from the origin. */
   p2p?: { tracker: string; segmentSigner: Address } | null;
+  /** A viewer session (startEdgeSession): when it was steered to an edge, every segment comes through it (P2P off). */
+  edge?: EdgeViewer | null;
   /** Where the player reports its delivery (POST every `reportEveryMs`); absent: not reported. */
   reportUrl?: string;
   reportEveryMs?: number;
@@ -42,19 +46,27 @@ export type DeliveryStats = {
   /** Segments handed to hls.js whose bytes match the signed record, and whose do not. */
   playedVerified: number;
   playedMismatch: number;
+  /** Edge delivery (null: not tried). */
+  edge: EdgeDelivery | null;
 };
 
 export function createPlayer(o: PlayerOptions) {
   const query = new URL(o.src, location.href).search;
   const stats: DeliveryStats = {
     p2p: !!o.p2p, originBytes: 0, peerBytes: 0, rejectedSegments: 0, rejectedBytes: 0, unverifiedSegments: 0, rejectedUnattributed: 0, bannedPeers: [],
-    peersConnected: 0, uploadedBytes: 0, playedVerified: 0, playedMismatch: 0,
+    peersConnected: 0, uploadedBytes: 0, playedVerified: 0, playedMismatch: 0, edge: null,
   };
-  const verifier = o.p2p ? new SegmentVerifier(o.p2p.segmentSigner, query) : null;
+  const edge = o.edge?.edge ? o.edge : null;
+  const p2p = edge ? null : o.p2p;
+  stats.p2p = !!p2p;
+  const signer = edge ? (edge.session.segmentSigner as Address) : p2p?.segmentSigner;
+  const verifier = signer ? new SegmentVerifier(signer, query) : null;
   let hls: Hls;
-  if (o.p2p && verifier) {
+  if (edge) {
+    hls = new Hls({ lowLatencyMode: false, ...edgeLoaders(Hls, edge, o.playbackId, stats) });
+  } else if (p2p && verifier) {
     applyP2PPatches();
-    hls = p2pHls(o.playbackId, o.p2p.tracker, verifier, stats);
+    hls = p2pHls(o.playbackId, p2p.tracker, verifier, stats);
   } else {
     hls = new Hls({ lowLatencyMode: false });
     hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
@@ -195,4 +207,4 @@ function reportDelivery(url: string, everyMs: number, stats: DeliveryStats): () 
   };
 }
 
-export { Hls };
+export { Hls, startEdgeSession };

@@ -3,10 +3,11 @@
  * is given) plays the ladder (a live stream's, or `hlsPath`: an asset's) and shows the rendition
  * playing and where the bytes came from.
  */
-export function watchPage(playbackId: string, hlsPath?: string, p2p?: { segmentSigner: string } | null): string {
+export function watchPage(playbackId: string, hlsPath?: string, p2p?: { segmentSigner: string } | null, edge = false): string {
   const id = JSON.stringify(playbackId).replace(/</g, '\\u003c');
   const path = JSON.stringify(hlsPath ?? null).replace(/</g, '\\u003c');
   const signer = JSON.stringify(p2p?.segmentSigner ?? null).replace(/</g, '\\u003c');
+  const edgeOn = edge ? 'true' : 'false';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Segmint · watch</title>
@@ -25,6 +26,7 @@ export function watchPage(playbackId: string, hlsPath?: string, p2p?: { segmentS
   <span>renditions: <b id="levels">–</b></span>
   <span>time: <b id="time">0.0</b> s</span>
   <span>from peers: <b id="peers">–</b></span>
+  <span>edge: <b id="edge">–</b></span>
 </div>
 </main>
 <script src="/player/segmint-player.js"></script>
@@ -61,12 +63,34 @@ export function watchPage(playbackId: string, hlsPath?: string, p2p?: { segmentS
   var retry = function () { setState('waiting for the stream'); setTimeout(start, 2000); };
   var showDelivery = function () {
     var d = watch.delivery;
+    if (d && d.edge) $('edge').textContent = (d.edge.address || 'origin') + ' · ' + Math.round(d.edge.bytes / 1024) + ' KiB verified' + (d.edge.rejectedSegments ? ' · ' + d.edge.rejectedSegments + ' rejected' : '');
     if (!d || !d.p2p) return;
     var total = d.originBytes + d.peerBytes;
     $('peers').textContent = (total ? Math.round((100 * d.peerBytes) / total) : 0) + ' % · ' + d.peersConnected + ' peers' + (d.rejectedSegments ? ' · ' + d.rejectedSegments + ' rejected' : '');
   };
   setInterval(showDelivery, 1000);
+  // every viewer session this page started (a fatal error starts another): their receipts are sent
+  // until the edge acknowledges them; flushReceipts() waits for that, pagehide hands the rest to sendBeacon
+  var edgeViewers = watch.edgeViewers = [];
+  watch.flushReceipts = function (ms) {
+    return Promise.all(edgeViewers.map(function (v) { return v.flushReceipts(ms); })).then(function () { return watch.edgeTotals(); });
+  };
+  watch.edgeTotals = function () {
+    var t = { edgeBytes: 0, receiptedBytes: 0, receipts: 0, unsentReceipts: 0 };
+    edgeViewers.forEach(function (v) { for (var k in t) t[k] += v.stats[k]; });
+    return t;
+  };
+  addEventListener('pagehide', function () { edgeViewers.forEach(function (v) { v.beaconReceipts(); }); });
   function start() {
+    var Hls = window.SegmintPlayer && SegmintPlayer.Hls;
+    if (Hls && Hls.isSupported() && ${edgeOn} && SegmintPlayer.startEdgeSession) {
+      SegmintPlayer.startEdgeSession(location.origin, playbackId).then(function (v) { // a viewer session: steered to an edge, or not
+        if (v) edgeViewers.push(v);
+        play(v);
+      });
+    } else play(null);
+  }
+  function play(edgeViewer) {
     var Hls = window.SegmintPlayer && SegmintPlayer.Hls;
     if (Hls && Hls.isSupported()) {
       var proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
@@ -75,6 +99,7 @@ export function watchPage(playbackId: string, hlsPath?: string, p2p?: { segmentS
         src: src,
         playbackId: playbackId,
         p2p: signer ? { tracker: proto + location.host + '/tracker/' + encodeURIComponent(playbackId), segmentSigner: signer } : null,
+        edge: edgeViewer, // steered to a staked edge: every segment through it (P2P off)
         reportUrl: ${path} ? undefined : '/api/playback/' + encodeURIComponent(playbackId) + '/delivery',
       });
       var hls = window.segmintHls = player.hls;

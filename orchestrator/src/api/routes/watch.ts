@@ -41,7 +41,9 @@ export function watchRoutes(p: Pipeline, assets: AssetStore): FastifyPluginAsync
         }
         // Peer-to-peer for public live streams with p2p on (gated streams: every byte from the origin).
         const p2p = stream?.p2p && stream.playbackPolicy.type === 'public' ? { segmentSigner: p.segmentSigner.address } : null;
-        return reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(watchPage(playbackId, src, p2p));
+        // Public live streams play through a staked edge when steering gives one (docs/edge.md).
+        const edge = !!stream && stream.playbackPolicy.type === 'public';
+        return reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(watchPage(playbackId, src, p2p, edge));
       },
     );
   };
