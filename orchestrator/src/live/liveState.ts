@@ -6,7 +6,7 @@ const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.
 const SCRIPTS = {
   segmintAdmit: { numberOfKeys: 4, lua: lua('admit-4.lua') },
   segmintResolve: { numberOfKeys: 5, lua: lua('resolve-5.lua') },
-  segmintEnd: { numberOfKeys: 3, lua: lua('end-4.lua') },
+  segmintEnd: { numberOfKeys: 4, lua: lua('end-4.lua') },
   segmintForget: { numberOfKeys: 1, lua: lua('forget-1.lua') },
   segmintRevise: { numberOfKeys: 2, lua: lua('revise-2.lua') },
 };
@@ -143,7 +143,7 @@ export class LiveState {
   async end(streamId: string, idleCutoff: number | 'force'): Promise<boolean> {
     const k = this.keys(streamId);
     const threshold = idleCutoff === 'force' ? Date.now() : idleCutoff;
-    const [status, inflight] = await this.redis.segmintEnd(k.meta, k.outbox, k.inflight, idleCutoff);
+    const [status, inflight] = await this.redis.segmintEnd(k.meta, k.outbox, k.inflight, k.rtmp, idleCutoff);
     if (status === 0) return false;
     if (inflight > 0) await this.redis.zadd(drainingStreamsKey(this.prefix), 'NX', Date.now(), streamId);
     await this.redis.segmintForget(activeStreamsKey(this.prefix), streamId, threshold);

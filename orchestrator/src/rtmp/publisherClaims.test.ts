@@ -35,11 +35,12 @@ describe.each(['single Redis', 'Redis Cluster'])('RTMP publisher claims on a %s'
 
   it('continues at the seq after the last one admitted when the receiving orchestrator died mid-segment: no seq missing, one discontinuity, the dead one admits nothing more', async () => {
     const id = randomUUID();
-    const [a, b] = [claims('A', 200), claims('B')];
+    const [a, b] = [claims('A', 1000), claims('B')];
     expect(await a.claim(id)).toEqual({ outcome: 'new', baseSeq: 0 });
     for (const s of [0, 1, 2]) expect((await live.admit(id, s, sha(s), 'A')).status).toBe('ok');
+    expect(await a.renew([id])).toEqual([]);
     expect(await b.claim(id)).toEqual({ outcome: 'taken', baseSeq: 0 });
-    await sleep(300); // A stops renewing (killed) while cutting seq 3: its lease lapses
+    await sleep(1200); // A stops renewing (killed) while cutting seq 3: its lease lapses
     expect(await b.claim(id)).toEqual({ outcome: 'continue', baseSeq: 3 });
     // A's segment 3, had it survived (a stalled process waking up), is refused: B owns seq 3 now
     expect((await live.admit(id, 3, sha(300), 'A')).status).toBe('moved');
@@ -62,6 +63,18 @@ describe.each(['single Redis', 'Redis Cluster'])('RTMP publisher claims on a %s'
     expect((await live.admit(id, 2, sha(2), 'B')).status).toBe('ok');
     for (const s of [0, 1, 2]) await live.resolve(id, s, entry(s), 10);
     expect((await live.snapshot(id)).published.map((r) => [r.entry.seq, r.discontinuity])).toEqual([[0, false], [1, false], [2, true]]);
+  });
+
+  it('takes the claim away when the session is ended by force (terminate, on any orchestrator): the receiving one\'s renewal and its next segment are refused', async () => {
+    const id = randomUUID();
+    const a = claims('A');
+    await a.claim(id);
+    await live.admit(id, 0, sha(0), 'A');
+    expect(await a.renew([id])).toEqual([]);
+    expect(await live.end(id, 'force')).toBe(true);
+    expect(await a.renew([id])).toEqual([id]);
+    expect((await live.admit(id, 1, sha(1), 'A')).status).toBe('moved'); // not a new session behind the terminate's back
+    expect(await claims('B').claim(id)).toEqual({ outcome: 'new', baseSeq: 0 });
   });
 
   it('marks the discontinuity on the next seq when the continued session\'s first segment is skipped', async () => {
