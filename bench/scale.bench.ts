@@ -16,6 +16,7 @@
  * Redis included, so the figures say what the design allows on one box, not what N boxes would.
  * Last line: `scale: 1→3 orchestrators X seg/s → Y seg/s, Z redis commands/segment` (Z at N = 3).
  * Usage: npm run bench:scale [-- --jobs 6000 --clients 16 --workers 8 --streams 200 --idle-sec 6 --cluster]
+ *   (--n 3: only that N, no last line; --cpu-prof DIR: a V8 CPU profile of each orchestrator process)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -41,6 +42,9 @@ const WORKERS = arg('--workers', 8);
 const IDLE_SEC = arg('--idle-sec', 6);
 const STREAMS = arg('--streams', 200);
 const CLUSTER = process.argv.includes('--cluster');
+const ONLY = process.argv.includes('--n') ? process.argv[process.argv.indexOf('--n') + 1]!.split(',').map(Number) : [1, 2, 3];
+/** `--cpu-prof DIR`: each orchestrator process writes a V8 CPU profile there (where its time goes). */
+const CPU_PROF = process.argv.includes('--cpu-prof') ? resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1]!) : null;
 const SLOTS = 64;
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -49,23 +53,30 @@ const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 type Redis = { url: string; cluster: boolean; stop(): Promise<void> };
 type Child = { proc: ChildProcess; next(): Promise<Record<string, unknown>>; processed: number };
-type Cost = { calls: number; cpuSec: number; at: number };
+type Cost = { calls: number; cpuSec: number; at: number; byCommand: Map<string, number> };
 
 /** Commands called (scripts' inner calls included, INFO left out) and CPU seconds, summed over the masters. */
 async function redisCost(redis: RedisClient): Promise<Cost> {
   let calls = 0;
   let cpuSec = 0;
+  const byCommand = new Map<string, number>();
   for (const node of eachMaster(redis)) {
     const [stats, cpu] = await Promise.all([node.info('commandstats'), node.info('cpu')]);
-    for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (m[1] !== 'info') calls += Number(m[2]);
+    for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      if (m[1] === 'info') continue;
+      calls += Number(m[2]);
+      byCommand.set(m[1]!, (byCommand.get(m[1]!) ?? 0) + Number(m[2]));
+    }
     const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0);
     cpuSec += num('used_cpu_user') + num('used_cpu_sys');
   }
-  return { calls, cpuSec, at: performance.now() };
+  return { calls, cpuSec, at: performance.now(), byCommand };
 }
 
 function spawnOrchestrator(redis: Redis, prefix: string, index: number, jobs: number, workers: string[], n: number): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/scaleOrchestrator.ts')], {
+  // one file per thread (tsx's module loader runs in its own): the main thread's is the largest
+  const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF, `n${n}-orchestrator${index}`)] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'bench/scaleOrchestrator.ts')], {
     cwd: ROOT,
     env: {
       ...process.env, SCALE_REDIS_URL: redis.url, SCALE_REDIS_CLUSTER: redis.cluster ? '1' : '0', SCALE_PREFIX: prefix, SCALE_INDEX: String(index),
@@ -149,8 +160,11 @@ async function run(redis: Redis, admin: RedisClient, n: number) {
       n, perSecond: total / ((last - started) / 1000), p50: pct(latencies, 50), p99: pct(latencies, 99),
       commands: (after.calls - before.calls) / total, cpuUs: ((after.cpuSec - before.cpuSec) * 1e6) / total,
       idleCommandsPerSec: (idleTo.calls - idleFrom.calls) / idleSec, idleCpuPct: ((idleTo.cpuSec - idleFrom.cpuSec) / idleSec) * 100,
+      top: [...after.byCommand].map(([name, c]) => [name, (c - (before.byCommand.get(name) ?? 0)) / total] as const).sort((x, y) => y[1] - x[1]).slice(0, 6),
     };
   } finally {
+    // they exit by themselves after "stop" (writing their CPU profiles): killed only if they do not
+    await Promise.all(children.map((c) => c.proc.exitCode !== null || new Promise((r) => setTimeout(r, 10_000).unref() && c.proc.once('exit', r))));
     for (const c of children) if (c.proc.exitCode === null) c.proc.kill();
   }
 }
@@ -188,13 +202,16 @@ async function main(): Promise<void> {
   try {
     console.log(`${JOBS} no-op segments per run, ${CLIENTS} producers per orchestrator, ${WORKERS} workers × ${SLOTS} slots, ${STREAMS} live streams idle; load average ${loadStart}`);
     const rows = [];
-    for (const n of [1, 2, 3]) {
+    for (const n of ONLY) {
       const r = await run(redis, admin, n);
       rows.push(r);
       console.log(`  ${n} orchestrator${n > 1 ? 's' : ' '}  idle: ${r.idleCommandsPerSec.toFixed(0)} redis commands/s, redis cpu ${r.idleCpuPct.toFixed(2)} %   dispatch: ${Math.round(r.perSecond)} seg/s   p50 ${r.p50} ms   p99 ${r.p99} ms   ${r.commands.toFixed(1)} redis commands/segment   redis cpu ${r.cpuUs.toFixed(0)} µs/segment   (load ${load()})`);
     }
     console.log(`load average: ${loadStart} at the start, ${load()} at the end (2 cores shared by the orchestrators, their consumers, Redis and whatever else runs on this machine)`);
-    const [one, , three] = rows;
+    for (const r of rows) console.log(`  N=${r.n} most used per segment: ${r.top.map(([c, k]) => `${c} ${k.toFixed(1)}`).join(', ')}`);
+    const one = rows.find((r) => r.n === 1);
+    const three = rows.find((r) => r.n === 3);
+    if (!one || !three) return;
     console.log(`scale: 1→3 orchestrators ${Math.round(one!.perSecond)} seg/s → ${Math.round(three!.perSecond)} seg/s, ${three!.commands.toFixed(1)} redis commands/segment`);
   } finally {
     admin.disconnect();
