@@ -45,6 +45,8 @@ describe('RTMP reconnect window', () => {
     }, 120_000);
     expect((await orch.pipeline.live.meta(stream.id))!.session).toBe(session); // same session, same playback URL
     expect(pl.segments.map((s) => !!s.discontinuity)).toEqual([false, false, true, false]);
+    // the second publish goes on at the seq after the first one's last: none missing
+    expect(pl.segments.map((s) => Number(/_(\d+)(?:r\d+)?\.ts$/.exec(s.uri)?.[1]))).toEqual([0, 1, 2, 3]);
     expect(pl.endlist).toBe(false);
 
     // nobody comes back: after the window the session ends

@@ -47,6 +47,7 @@ import { OwnChecks } from './verification/ownChecks.js';
 import { PendingChecks } from './verification/pendingChecks.js';
 import { runOwnCheck } from './verification/runOwnCheck.js';
 import { sweepStuckSeqs } from './live/stuckSweeper.js';
+import { SweepLease } from './redis/sweepLease.js';
 import { encoderFingerprint } from '@segmint/media';
 import { RtmpServer } from './rtmp/rtmpServer.js';
 import { openStorage } from './storage/openStorage.js';
@@ -262,6 +263,13 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
     return puller.start(stream);
   };
 
+  // Each periodic sweep runs on one orchestrator at a time, whichever holds its short lease: with
+  // N orchestrators on one Redis the others pay one round trip a tick, not the sweep (bench:scale).
+  const leases = {
+    live: new SweepLease(redis, config.redisPrefix, 'live', 3000),
+    reindex: new SweepLease(redis, config.redisPrefix, 'reindex', 90_000),
+    registry: new SweepLease(redis, config.redisPrefix, 'registry', 3 * Math.min(10_000, config.workerExpireSec * 250)),
+  };
   // Once a second, from one read of the live indexes: sessions idle past SEGMINT_IDLE_TIMEOUT end,
   // and seqs a crash left in flight are recovered or skipped once every deadline of theirs is long
   // past. (One timer and one read, not two: an idle orchestrator wakes up as little as it can.)
@@ -276,25 +284,31 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
   sweep.unref();
   const liveSweep = async () => {
     const [active, draining] = await Promise.all([pipeline.live.activeWithLastIngest(), pipeline.live.drainingStreams()]);
+    // the indexes are two cheap reads; the lease is taken only when there is something to sweep
+    if (active.length === 0 && draining.length === 0) return;
+    if (!(await leases.live.held())) return;
     const cutoff = Date.now() - config.idleTimeoutSec * 1000;
     for (const { streamId } of active.filter((a) => a.lastIngestAt <= cutoff)) {
       if (await pipeline.live.heldOverRtmp(streamId)) continue; // published over RTMP (on any orchestrator), or inside its reconnect window
       if (!(await pipeline.live.end(streamId, cutoff))) continue;
       await endSession(streamId, 'idle');
     }
-    if (active.length === 0 && draining.length === 0) return;
     await sweepStuckSeqs(pipeline, Date.now(), { active: active.map((a) => a.streamId), draining });
   };
   // The stream indexes repaired from the live state (what a crash between the two left behind).
-  const reindex = () => void pipeline.live.reindex().then((n) => n > 0 && logger.warn({ streams: n }, 'streams missing from the live indexes put back'))
-    .catch((err) => logger.warn({ err }, 'live reindex failed'));
+  const reindex = () => void leases.reindex.held().then(async (mine) => {
+    const n = mine ? await pipeline.live.reindex() : 0;
+    if (n > 0) logger.warn({ streams: n }, 'streams missing from the live indexes put back');
+  }).catch((err) => logger.warn({ err }, 'live reindex failed'));
   const reindexSweep = setInterval(reindex, 60_000);
   reindexSweep.unref();
   reindex();
   // Stale registrations and orphaned worker ACL users (any orchestrator may do it; idempotent).
   const registrySweep = setInterval(() => {
-    registry.sweep().then((gone) => gone.length && logger.info({ workers: gone }, 'forgot workers not seen for SEGMINT_WORKER_EXPIRE_SEC'))
-      .catch((err) => logger.warn({ err }, 'registry sweep failed'));
+    leases.registry.held().then(async (mine) => {
+      const gone = mine ? await registry.sweep() : [];
+      if (gone.length) logger.info({ workers: gone }, 'forgot workers not seen for SEGMINT_WORKER_EXPIRE_SEC');
+    }).catch((err) => logger.warn({ err }, 'registry sweep failed'));
   }, Math.min(10_000, config.workerExpireSec * 250));
   registrySweep.unref();
   // Redis restarted (ACL users made at runtime are not in its AOF): recreate the workers' users at
@@ -315,6 +329,7 @@ export async function startOrchestrator(given: OrchestratorConfig, opts: StartOr
       clearInterval(sweep);
       clearInterval(reindexSweep);
       clearInterval(registrySweep);
+      await Promise.all(Object.values(leases).map((l) => l.release().catch(() => {})));
       edges.stop();
       await puller.close();
       await rtmp?.close();

@@ -12,9 +12,15 @@ export const MAX_SEQ = 2 ** 40;
 
 export type IngestSegmentReturnType = { status: 'queued' | 'duplicate'; jobId: string };
 
+/** A segment cut under an RTMP claim that another orchestrator has taken over: not admitted (the publisher is elsewhere now). */
+export class PublisherMovedError extends Error {
+  readonly code = 'PUBLISHER_MOVED';
+}
+
 /**
  * The one entry for a source segment, whatever brought it (HTTP push, RTMP segmenter, VOD split):
  * check the bytes, admit the seq into the live state, store, enqueue the transcode job.
+ * `rtmpOwner`: the RTMP claim the segment was cut under (admitted only while it is still ours).
  */
 export async function ingestSegment(
   p: Pipeline,
@@ -22,6 +28,7 @@ export async function ingestSegment(
   seq: number,
   bytes: Buffer,
   via: 'http' | 'rtmp' = 'http',
+  rtmpOwner = '',
 ): Promise<IngestSegmentReturnType> {
   if (stream.suspended) throw new ApiError('STREAM_SUSPENDED', 'this stream is suspended; unsuspend it to push segments');
   if (!Number.isSafeInteger(seq) || seq < 0 || seq > MAX_SEQ) throw new ApiError('BAD_SEQUENCE', `seq must be an integer from 0 to ${MAX_SEQ}`);
@@ -37,7 +44,8 @@ export async function ingestSegment(
   }
 
   const sha = createHash('sha256').update(bytes).digest('hex');
-  const admitted = await p.live.admit(stream.id, seq, sha);
+  const admitted = await p.live.admit(stream.id, seq, sha, rtmpOwner);
+  if (admitted.status === 'moved') throw new PublisherMovedError(`segment ${seq} not admitted: the stream's RTMP publisher is now received by another orchestrator`);
   const jobId = jobIdOf(stream.id, admitted.session, seq);
   // A push retried after a crash cut the first one short (admitted, never queued) goes on from there.
   if (admitted.status === 'duplicate' && (await p.dispatcher.get(jobId))) return { status: 'duplicate', jobId };

@@ -4,9 +4,9 @@ import { activeStreamsKey, drainingStreamsKey, liveKeys } from '@segmint/protoco
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
 const SCRIPTS = {
-  segmintAdmit: { numberOfKeys: 3, lua: lua('admit-3.lua') },
+  segmintAdmit: { numberOfKeys: 4, lua: lua('admit-4.lua') },
   segmintResolve: { numberOfKeys: 5, lua: lua('resolve-5.lua') },
-  segmintEnd: { numberOfKeys: 3, lua: lua('end-4.lua') },
+  segmintEnd: { numberOfKeys: 4, lua: lua('end-4.lua') },
   segmintForget: { numberOfKeys: 1, lua: lua('forget-1.lua') },
   segmintRevise: { numberOfKeys: 2, lua: lua('revise-2.lua') },
 };
@@ -28,7 +28,7 @@ export type SegmentEntry = {
 
 export type PublishedRecord = { index: number; discontinuity: boolean; entry: SegmentEntry };
 
-export type AdmitStatus = 'ok' | 'duplicate' | 'conflict' | 'too-late';
+export type AdmitStatus = 'ok' | 'duplicate' | 'conflict' | 'too-late' | 'moved';
 
 export type LiveMeta = {
   session: number;
@@ -70,13 +70,17 @@ export class LiveState {
     return liveKeys(this.prefix, streamId);
   }
 
-  async admit(streamId: string, seq: number, sourceSha: string): Promise<{ status: AdmitStatus; session: number; newSession: boolean }> {
+  /**
+   * `rtmpOwner`: the RTMP claim a segment was cut under (rtmp/publisherClaims.ts); once the claim
+   * is another orchestrator's the segment is not admitted ('moved').
+   */
+  async admit(streamId: string, seq: number, sourceSha: string, rtmpOwner = ''): Promise<{ status: AdmitStatus; session: number; newSession: boolean }> {
     const k = this.keys(streamId);
     const now = Date.now();
     // Indexed first: a crash after this leaves an entry the idle sweep clears, never a live
     // session no sweep can find.
     await this.redis.zadd(activeStreamsKey(this.prefix), now, streamId);
-    const [status, session, newSession] = await this.redis.segmintAdmit(k.meta, k.inflight, k.ready, seq, sourceSha, now);
+    const [status, session, newSession] = await this.redis.segmintAdmit(k.meta, k.inflight, k.ready, k.rtmp, seq, sourceSha, now, rtmpOwner);
     return { status, session: Number(session), newSession: newSession === 1 };
   }
 
@@ -139,7 +143,7 @@ export class LiveState {
   async end(streamId: string, idleCutoff: number | 'force'): Promise<boolean> {
     const k = this.keys(streamId);
     const threshold = idleCutoff === 'force' ? Date.now() : idleCutoff;
-    const [status, inflight] = await this.redis.segmintEnd(k.meta, k.outbox, k.inflight, idleCutoff);
+    const [status, inflight] = await this.redis.segmintEnd(k.meta, k.outbox, k.inflight, k.rtmp, idleCutoff);
     if (status === 0) return false;
     if (inflight > 0) await this.redis.zadd(drainingStreamsKey(this.prefix), 'NX', Date.now(), streamId);
     await this.redis.segmintForget(activeStreamsKey(this.prefix), streamId, threshold);

@@ -27,7 +27,7 @@ export type ClaimOutcome = 'new' | 'continue' | 'taken' | 'busy' | 'stale';
 export class PublisherClaims {
   private readonly redis: RedisClient & Commands;
 
-  constructor(redis: RedisClient, private readonly prefix: string, private readonly owner: string, private readonly o: { leaseMs: number; windowMs: number; idleMs: number }) {
+  constructor(redis: RedisClient, private readonly prefix: string, readonly owner: string, private readonly o: { leaseMs: number; windowMs: number; idleMs: number }) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
     this.redis = redis as RedisClient & Commands;
   }
@@ -43,21 +43,19 @@ export class PublisherClaims {
   }
 
   /**
-   * Keeps the leases of streams received here (`nextSeq` each), all sent at once (each stream's
-   * key has its own slot: no pipeline); returns the streams no longer this orchestrator's to
-   * receive. Throws when Redis cannot be reached.
+   * Keeps the leases of streams received here, all sent at once (each stream's key has its own
+   * slot: no pipeline); returns the streams no longer this orchestrator's to receive. Throws when
+   * Redis cannot be reached.
    */
-  async renew(held: ReadonlyMap<string, number>): Promise<string[]> {
+  async renew(held: readonly string[]): Promise<string[]> {
     const now = Date.now();
-    const mine = await Promise.all(
-      [...held].map(([streamId, nextSeq]) => this.redis.segmintRtmpRenew(this.keys(streamId).rtmp, this.owner, now, this.o.leaseMs, this.o.windowMs, nextSeq)),
-    );
-    return [...held.keys()].filter((_, i) => mine[i] !== 1);
+    const mine = await Promise.all(held.map((streamId) => this.redis.segmintRtmpRenew(this.keys(streamId).rtmp, this.owner, now, this.o.leaseMs, this.o.windowMs)));
+    return held.filter((_, i) => mine[i] !== 1);
   }
 
-  /** The publisher dropped: its reconnect window starts. */
-  async release(streamId: string, nextSeq: number): Promise<void> {
-    await this.redis.segmintRtmpRelease(this.keys(streamId).rtmp, this.owner, Date.now(), this.o.windowMs, nextSeq);
+  /** The publisher dropped and what it sent was ingested: its reconnect window starts. */
+  async release(streamId: string): Promise<void> {
+    await this.redis.segmintRtmpRelease(this.keys(streamId).rtmp, this.owner, Date.now(), this.o.windowMs);
   }
 
   /** True when the window this orchestrator started ran out with nobody back (end the session). */

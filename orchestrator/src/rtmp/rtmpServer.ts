@@ -5,14 +5,15 @@
  *
  * Sessions: one publisher per stream, across every orchestrator on the Redis (PublisherClaims). A
  * publisher that drops, or whose orchestrator dies, keeps the stream's session for the reconnect
- * window; coming back with the same key to any orchestrator continues it (a seq is skipped, so
- * the playlists mark EXT-X-DISCONTINUITY); after the window the session ends (EXT-X-ENDLIST).
+ * window; coming back with the same key to any orchestrator continues it at the seq after the last
+ * one admitted (the playlists mark EXT-X-DISCONTINUITY there); after the window the session ends
+ * (EXT-X-ENDLIST).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ApiError } from '@segmint/protocol';
-import { ingestSegment } from '../ingest/segmentIngest.js';
+import { ingestSegment, PublisherMovedError } from '../ingest/segmentIngest.js';
 import type { Pipeline } from '../pipeline.js';
 import type { Stream } from '../streams/streamStore.js';
 import { IngestHealthTracker, type IngestHealth } from './ingestHealth.js';
@@ -31,8 +32,6 @@ export type RtmpServerOptions = RtmpConfig & {
 type StreamEntry = {
   streamId: string;
   publisher: { conn: RtmpConnection; segmenter: Segmenter; baseSeq: number } | null;
-  /** First seq not yet handed out. */
-  nextSeq: number;
   /** The last publisher's segmenter flushing its final segment (a reconnect waits for it). */
   flushing: Promise<void>;
   windowTimer: NodeJS.Timeout | null;
@@ -110,18 +109,13 @@ export class RtmpServer {
    */
   private async renewClaims(): Promise<void> {
     if (this.renewing) return;
-    const held = new Map<string, number>();
     const conns = new Map<string, RtmpConnection>();
-    for (const e of this.streams.values()) {
-      if (!e.publisher) continue;
-      held.set(e.streamId, e.nextSeq);
-      conns.set(e.streamId, e.publisher.conn);
-    }
+    for (const e of this.streams.values()) if (e.publisher) conns.set(e.streamId, e.publisher.conn);
     this.renewing = true;
     try {
-      for (const streamId of await this.claims.renew(held)) conns.get(streamId)!.close('the stream is now received by another orchestrator', 'warn');
+      for (const streamId of await this.claims.renew([...conns.keys()])) conns.get(streamId)!.close('the stream is now received by another orchestrator', 'warn');
     } catch (err) {
-      this.log.warn({ err, streams: held.size }, 'could not renew the rtmp claims (Redis down?); retrying');
+      this.log.warn({ err, streams: conns.size }, 'could not renew the rtmp claims (Redis down?); retrying');
     } finally {
       this.renewing = false;
     }
@@ -199,15 +193,14 @@ export class RtmpServer {
     if (entry?.publisher) return taken;
     if (!entry) {
       entry = {
-        streamId: stream.id, publisher: null, nextSeq: 0, flushing: Promise.resolve(), windowTimer: null,
+        streamId: stream.id, publisher: null, flushing: Promise.resolve(), windowTimer: null,
         health: new IngestHealthTracker(this.opts.segmentSec), stream: { value: stream, at: Date.now() },
       };
       this.streams.set(stream.id, entry);
     }
-    // A continued session starts a seq after the last one handed out (on any orchestrator): the
-    // live state then marks EXT-X-DISCONTINUITY before the new segments.
+    // A continued session starts right after the last seq admitted (on any orchestrator): the live
+    // state marks EXT-X-DISCONTINUITY there.
     const baseSeq = claimed.baseSeq;
-    entry.nextSeq = baseSeq;
     const e = entry;
     // claim synchronously, before the segmenter's await, so a racing publisher sees it taken
     const claim = { conn, segmenter: null as unknown as Segmenter, baseSeq };
@@ -265,13 +258,18 @@ export class RtmpServer {
   }
 
   /**
-   * Starts the reconnect window (in Redis: the publisher may come back to any orchestrator); when
-   * it runs out with nobody back, the session ends. The segmenter's last segment may still come:
-   * its seq is kept out of the continued session's.
+   * Once the segmenter's last segment is ingested, starts the reconnect window (in Redis: the
+   * publisher may come back to any orchestrator); when it runs out with nobody back, the session
+   * ends. Until then the claim stays ours (a publisher back elsewhere is refused for that moment,
+   * and retries); a flush slower than the lease lets the claim lapse, and admits nothing after
+   * another orchestrator continued the session.
    */
   private async afterPublisher(e: StreamEntry, log: Logger): Promise<void> {
-    await this.claims.release(e.streamId, e.nextSeq + 1).catch((err: unknown) => log.warn({ err }, 'could not start the reconnect window in Redis'));
-    if (this.closing) return;
+    await e.flushing;
+    if (e.publisher) return; // back here while flushing: the claim goes on
+    await this.claims.release(e.streamId).catch((err: unknown) => log.warn({ err }, 'could not start the reconnect window in Redis'));
+    if (this.closing || e.publisher) return;
+    if (e.windowTimer) clearTimeout(e.windowTimer);
     e.windowTimer = setTimeout(() => {
       void e.flushing.then(async () => {
         if (e.publisher || this.streams.get(e.streamId) !== e) return;
@@ -285,7 +283,6 @@ export class RtmpServer {
 
   /** `bytes` are the segmenter's buffer, reused once this returns: ingestSegment is awaited, and keeps none of it. */
   private async onSegment(e: StreamEntry, seq: number, bytes: Buffer, conn: RtmpConnection, log: Logger): Promise<void> {
-    e.nextSeq = Math.max(e.nextSeq, seq + 1);
     // re-read now and then (not per segment: the database is shared): a stream suspended or
     // deleted mid-publish stops here
     if (Date.now() - e.stream.at > STREAM_RECHECK_MS) {
@@ -295,8 +292,9 @@ export class RtmpServer {
     }
     const stream = e.stream.value;
     try {
-      await ingestSegment(this.p, stream, seq, bytes, 'rtmp');
+      await ingestSegment(this.p, stream, seq, bytes, 'rtmp', this.claims.owner);
     } catch (err) {
+      if (err instanceof PublisherMovedError) return conn.close('the stream is now received by another orchestrator', 'warn');
       if (err instanceof ApiError && err.code === 'STREAM_SUSPENDED') return conn.close('stream suspended while publishing', 'info');
       log.warn({ err, seq }, 'rtmp segment rejected by ingest');
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { scanKeys, type RedisClient } from '../redis/redisClient.js';
+import { SweepLease } from '../redis/sweepLease.js';
 import type { Logger } from 'pino';
 import { liveKeys } from '@segmint/protocol';
 import type { PublishedRecord } from '../live/liveState.js';
@@ -51,10 +52,13 @@ export class SessionOutbox {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly token = randomUUID();
+  /** One orchestrator at a time sweeps (a SCAN of the keyspace): the others' sweeps would find the same outboxes. */
+  private readonly sweepLease: SweepLease;
 
   constructor(private readonly o: SessionOutboxOptions) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in o.redis)) o.redis.defineCommand(name, def);
     this.redis = o.redis as RedisClient & Commands;
+    this.sweepLease = new SweepLease(o.redis, o.prefix, 'outbox', 3 * (o.sweepMs ?? 2000), this.token);
   }
 
   start(): void {
@@ -80,8 +84,12 @@ export class SessionOutbox {
     this.running.set(streamId, run);
   }
 
-  /** Every stream with something in its outbox (left by a process that died, or another orchestrator's). */
+  /**
+   * Every stream with something in its outbox (left by a process that died, or another
+   * orchestrator's), on whichever orchestrator holds the sweep's lease.
+   */
   private async sweep(): Promise<void> {
+    if (!(await this.sweepLease.held())) return;
     const glob = `${this.o.prefix.replace(/[*?[\]\\]/g, '\\$&')}:live:{*}:outbox`;
     for (const key of await scanKeys(this.redis, glob)) {
       const id = /:live:\{(.+)\}:outbox$/.exec(key)?.[1];
@@ -128,5 +136,6 @@ export class SessionOutbox {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await Promise.all(this.running.values());
+    await this.sweepLease.release().catch(() => {});
   }
 }

@@ -15,7 +15,10 @@ export const workerQueueName = (worker: string) => `transcode-${worker.toLowerCa
 export const liveKeys = (prefix: string, streamId: string) => {
   const base = `${prefix}:live:{${streamId}}`;
   return {
-    /** hash: session, nextSeq, maxSeq (highest admitted), mediaIndex, discBase, pendingDiscontinuity, ended, lastIngestAt, startedAt */
+    /**
+     * hash: session, nextSeq, maxSeq (highest admitted), mediaIndex, discBase, pendingDiscontinuity,
+     * discontinuityAt (the seq an RTMP session continued at after a reconnect), ended, lastIngestAt, startedAt
+     */
     meta: `${base}:meta`,
     /** hash: seq → source sha256, for every ingested seq not yet published or skipped */
     inflight: `${base}:inflight`,
@@ -30,8 +33,8 @@ export const liveKeys = (prefix: string, streamId: string) => {
      */
     outbox: `${base}:outbox`,
     /**
-     * hash: owner (orchestrator instance receiving it over RTMP), leaseUntil, windowUntil (0 while
-     * published; else when its reconnect window ends), nextSeq (first seq not handed out).
+     * hash: owner (orchestrator instance receiving it over RTMP: the only one whose segments are
+     * admitted), leaseUntil, windowUntil (0 while published; else when its reconnect window ends).
      * Expires with the window: present means "published, or inside its reconnect window".
      */
     rtmp: `${base}:rtmp`,

@@ -2,7 +2,8 @@
   Records the outcome of one in-flight segment (an accepted entry, or 'skip' when it failed for
   good) and publishes, in seq order, every segment whose turn has come. A seq that was never
   ingested is jumped over once a later one is known; a skipped or missing seq marks a
-  discontinuity on the next published segment. Trims the published list to the retention length.
+  discontinuity on the next published segment, and so does the seq an RTMP publisher's session
+  continued at after a reconnect (meta discontinuityAt: its timestamps start afresh). Trims the published list to the retention length.
   Every published record is also appended to the stream's outbox, in the same script, so what
   follows from it (usage, recording copy) survives a crash right after this call.
 
@@ -24,10 +25,15 @@ end
 redis.call('HSET', ready, seq, entry)
 
 local nextSeq = tonumber(redis.call('HGET', meta, 'nextSeq'))
+local discAt = tonumber(redis.call('HGET', meta, 'discontinuityAt') or '-1')
 local out = {}
 while true do
   local e = redis.call('HGET', ready, nextSeq)
   if e then
+    if nextSeq == discAt then
+      redis.call('HSET', meta, 'pendingDiscontinuity', 1)
+      redis.call('HDEL', meta, 'discontinuityAt')
+    end
     redis.call('HDEL', ready, nextSeq)
     redis.call('HDEL', inflight, nextSeq)
     if e == 'skip' then
