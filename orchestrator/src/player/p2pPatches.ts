@@ -59,12 +59,14 @@ export function applyP2PPatches(): void {
 const STAGGER_MS = 500;
 const TICK_MS = 200;
 
-type QueueItem = { segment: { runtimeId: string; externalId: number }; statuses: { isHttpDownloadable: boolean; isP2PDownloadable: boolean } };
+type Segment = { runtimeId: string; externalId: number; startTime: number };
+type QueueItem = { segment: Segment; statuses: { isHighDemand: boolean; isHttpDownloadable: boolean; isP2PDownloadable: boolean } };
 type HybridLoader = {
   config: { simultaneousHttpDownloads: number; httpErrorRetries: number; httpDownloadInitialTimeoutMs: number };
   createdAt: number;
   requests: { executingHttpCount: number; get(s: unknown): { status: string; failedAttempts: { httpAttemptsCount: number } } | undefined };
-  p2pLoaders: { currentLoader: { trackerClient: { client: { peerId: string }; peers(): Iterable<{ id: string }> } } };
+  p2pLoaders: { currentLoader: { trackerClient: { client: { peerId: string }; peers(): Iterable<{ id: string }> }; isSegmentLoadedBySomeone(s: Segment): boolean } };
+  playback: { position: number };
   randomHttpDownloadTimeout: number;
   generateQueue(): { queue: QueueItem[] };
   getAvailableStorageCapacityPercent(): number;
@@ -87,6 +89,10 @@ function designatedFetcher(): void {
       // draw is already scheduled at the old pace; every later one uses this)
       const proto = Object.getPrototypeOf(loader) as HybridLoader;
       proto.loadRandomThroughHttp = fetchIfDesignated;
+      const generateQueue = proto.generateQueue;
+      proto.generateQueue = function (this: HybridLoader) {
+        return peerFirstWhileNotUrgent(this, generateQueue.call(this));
+      };
       proto.setIntervalLoading = function (this: HybridLoader) {
         this.randomHttpDownloadTimeout = window.setTimeout(() => {
           this.loadRandomThroughHttp();
@@ -117,6 +123,28 @@ function fetchIfDesignated(this: HybridLoader): void {
     if (now - seen.get(segment.runtimeId)! >= rankOf(me, peers, segment.externalId) * STAGGER_MS) this.loadThroughHttp(segment);
   }
   while (seen.size > 100) seen.delete(seen.keys().next().value!);
+}
+
+/**
+ * In the high-demand window p2p-media-loader goes to the origin even when a connected peer holds the
+ * segment (its VOD logic: near the playhead, the origin is the safe source). Measured at 10 viewers,
+ * that was most origin fetches after the designated one: the segment at the playhead after a level
+ * switch at startup, and new segments a viewer near the live edge had not asked a peer for yet. A
+ * peer that holds the segment whole sends it as fast as the origin on a LAN; so while the segment is
+ * due in URGENT_S or more, it is taken from that peer (checked like any peer segment), and only when
+ * it is urgent (or no peer holds it) does high demand send it to the origin, as before.
+ */
+const URGENT_S = 1;
+
+function peerFirstWhileNotUrgent<T extends { queue: QueueItem[] }>(loader: HybridLoader, out: T): T {
+  const p2p = loader.p2pLoaders.currentLoader;
+  for (const { segment, statuses } of out.queue) {
+    if (!statuses.isHighDemand || segment.startTime - loader.playback.position < URGENT_S) continue;
+    const request = loader.requests.get(segment) as { status: string; downloadSource?: string } | undefined;
+    if (request?.status === 'loading' && request.downloadSource === 'http') continue; // already on its way
+    if (p2p.isSegmentLoadedBySomeone(segment)) statuses.isHighDemand = false;
+  }
+  return out;
 }
 
 /** p2p-media-loader's peer id of a connection (Peer.getPeerIdFromConnection: hex → UTF-8). */
