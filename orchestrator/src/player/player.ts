@@ -132,6 +132,15 @@ function p2pHls(playbackId: string, tracker: string, verifier: SegmentVerifier, 
       },
     },
   });
+  // Start on the top rendition: each rendition is its own swarm, and viewers on a good link all end
+  // up on the top one. hls.js starts on the lowest here (its default estimate, 500 kb/s), where no
+  // peer is: measured, every page's first segments came from the origin, it built a WebRTC mesh in
+  // that swarm for one or two segments, and its first segment at the top came from the origin too
+  // (due at once). Starting on top, the first segments come from peers. A slow viewer pays a slower
+  // first segment, then hls.js's ABR steps down.
+  hls.on(Hls.Events.MANIFEST_PARSED, (_e, d) => {
+    hls.startLevel = d.levels.length - 1;
+  });
   const engine = hls.p2pEngine;
   engine.addEventListener('onSegmentStart', (d) => {
     if (d.downloadSource !== 'p2p' || !d.peerId) return;
