@@ -9,7 +9,8 @@
  * their players counted them), startup (page start → first frame playing; median and max),
  * rebuffer ratio (time stalled after the first frame / time watched, over the S seconds), peer
  * segments rejected, and corrupted segments played: segments hls.js received whose bytes differ
- * from the orchestrator-signed hash (checked in the page, apart from the P2P loader's own check).
+ * from the orchestrator-signed hash (checked in the page, apart from the P2P loader's own check);
+ * and the stream's viewerBytes in the orchestrator's API record, from the players' reports.
  * Last line: `p2p: N viewers, X% offload, Y corrupted segments played`.
  * `--attacker 0` leaves the attacker page out (to see the offload without it).
  * Usage: npm run bench:p2p [-- --viewers 10 --seconds 60 --attacker 1]
@@ -34,7 +35,11 @@ const ATTACKER = !process.argv.includes('--attacker') || process.argv[process.ar
 const ladder = [{ name: 'low', width: 256, height: 144, bitrate: 150_000 }];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type RunResult = { originBytes: number; peerBytes: number; startup: number[]; notStarted: number; stalledMs: number; watchedMs: number; rejected: number; corrupted: number; verified: number };
+type RunResult = {
+  originBytes: number; peerBytes: number; startup: number[]; notStarted: number; stalledMs: number; watchedMs: number; rejected: number; corrupted: number; verified: number;
+  /** The stream's viewerBytes in the orchestrator's API record (players report every 5 s). */
+  recorded: { origin: number; peer: number; rejectedSegments: number };
+};
 
 async function run(orch: TestOrchestrator, browser: Browser, p2p: boolean): Promise<RunResult> {
   const stream = (await api(orch, 'POST', '/api/stream', { name: p2p ? 'bench p2p' : 'bench origin', profiles: ladder, p2p })).json;
@@ -53,14 +58,16 @@ async function run(orch: TestOrchestrator, browser: Browser, p2p: boolean): Prom
     const t0 = await Promise.all(pages.map(viewerState));
     await sleep(SECONDS * 1000);
     const t1 = await Promise.all(pages.map(viewerState));
-    return summarise(t0, t1);
+    await sleep(6000); // one more report from every player
+    const recorded = (await api(orch, 'GET', `/api/stream/${stream.id}`)).json.viewerBytes;
+    return { ...summarise(t0, t1), recorded };
   } finally {
     await Promise.all([...pages, ...(attacker ? [attacker] : [])].map((page) => page.context().close()));
     await stopProcess(publisher);
   }
 }
 
-function summarise(t0: ViewerState[], t1: ViewerState[]): RunResult {
+function summarise(t0: ViewerState[], t1: ViewerState[]): Omit<RunResult, 'recorded'> {
   const d = (s: ViewerState) => s.delivery!;
   const sum = (xs: number[]) => xs.reduce((a, x) => a + x, 0);
   return {
@@ -85,6 +92,8 @@ function report(name: string, r: RunResult): void {
       `startup median ${median(r.startup)} ms max ${Math.max(...r.startup)} ms${r.notStarted ? ` (${r.notStarted} never started)` : ''}, ` +
       `rebuffer ${pct(r.stalledMs / r.watchedMs)}, peer segments rejected ${r.rejected}, played: ${r.verified} verified, ${r.corrupted} corrupted`,
   );
+  const rec = r.recorded;
+  console.log(`${''.padEnd(8)} orchestrator's record (players' reports): origin ${(rec.origin / 1e6).toFixed(1)} MB, peers ${(rec.peer / 1e6).toFixed(1)} MB, rejected ${rec.rejectedSegments}`);
 }
 
 const db = await openDatabase();

@@ -28,16 +28,16 @@ export type ViewerState = { state: string; currentTime: number; startupMs: numbe
 /**
  * Opens the watch page. A `poison` viewer is an attacker: it plays normally, but every segment
  * chunk it sends to a peer over its WebRTC data channels has one byte altered (messages of 4 KiB
- * and more: segment data; the protocol's small commands pass untouched). It also always wins
- * p2p-media-loader's random draw of who fetches a segment from the origin for the swarm (its
- * Math.random is 0), so it holds new segments first and is asked for them.
+ * and more: segment data; the protocol's small commands pass untouched). Who fetches a new segment
+ * from the origin for the swarm is named by a hash (player/fetchOrder.ts), so the attacker is that
+ * viewer for its share of the segments (until banned) and is asked for them; arriving first, it also
+ * holds the segments the viewers after it start with.
  */
 export async function openViewer(browser: Browser, url: string, o: { poison?: boolean } = {}): Promise<Page> {
   const context = await browser.newContext();
   const page = await context.newPage();
   if (o.poison) {
     await page.addInitScript(() => {
-      Math.random = () => 0;
       const send = RTCDataChannel.prototype.send;
       (window as unknown as { poisonedChunks: number }).poisonedChunks = 0;
       RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: never) {

@@ -4,6 +4,7 @@
  */
 import TrackerClient from 'bittorrent-tracker';
 import { Core } from 'p2p-media-loader-core';
+import { rankOf } from './fetchOrder.js';
 
 /** Peers this page refuses for the rest of its session (they sent bytes that failed the signed hash). */
 export const bannedPeers = new Set<string>();
@@ -38,23 +39,45 @@ export function applyP2PPatches(): void {
     return emit.call(this, event, ...args);
   };
 
-  // 3. Live: who fetches a new segment from the origin for the swarm is drawn more often (below).
-  drawOftener();
+  // 3. Live: one viewer, named by a hash of the segment, fetches a new segment from the origin for the swarm.
+  designatedFetcher();
 }
 
 /**
- * How often a viewer draws whether it fetches a new live segment from the origin for the swarm:
- * every DRAW_MS × (1 + random × peers). p2p-media-loader draws every 1 s × (1 + random × peers), about
- * every 5 s per viewer at 10 viewers, with odds 1/viewers per draw: the swarm took ~5 s on average
- * to start a new segment, while a live segment is due ~4 s after it can be fetched at all (it appears
- * ~8 s ahead of the playhead, goes to the origin 3 s ahead), so nearly every viewer fetched it from the
- * origin itself. Same odds per draw, drawn 4 times as often: ~1.4 s.
+ * Who fetches a new live segment from the origin for the swarm. p2p-media-loader draws it at random:
+ * each viewer, every 1 s × (1 + random × peers), with odds 1/peers. Measured at 10 viewers on
+ * loopback, the draw often had no winner before the segment entered the high-demand window of the
+ * viewers nearest the live edge (a new segment is ~6 s ahead of their playhead when their playlist
+ * shows it, and goes to the origin 3 s ahead), so those 2–4 viewers each fetched it from the origin.
+ *
+ * Instead every viewer ranks itself among the swarm it sees (itself and its connected peers) by a
+ * hash of (peer id, segment), the same order on every viewer, and fetches a segment nobody has or is
+ * fetching once it has known it for rank × STAGGER_MS: the first-ranked at once, the next only if
+ * the first has not started (gone, slow, banned, or it sees another swarm), and so on. Everyone else
+ * takes it from a peer; the high-demand window still sends anyone who has not got it to the origin.
  */
-const DRAW_MS = 250;
+const STAGGER_MS = 500;
+const TICK_MS = 200;
 
-type HybridLoader = { p2pLoaders: { currentLoader: { connectedPeerCount: number } }; randomHttpDownloadTimeout: number; loadRandomThroughHttp(): void; setIntervalLoading(): void };
+type Segment = { runtimeId: string; externalId: number; startTime: number };
+type QueueItem = { segment: Segment; statuses: { isHighDemand: boolean; isHttpDownloadable: boolean; isP2PDownloadable: boolean } };
+type HybridLoader = {
+  config: { simultaneousHttpDownloads: number; httpErrorRetries: number; httpDownloadInitialTimeoutMs: number };
+  createdAt: number;
+  requests: { executingHttpCount: number; get(s: unknown): { status: string; failedAttempts: { httpAttemptsCount: number } } | undefined };
+  p2pLoaders: { currentLoader: { trackerClient: { client: { peerId: string }; peers(): Iterable<{ id: string }> }; isSegmentLoadedBySomeone(s: Segment): boolean } };
+  playback: { position: number };
+  randomHttpDownloadTimeout: number;
+  generateQueue(): { queue: QueueItem[] };
+  getAvailableStorageCapacityPercent(): number;
+  loadThroughHttp(segment: unknown): void;
+  loadRandomThroughHttp(): void;
+  setIntervalLoading(): void;
+};
+/** When this viewer first saw each segment it has not loaded yet (per loader; bounded). */
+const seenAt = new WeakMap<HybridLoader, Map<string, number>>();
 
-function drawOftener(): void {
+function designatedFetcher(): void {
   const core = Core.prototype as unknown as { createNewHybridLoader(this: Core, segment: unknown): HybridLoader };
   const create = core.createNewHybridLoader;
   let patched = false;
@@ -64,16 +87,64 @@ function drawOftener(): void {
       patched = true;
       // the loader class is not exported: patch its prototype through the first instance (its first
       // draw is already scheduled at the old pace; every later one uses this)
-      (Object.getPrototypeOf(loader) as HybridLoader).setIntervalLoading = function (this: HybridLoader) {
-        const peers = this.p2pLoaders.currentLoader.connectedPeerCount;
+      const proto = Object.getPrototypeOf(loader) as HybridLoader;
+      proto.loadRandomThroughHttp = fetchIfDesignated;
+      const generateQueue = proto.generateQueue;
+      proto.generateQueue = function (this: HybridLoader) {
+        return peerFirstWhileNotUrgent(this, generateQueue.call(this));
+      };
+      proto.setIntervalLoading = function (this: HybridLoader) {
         this.randomHttpDownloadTimeout = window.setTimeout(() => {
           this.loadRandomThroughHttp();
           this.setIntervalLoading();
-        }, DRAW_MS * (1 + Math.random() * peers));
+        }, TICK_MS);
       };
     }
     return loader;
   };
+}
+
+function fetchIfDesignated(this: HybridLoader): void {
+  const { simultaneousHttpDownloads, httpErrorRetries, httpDownloadInitialTimeoutMs } = this.config;
+  const now = performance.now();
+  if (now - this.createdAt < httpDownloadInitialTimeoutMs || this.getAvailableStorageCapacityPercent() <= 10) return;
+  const tracker = this.p2pLoaders.currentLoader.trackerClient;
+  const peers = [...tracker.peers()].map((p) => p.id);
+  if (!peers.length) return; // alone: the high-demand window loads from the origin
+  const me = peerIdOf(tracker.client.peerId);
+  let seen = seenAt.get(this);
+  if (!seen) seenAt.set(this, (seen = new Map()));
+  for (const { segment, statuses } of this.generateQueue().queue) {
+    if (!seen.has(segment.runtimeId)) seen.set(segment.runtimeId, now);
+    if (this.requests.executingHttpCount >= simultaneousHttpDownloads) break;
+    if (!statuses.isHttpDownloadable || statuses.isP2PDownloadable) continue; // a peer has it or is fetching it
+    const request = this.requests.get(segment);
+    if (request && (request.status === 'loading' || request.status === 'succeed' || request.failedAttempts.httpAttemptsCount >= httpErrorRetries)) continue;
+    if (now - seen.get(segment.runtimeId)! >= rankOf(me, peers, segment.externalId) * STAGGER_MS) this.loadThroughHttp(segment);
+  }
+  while (seen.size > 100) seen.delete(seen.keys().next().value!);
+}
+
+/**
+ * In the high-demand window p2p-media-loader goes to the origin even when a connected peer holds the
+ * segment (its VOD logic: near the playhead, the origin is the safe source). Measured at 10 viewers,
+ * that was most origin fetches after the designated one: the segment at the playhead after a level
+ * switch at startup, and new segments a viewer near the live edge had not asked a peer for yet. A
+ * peer that holds the segment whole sends it as fast as the origin on a LAN; so while the segment is
+ * due in URGENT_S or more, it is taken from that peer (checked like any peer segment), and only when
+ * it is urgent (or no peer holds it) does high demand send it to the origin, as before.
+ */
+const URGENT_S = 1;
+
+function peerFirstWhileNotUrgent<T extends { queue: QueueItem[] }>(loader: HybridLoader, out: T): T {
+  const p2p = loader.p2pLoaders.currentLoader;
+  for (const { segment, statuses } of out.queue) {
+    if (!statuses.isHighDemand || segment.startTime - loader.playback.position < URGENT_S) continue;
+    const request = loader.requests.get(segment) as { status: string; downloadSource?: string } | undefined;
+    if (request?.status === 'loading' && request.downloadSource === 'http') continue; // already on its way
+    if (p2p.isSegmentLoadedBySomeone(segment)) statuses.isHighDemand = false;
+  }
+  return out;
 }
 
 /** p2p-media-loader's peer id of a connection (Peer.getPeerIdFromConnection: hex → UTF-8). */

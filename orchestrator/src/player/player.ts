@@ -110,11 +110,13 @@ function p2pHls(playbackId: string, tracker: string, verifier: SegmentVerifier, 
         // Live windows (seconds ahead of the playhead). p2p-media-loader's defaults are for VOD (the
         // high-demand window of 15 s covers a whole live playlist, so every viewer fetched every
         // segment from the origin): here a segment goes to the origin only when it is due within
-        // 3 s; up to 7 s ahead one viewer in the swarm, drawn at random, fetches it from the origin
-        // for the others; up to 12 s ahead it is taken from any peer that has it.
+        // 3 s. Before that it comes from a peer, or, if no peer has it or is fetching it, from the
+        // origin by the one viewer a hash names for it (p2pPatches.ts designatedFetcher). Both
+        // windows span the whole live playlist (~12 s) from any viewer's playhead, so the viewers
+        // furthest behind live take part in fetching new segments too.
         highDemandTimeWindow: 3,
-        httpDownloadTimeWindow: 7,
-        p2pDownloadTimeWindow: 12,
+        httpDownloadTimeWindow: 20,
+        p2pDownloadTimeWindow: 20,
         announceTrackers: [tracker],
         rtcConfig: { iceServers: [] }, // no third-party STUN: host candidates (LAN, or public addresses)
         swarmId: `segmint-${playbackId}`, // p2p/tracker.ts swarmIdOf; the rendition is added per swarm
@@ -141,6 +143,15 @@ function p2pHls(playbackId: string, tracker: string, verifier: SegmentVerifier, 
         },
       },
     },
+  });
+  // Start on the top rendition: each rendition is its own swarm, and viewers on a good link all end
+  // up on the top one. hls.js starts on the lowest here (its default estimate, 500 kb/s), where no
+  // peer is: measured, every page's first segments came from the origin, it built a WebRTC mesh in
+  // that swarm for one or two segments, and its first segment at the top came from the origin too
+  // (due at once). Starting on top, the first segments come from peers. A slow viewer pays a slower
+  // first segment, then hls.js's ABR steps down.
+  hls.on(Hls.Events.MANIFEST_PARSED, (_e, d) => {
+    hls.startLevel = d.levels.length - 1;
   });
   const engine = hls.p2pEngine;
   engine.addEventListener('onSegmentStart', (d) => {
