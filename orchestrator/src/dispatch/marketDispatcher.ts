@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/protocol';
 import { runAuction, type AuctionRules, type Candidate, type IneligibleReason, type RankedBid } from '../marketplace/auction.js';
 import type { Registry } from '../marketplace/registry.js';
+import { marketKeys, type MarketKeys } from '../marketplace/keys.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PendingChecks } from '../verification/pendingChecks.js';
 import type { SkipReason } from '../audit/auditStore.js';
@@ -91,6 +92,7 @@ export class MarketDispatcher implements Dispatcher {
   private lastTick = 0;
 
   constructor(private readonly o: MarketDispatcherOptions) {
+    this.key = marketKeys(o.prefix);
     this.timer = setInterval(() => this.tick(), TICK_MS);
     const beat = () => void o.redis.set(this.key.alive(this.instance), '1', 'PX', ALIVE_TTL_MS).catch(() => {});
     beat();
@@ -98,33 +100,24 @@ export class MarketDispatcher implements Dispatcher {
     this.aliveTimer.unref();
   }
 
-  private readonly key = {
-    job: (jobId: string) => `${this.o.prefix}:mkt:job:${jobId}`,
-    done: (jobId: string) => `${this.o.prefix}:mkt:done:${jobId}`,
-    check: (jobId: string, worker: string) => `${this.o.prefix}:mkt:check:${jobId}|${worker}`,
-    assignment: (jobId: string, worker: string) => `${this.o.prefix}:mkt:assign:${jobId}|${worker.toLowerCase()}`,
-    /** jobId → the orchestrator instance that has it waiting for a slot. */
-    waiting: () => `${this.o.prefix}:mkt:waiting`,
-    alive: (instance: string) => `${this.o.prefix}:mkt:alive:${instance}`,
-    recovering: (jobId: string) => `${this.o.prefix}:mkt:recover:${jobId}`,
-  };
+  private readonly key: MarketKeys;
 
   /** Puts a segment in this process's waiting list, and says so in Redis. */
   private async wait(w: Waiting): Promise<void> {
     this.waiting.set(w.job.jobId, w);
-    await this.o.redis.hset(this.key.waiting(), w.job.jobId, this.instance);
+    await this.o.redis.hset(this.key.waiting, w.job.jobId, this.instance);
   }
 
   private async unwait(jobId: string): Promise<void> {
     if (!this.waiting.delete(jobId)) return;
-    await this.o.redis.hdel(this.key.waiting(), jobId);
+    await this.o.redis.hdel(this.key.waiting, jobId);
   }
 
   async orphaned(jobIds: readonly string[]): Promise<Set<string>> {
     const out = new Set<string>();
     for (const jobId of jobIds) {
       if (this.waiting.has(jobId)) continue;
-      const [[, owner], [, recovering]] = (await this.o.redis.multi().hget(this.key.waiting(), jobId).exists(this.key.recovering(jobId)).exec()) as [[null, string | null], [null, number]];
+      const [[, owner], [, recovering]] = (await this.o.redis.multi().hget(this.key.waiting, jobId).exists(this.key.recovering(jobId)).exec()) as [[null, string | null], [null, number]];
       if (recovering === 1) continue;
       if (owner && (await this.o.redis.exists(this.key.alive(owner))) === 1) continue;
       if (await this.o.registry.held(jobId, await this.o.registry.tried(jobId))) continue;
@@ -135,7 +128,7 @@ export class MarketDispatcher implements Dispatcher {
 
   async recover(job: SegmentJob): Promise<boolean> {
     if ((await this.o.redis.set(this.key.recovering(job.jobId), this.instance, 'PX', RECOVER_LOCK_MS, 'NX')) !== 'OK') return false;
-    await this.o.redis.multi().set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS).hdel(this.key.waiting(), job.jobId).exec();
+    await this.o.redis.multi().set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS).hdel(this.key.waiting, job.jobId).exec();
     const done = await this.o.redis.get(this.key.done(job.jobId));
     if (done === 'gave-up') {
       // given up, and the process died before the skip: finish the skip
