@@ -137,7 +137,7 @@ describe.each(['single Redis', 'Redis Cluster'])('marketplace on a %s', (backend
     const registry = await registered(1, 1);
     const addresses = [address(1)];
     const now = Date.now();
-    expect(await registry.claim(addresses[0]!, 1, now - 1, 'j1')).toBe(true);
+    expect(await registry.claim(addresses[0]!, 1, now - 1, 'j1', { assignment: '{}', ttlMs: 60_000 })).toBe(true);
     expect(await registry.expired(now, 1000)).toEqual([{ jobId: 'j1', worker: addresses[0] }]);
     // Within the grace: still held. At the grace end it heartbeated recently: held for another grace.
     expect(await registry.held('j1', [addresses[0]!])).toBe(true);

@@ -216,9 +216,8 @@ export class MarketDispatcher implements Dispatcher {
     const exclude = new Set([checked.checked, ...(checked.tieBreakOf ? [checked.tieBreakOf] : []), ...(await this.o.registry.tried(job.jobId))]);
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight, fingerprint: checked.fingerprint }, { ...this.rulesFor(job), exclude });
     for (const bid of auction.ranked) {
-      // Marked before the add: the verifier's result must never be taken for a publishable one.
-      const mark = () => this.o.redis.set(this.key.check(job.jobId, bid.worker), JSON.stringify(checked), 'PX', JOB_TTL_MS).then(() => {});
-      if (!(await this.handTo(job, bid, mark))) continue;
+      // Marked with the claim, before the add: the verifier's result must never be taken for a publishable one.
+      if (!(await this.handTo(job, bid, checked))) continue;
       this.o.logger.debug({ jobId: job.jobId, ...checked, verifier: bid.worker }, 'spot-check dispatched');
       return 'sent';
     }
@@ -255,17 +254,11 @@ export class MarketDispatcher implements Dispatcher {
 
   /**
    * Claims one of the bidder's slots (atomically: other orchestrators claim too) with a deadline,
-   * then puts the job on its queue; false when it turned out to be full. `beforeAdd` runs between.
+   * storing what it won (and the spot-check mark, for a check) in the same script, then puts the
+   * job on its queue: two round trips. False when it turned out to be full.
    */
-  private async handTo(job: SegmentJob, bid: RankedBid, beforeAdd?: () => Promise<void>): Promise<boolean> {
+  private async handTo(job: SegmentJob, bid: RankedBid, check?: SpotCheck): Promise<boolean> {
     const deadline = Date.now() + this.budgetMs(job);
-    if (!(await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId))) {
-      bid.candidate.inflight = bid.candidate.capabilities.maxConcurrent; // full: skip it until the next snapshot
-      return false;
-    }
-    bid.candidate.inflight += 1;
-    this.busyUntil = Math.max(this.busyUntil, deadline + this.lateGraceMs());
-    const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
     // What it won, kept server-side: the price its tickets pay (pay-as-ask, capped by the rules it
     // won under) and the fingerprint it was chosen with; re-registering changes later auctions only.
     const cap = this.rulesFor(job).maxPricePerPixel;
@@ -274,9 +267,15 @@ export class MarketDispatcher implements Dispatcher {
       fingerprint: bid.candidate.capabilities.fingerprint,
       at: Date.now(),
     };
+    const records = { assignment: JSON.stringify(assignment), ...(check ? { check: JSON.stringify(check) } : {}), ttlMs: JOB_TTL_MS };
+    if (!(await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId, records))) {
+      bid.candidate.inflight = bid.candidate.capabilities.maxConcurrent; // full: skip it until the next snapshot
+      return false;
+    }
+    bid.candidate.inflight += 1;
+    this.busyUntil = Math.max(this.busyUntil, deadline + this.lateGraceMs());
+    const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
     try {
-      await this.o.redis.set(this.key.assignment(job.jobId, bid.worker), JSON.stringify(assignment), 'PX', JOB_TTL_MS);
-      await beforeAdd?.();
       await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
     } catch (err) {
       await this.o.registry.unclaim(job.jobId, bid.worker);

@@ -13,7 +13,7 @@ const SCRIPTS = {
   segmintRegister: { numberOfKeys: 3, lua: lua('register-3.lua') },
   // KEYS: workers, seen, then the perf hash of each worker named in ARGV (numkeys given per call)
   segmintPrune: { lua: lua('prune-n.lua') },
-  segmintClaim: { numberOfKeys: 3, lua: lua('claim-3.lua') },
+  segmintClaim: { numberOfKeys: 5, lua: lua('claim-5.lua') },
   segmintSettle: { numberOfKeys: 4, lua: lua('settle-4.lua') },
   segmintUnclaim: { numberOfKeys: 3, lua: lua('unclaim-3.lua') },
   segmintExpire: { numberOfKeys: 4, lua: lua('expire-4.lua') },
@@ -172,9 +172,17 @@ export class Registry {
     });
   }
 
-  claim(worker: string, maxConcurrent: number, deadline: number, jobId: string): Promise<boolean> {
+  /**
+   * Claims one of the worker's slots with a deadline (false when full) and, in the same step,
+   * stores the job's records for this worker (JSON, kept `records.ttlMs`): its assignment, and the
+   * spot-check mark when it is a check.
+   */
+  claim(worker: string, maxConcurrent: number, deadline: number, jobId: string, records: { assignment: string; check?: string; ttlMs: number }): Promise<boolean> {
     return this.redis
-      .segmintClaim(this.k.inflight, this.k.deadlines, this.k.tried(jobId), worker, maxConcurrent, deadline, `${jobId}|${worker}`)
+      .segmintClaim(
+        this.k.inflight, this.k.deadlines, this.k.tried(jobId), this.k.assignment(jobId, worker), this.k.check(jobId, worker),
+        worker, maxConcurrent, deadline, `${jobId}|${worker}`, records.ttlMs, records.assignment, records.check ?? '',
+      )
       .then((n) => n === 1);
   }
 
