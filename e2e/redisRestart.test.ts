@@ -30,7 +30,7 @@ beforeAll(async () => {
     startRedisServer({ dir: join(mediaDir, 'redis') }),
   ]);
   // The whole stream stays in the playlist, and a job waiting out the restart is not re-auctioned.
-  orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_HLS_WINDOW: '20', SEGMINT_DEADLINE_FACTOR: '10', REDIS_URL: redisServer.url });
+  orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_HLS_WINDOW: '20', SEGMINT_DEADLINE_FACTOR: '10', REDIS_URL: redisServer.url, SEGMINT_REDIS_CLUSTER: '0' }); // its own single server, even when the suite runs on a cluster
   admin = new Redis(redisServer.url);
   workers = [spawnWorker(orch, ['--concurrency', '1']), spawnWorker(orch, ['--concurrency', '1'])];
 }, 120_000);

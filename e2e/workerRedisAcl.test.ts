@@ -34,7 +34,8 @@ beforeAll(async () => {
     openDatabase(), generateSegments({ dir: mediaDir, count: 2, width: 640, height: 360, fps: 30 }), startRedisServer({ dir: join(mediaDir, 'redis') }),
   ]);
   redisUrl = redisServer.url;
-  orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600', REDIS_URL: redisUrl });
+  // Its own single server even when the suite runs on a cluster.
+  orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600', REDIS_URL: redisUrl, SEGMINT_REDIS_CLUSTER: '0' });
   admin = new Redis(redisUrl);
 }, 120_000);
 
