@@ -10,7 +10,7 @@ import { Registry } from '../marketplace/registry.js';
 import { NoChainStake } from '../marketplace/stake.js';
 import { MarketDispatcher } from './marketDispatcher.js';
 
-const HEARTBEAT_TTL_MS = 2000;
+const HEARTBEAT_TTL_MS = 3000;
 const address = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
 const job = (streamId: string, seq: number): SegmentJob => ({
   jobId: `${streamId}.1.${seq}`, streamId, seq,
@@ -46,12 +46,12 @@ describe.each(['single Redis', 'Redis Cluster'])('marketplace on a %s', (backend
     await cluster?.stop();
   });
 
-  /** A registry and a dispatcher (short deadlines), with `workers` registered at rising prices. */
-  async function market(workers: number, maxConcurrent = 4, expireMs?: number) {
-    const registry = await registered(workers, maxConcurrent, expireMs);
+  /** A registry and a dispatcher (deadline deadlineMs), with `workers` registered at rising prices. */
+  async function market(workers: number, maxConcurrent = 4, deadlineMs = 10_000) {
+    const registry = await registered(workers, maxConcurrent);
     const dispatcher = new MarketDispatcher({
       redis, prefix, registry, rules: { minStake: 0n, maxPricePerPixel: 10n ** 18n }, attempts: 3,
-      deadline: { factor: 0.3, minMs: 300 }, waitLimitMs: 60_000, metrics: createMetrics(), logger: pino({ level: 'silent' }),
+      deadline: { factor: 0.1, minMs: deadlineMs }, waitLimitMs: 60_000, metrics: createMetrics(), logger: pino({ level: 'silent' }),
       links: (j, w) => ({ sourceUrl: `http://x/${j.jobId}/${w}`, resultUrl: `http://x/${j.jobId}/${w}`, token: 't' }),
     });
     open.push(dispatcher);
@@ -96,7 +96,7 @@ describe.each(['single Redis', 'Redis Cluster'])('marketplace on a %s', (backend
   });
 
   it('re-auctions a segment whose worker missed its deadline to the next-best worker', async () => {
-    const { dispatcher, registry, addresses } = await market(2);
+    const { dispatcher, registry, addresses } = await market(2, 4, 300);
     const slow: string[] = [];
     const fast: string[] = [];
     consume(addresses[0]!, async (j) => void slow.push(j.jobId)); // takes it and never answers
@@ -160,6 +160,29 @@ describe.each(['single Redis', 'Redis Cluster'])('marketplace on a %s', (backend
     expect(await redis.exists(k.perf(addresses[0]!))).toBe(0);
     expect(await registry.record(addresses[1]!)).not.toBeNull();
     expect((await registry.candidates()).map((c) => [c.worker, c.heartbeatFresh])).toEqual([[addresses[1], true]]);
+  });
+
+  it('sees a registration and an exclusion at once (pushed), not at the next resync of its view', async () => {
+    const { dispatcher, registry, addresses } = await market(1);
+    const cheaper = address(9);
+    const got: TranscodeJob[] = [];
+    for (const a of [addresses[0]!, cheaper]) consume(a, async (j) => void (got.push(j), await dispatcher.settle(j, j.worker, { outcome: 'accepted' })));
+    const streamId = randomUUID();
+    await dispatcher.enqueue(job(streamId, 0)); // loads the view: one worker
+    await until(() => got.length === 1);
+    await registry.register({
+      worker: cheaper, pricePerPixel: '50', nonce: '1', signature: `0x${'0'.repeat(130)}`,
+      capabilities: { encoders: ['libx264'], maxConcurrent: 4, cores: 4, maxHeight: 1080, fingerprint: 't' },
+    });
+    await new Promise((r) => setTimeout(r, 100)); // far less than the view's resync (HEARTBEAT_TTL_MS / 3)
+    await dispatcher.enqueue(job(streamId, 1));
+    await until(() => got.length === 2);
+    expect(got[1]!.worker).toBe(cheaper);
+    await registry.exclude(cheaper, 60_000);
+    await new Promise((r) => setTimeout(r, 100));
+    await dispatcher.enqueue(job(streamId, 2));
+    await until(() => got.length === 3);
+    expect(got[2]!.worker).toBe(addresses[0]);
   });
 
   it('puts every market key in one slot, and each worker queue in its own', async () => {

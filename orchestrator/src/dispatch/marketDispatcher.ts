@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import type { RedisClient } from '../redis/redisClient.js';
+import { blockingDuplicate, type RedisClient } from '../redis/redisClient.js';
 import type { Logger } from 'pino';
 import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/protocol';
 import { runAuction, type AuctionRules, type Candidate, type IneligibleReason, type RankedBid } from '../marketplace/auction.js';
@@ -15,10 +15,16 @@ import type { Assignment, Dispatcher, Settlement, SpotCheck } from './dispatcher
 const H264_ENCODERS = ['libx264', 'h264_nvenc'] as const;
 /** How long a job and its outcome are remembered (late results, audits of recent segments). */
 const JOB_TTL_MS = 3600_000;
-/** Candidates are re-read this often; the claim script is what keeps slots exact. */
-const SNAPSHOT_MS = 100;
+/**
+ * The worker view is re-read this often at most (less with a short heartbeat TTL); registrations,
+ * exclusions and forgotten workers are pushed (Pub/Sub) and reload it at once. Slots other
+ * orchestrators take or free are not pushed: the claim script keeps slots exact, and a view that
+ * says a worker is full (a failed claim, nobody free) is re-read sooner, RELOAD_MIN_MS apart.
+ */
+const RESYNC_MS = 1000;
+const RELOAD_MIN_MS = 100;
 /** A snapshot older than this is never served: after an idle spell the next auction waits for a fresh one. */
-const STALE_MAX_MS = 1000;
+const STALE_MAX_MS = 3000;
 const TICK_MS = 100;
 /**
  * With nothing waiting and no deadline of its own pending, a tick looks for missed deadlines only
@@ -80,6 +86,11 @@ export class MarketDispatcher implements Dispatcher {
   private readonly checkHandlers: ((job: SegmentJob) => void)[] = [];
   private snapshot: { at: number; load: Promise<Candidate[]> } | null = null;
   private reloading = false;
+  /** The view said someone was full: re-read it soon (other orchestrators' settles are not pushed). */
+  private wantReload = false;
+  private readonly resyncMs: number;
+  /** Receives the registry's change announcements. */
+  private readonly subscriber: RedisClient;
   private readonly timer: NodeJS.Timeout;
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
@@ -93,6 +104,11 @@ export class MarketDispatcher implements Dispatcher {
 
   constructor(private readonly o: MarketDispatcherOptions) {
     this.key = marketKeys(o.prefix);
+    this.resyncMs = Math.max(RELOAD_MIN_MS, Math.min(RESYNC_MS, Math.floor(o.registry.heartbeatTtlMs / 3)));
+    this.subscriber = blockingDuplicate(o.redis);
+    this.subscriber.on('error', (err: Error) => o.logger.debug({ err: err.message }, 'market changes subscription problem'));
+    this.subscriber.on('message', () => (this.snapshot = null));
+    void this.subscriber.subscribe(o.registry.changes).catch((err: Error) => o.logger.warn({ err: err.message }, 'cannot subscribe to market changes; the worker view resyncs periodically'));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     const beat = () => void o.redis.set(this.key.alive(this.instance), '1', 'PX', ALIVE_TTL_MS).catch(() => {});
     beat();
@@ -248,6 +264,7 @@ export class MarketDispatcher implements Dispatcher {
     this.closed = true;
     clearInterval(this.timer);
     clearInterval(this.aliveTimer);
+    this.subscriber.disconnect();
     await this.pumping;
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
@@ -270,6 +287,7 @@ export class MarketDispatcher implements Dispatcher {
     const records = { assignment: JSON.stringify(assignment), ...(check ? { check: JSON.stringify(check) } : {}), ttlMs: JOB_TTL_MS };
     if (!(await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId, records))) {
       bid.candidate.inflight = bid.candidate.capabilities.maxConcurrent; // full: skip it until the next snapshot
+      this.wantReload = true;
       return false;
     }
     bid.candidate.inflight += 1;
@@ -309,6 +327,7 @@ export class MarketDispatcher implements Dispatcher {
       return;
     }
     const someoneBusy = auction.ranked.length > 0 || auction.ineligible.some((i) => BUSY.has(i.reason));
+    this.wantReload = true; // nobody free as this view has it: another orchestrator may have freed slots
     // Failed by every worker there is: skip it. After a missed deadline with nobody else to ask,
     // it waits instead: the slow worker's late result still counts (first valid result wins).
     if (!someoneBusy && round === 'failed') return this.giveUp(job, 'attempts-exhausted', 'failed by every eligible worker');
@@ -432,20 +451,24 @@ export class MarketDispatcher implements Dispatcher {
   }
 
   /**
-   * The registry as of at most ~SNAPSHOT_MS ago. A stale snapshot is still served while a fresh one
-   * loads in the background, so no auction waits on the reload (claims keep slots exact anyway).
+   * The registry as of at most ~resyncMs ago (RELOAD_MIN_MS when the view said someone was full),
+   * reloaded at once on a pushed change. A stale snapshot is still served while a fresh one loads
+   * in the background, so no auction waits on the reload (claims keep slots exact anyway).
+   * Heartbeat freshness is recomputed at each use from when each worker was last seen.
    */
   private candidates(): Promise<Candidate[]> {
     const now = Date.now();
     // Too old to trust (idle for a while: workers came and went): wait for a fresh one.
-    if (!this.snapshot || now - this.snapshot.at > STALE_MAX_MS) return this.reload(now);
-    if (now - this.snapshot.at > SNAPSHOT_MS && !this.reloading) {
+    if (!this.snapshot || now - this.snapshot.at > STALE_MAX_MS) return this.reload(now).then((cs) => fresh(cs, now));
+    const age = now - this.snapshot.at;
+    if (!this.reloading && (age > this.resyncMs || (this.wantReload && age > RELOAD_MIN_MS))) {
       this.reloading = true;
+      this.wantReload = false;
       void this.reload(now)
         .catch(() => {})
         .finally(() => (this.reloading = false));
     }
-    return this.snapshot.load;
+    return this.snapshot.load.then((cs) => fresh(cs, now));
   }
 
   /** The registry's candidates, with each one's open checks. */
@@ -493,4 +516,10 @@ export class MarketDispatcher implements Dispatcher {
     }
     return q;
   }
+}
+
+/** Heartbeat freshness as of `now` (a cached view's flags would otherwise age with it). */
+function fresh(cs: Candidate[], now: number): Candidate[] {
+  for (const c of cs) if (c.freshUntil !== undefined) c.heartbeatFresh = c.freshUntil > now;
+  return cs;
 }

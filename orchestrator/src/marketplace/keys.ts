@@ -18,6 +18,8 @@ export function marketKeys(prefix: string) {
     deadlines: `${base}:deadlines`,
     /** zset: "jobId|address" → end of the late grace (ms) */
     late: `${base}:late`,
+    /** Pub/Sub channel: a worker registered, was excluded or forgotten (message: its address) */
+    changes: `${base}:changes`,
     perf: (w: string) => `${base}:perf:${w}`,
     excluded: (w: string) => `${base}:excluded:${w}`,
     tried: (jobId: string) => `${base}:tried:${jobId}`,

@@ -61,18 +61,26 @@ export type RegistryOptions = {
  */
 export class Registry {
   readonly redis: RedisClient & Commands;
+  /** Pub/Sub channel announcing registrations, exclusions and forgotten workers (dispatchers' views reload on it). */
+  readonly changes: string;
   private readonly k: MarketKeys;
 
   constructor(
     redis: RedisClient,
     private readonly prefix: string,
     private readonly stake: StakeReader,
-    private readonly heartbeatTtlMs: number,
+    readonly heartbeatTtlMs: number,
     private readonly opts: RegistryOptions = {},
   ) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
     this.redis = redis as RedisClient & Commands;
     this.k = marketKeys(prefix);
+    this.changes = this.k.changes;
+  }
+
+  /** Tells every dispatcher that `worker`'s registration or eligibility changed (best effort: views also resync). */
+  private async announce(worker: string): Promise<void> {
+    await this.redis.publish(this.changes, worker).catch(() => {});
   }
 
   /**
@@ -87,6 +95,7 @@ export class Registry {
     const stored = await this.redis.segmintRegister(this.k.workers, this.k.nonces, this.k.seen, worker, r.nonce, JSON.stringify(record), Date.now());
     if (stored !== 1) return null;
     await this.heartbeat(worker);
+    await this.announce(worker);
     if (!secret) return { redis: null };
     await setWorkerAclUser(this.redis, this.prefix, worker, secret.hash);
     // Two registrations of one worker at once: the user must end with the newest stored hash.
@@ -112,6 +121,7 @@ export class Registry {
    */
   async sweep(now = Date.now()): Promise<string[]> {
     const forgotten = this.opts.expireMs === undefined ? [] : await this.prune(now - this.opts.expireMs);
+    for (const w of forgotten) await this.announce(w);
     if (this.opts.workerRedisUrl === undefined) return forgotten;
     const users = new Set(await listWorkerAclUsers(this.redis, this.prefix));
     const records = Object.values(await this.redis.hgetall(this.k.workers)).map((v) => JSON.parse(v) as WorkerRecord);
@@ -162,6 +172,7 @@ export class Registry {
         jailed: stakes[i]!.jailed,
         ...(stakes[i]!.unavailable ? { stakeUnavailable: true } : {}),
         heartbeatFresh: seen[i] != null && Number(seen[i]) > freshSince,
+        freshUntil: seen[i] != null ? Number(seen[i]) + this.heartbeatTtlMs : 0,
         excluded: res[records.length + 2 + i]?.[1] === 1,
         capabilities: r.capabilities,
         inflight: Number(inflight[r.worker] ?? 0),
@@ -235,6 +246,7 @@ export class Registry {
   async exclude(worker: string, ms: number): Promise<void> {
     const key = this.k.excluded(worker.toLowerCase());
     if ((await this.redis.pttl(key)) < ms) await this.redis.set(key, String(Date.now() + ms), 'PX', ms);
+    await this.announce(worker.toLowerCase());
   }
 
   async isExcluded(worker: string): Promise<boolean> {
