@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { liveKeys, workerQueueName } from '@segmint/protocol';
 import type { Attack, AttackContext } from './attack.js';
+import { marketKeys } from '../orchestrator/src/marketplace/keys.js';
+import { paymentKeys } from '../orchestrator/src/payments/creditLedger.js';
 import { registeredWorker, workerRedis } from './fixtures/workerCredentials.js';
 export type Attempt = { what: string; refused: boolean; answer: string };
 
@@ -20,7 +22,8 @@ export async function tryOutsideQueue(ctx: AttackContext): Promise<{ attacker: s
   const own = (suffix: string) => `${prefix}:${workerQueueName(me)}:${suffix}`;
   const theirs = (suffix: string) => `${prefix}:${workerQueueName(victim.registered.worker)}:${suffix}`;
   const live = liveKeys(prefix, 'attacked-stream');
-  const credit = `${prefix}:pay:credit:${me}`;
+  const credit = paymentKeys(prefix).credit(me);
+  const market = marketKeys(prefix);
   const redis = workerRedis(attacker.registered);
   const attempts: Attempt[] = [];
   const attempt = async (what: string, run: () => Promise<unknown>) => {
@@ -41,11 +44,11 @@ export async function tryOutsideQueue(ctx: AttackContext): Promise<{ attacker: s
     await attempt('PING (own connection works)', () => redis.ping()); // not an attack: checked below
     await attempt('HSET own credit', () => redis.hset(credit, 'wei', '1000000000000000000000'));
     await attempt('INCRBY own credit', () => redis.call('INCRBY', credit, '1000000000000000000000'));
-    await attempt('HSET registry (own ask)', () => redis.hset(`${prefix}:mkt:workers`, me, '{}'));
-    await attempt('DEL registry', () => redis.del(`${prefix}:mkt:workers`));
-    await attempt('HSET own performance', () => redis.hset(`${prefix}:mkt:perf:${me}`, 'success', '1', 'latency', '0'));
-    await attempt('DEL own exclusion', () => redis.del(`${prefix}:mkt:excluded:${me}`));
-    await attempt('SET heartbeat of another worker', () => redis.set(`${prefix}:mkt:hb:${victim.registered.worker}`, '1'));
+    await attempt('HSET registry (own ask)', () => redis.hset(market.workers, me, '{}'));
+    await attempt('DEL registry', () => redis.del(market.workers));
+    await attempt('HSET own performance', () => redis.hset(market.perf(me), 'success', '1', 'latency', '0'));
+    await attempt('DEL own exclusion', () => redis.del(market.excluded(me)));
+    await attempt('ZADD heartbeat of another worker', () => redis.zadd(market.seen, Date.now(), victim.registered.worker));
     await attempt('HSET live state', () => redis.hset(live.meta, 'nextSeq', '0'));
     await attempt('RPUSH published list', () => redis.rpush(live.published, '{}'));
     await attempt('DEL another worker\'s queue', () => redis.del(theirs('wait'), theirs('meta'), theirs('id'), theirs('events')));
@@ -60,7 +63,7 @@ export async function tryOutsideQueue(ctx: AttackContext): Promise<{ attacker: s
     await attempt('SORT own list BY a foreign pattern', () => redis.sort(own('wait'), 'BY', `${prefix}:*`));
     await attempt('EVAL writing an undeclared foreign key', () => redis.eval(`return redis.call('SET', '${credit}', '1')`, 0));
     await attempt('EVAL writing a declared foreign key', () => redis.eval("return redis.call('HSET', KEYS[1], 'wei', '1')", 1, credit));
-    await attempt('EVAL declaring its own key, writing a foreign one', () => redis.eval(`return redis.call('DEL', '${prefix}:mkt:workers')`, 1, own('wait')));
+    await attempt('EVAL declaring its own key, writing a foreign one', () => redis.eval(`return redis.call('DEL', '${market.workers}')`, 1, own('wait')));
     await attempt('EVAL calling KEYS', () => redis.eval("return redis.call('KEYS', '*')", 0));
     await attempt('EVALSHA of a script touching foreign keys', async () => {
       const sha = (await redis.call('SCRIPT', 'LOAD', `return redis.call('DEL', '${theirs('wait')}')`)) as string;

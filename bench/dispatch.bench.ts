@@ -10,8 +10,11 @@
  * Throughput: CLIENTS producers offer jobs as fast as they are accepted (closed loop). Under
  * saturation Segmint holds jobs back until a worker has a free slot (a worker's queue never holds
  * more than its slots: a live segment must not wait behind a backlog), raw BullMQ piles them up.
- * Prints p50/p99 and segments/s for both; last line `dispatch p99 vs raw bullmq: X.XXx, N seg/s`
- * (p99 from the latency run, seg/s from the throughput run).
+ * Prints p50/p99 and segments/s for both, and Redis commands per segment in the throughput run (INFO
+ * commandstats, commands inside scripts included: what sets a cluster's capacity); last line
+ * `dispatch p99 vs raw bullmq: X.XXx, N seg/s, C redis commands/segment`
+ * (p99 from the latency run, seg/s and commands from the throughput run).
+ * Without REDIS_URL it starts its own redis-server, so other clients' commands are not counted.
  * Usage: npm run bench:dispatch [-- --jobs 5000 --clients 32 --rate 1000 --rounds 5]
  */
 import { randomUUID } from 'node:crypto';
@@ -23,6 +26,7 @@ import { MarketDispatcher } from '../orchestrator/src/dispatch/marketDispatcher.
 import { Registry } from '../orchestrator/src/marketplace/registry.js';
 import { NoChainStake } from '../orchestrator/src/marketplace/stake.js';
 import { createMetrics } from '../orchestrator/src/metrics/metrics.js';
+import { startRedisServer } from '../orchestrator/src/demo/localRedis.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -33,7 +37,19 @@ const CLIENTS = arg('--clients', 32);
 const RATE = arg('--rate', 1000);
 const ROUNDS = arg('--rounds', 5);
 const WORKERS = 4;
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const own = process.env.REDIS_URL ? null : await startRedisServer();
+const REDIS_URL = process.env.REDIS_URL ?? own!.url;
+
+/** Redis commands executed (scripts' inner commands included) while `run` runs. */
+async function counted<T>(run: () => Promise<T>): Promise<{ out: T; commands: number }> {
+  const admin = new Redis(REDIS_URL);
+  const total = async () => [...(await admin.info('commandstats')).matchAll(/calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const before = await total();
+  const out = await run();
+  const commands = (await total()) - before - 1; // minus the INFO itself
+  admin.disconnect();
+  return { out, commands };
+}
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
@@ -180,20 +196,24 @@ async function main() {
   latencyRow('segmint dispatch', ourRounds);
 
   console.log(`throughput: ${JOBS} no-op jobs from ${CLIENTS} producers as fast as they go`);
-  const rawMax = await rawBullmq(prefix(), JOBS, { kind: 'closed', clients: CLIENTS });
-  const ourMax = await segmintDispatch(prefix(), JOBS, { kind: 'closed', clients: CLIENTS });
+  const { out: rawMax, commands: rawCommands } = await counted(() => rawBullmq(prefix(), JOBS, { kind: 'closed', clients: CLIENTS }));
+  const { out: ourMax, commands: ourCommands } = await counted(() => segmintDispatch(prefix(), JOBS, { kind: 'closed', clients: CLIENTS }));
   row('raw bullmq', rawMax);
   row('segmint dispatch', ourMax);
+  const perSegment = (n: number) => (n / JOBS).toFixed(1);
+  console.log(`  redis commands per segment: raw bullmq ${perSegment(rawCommands)}, segmint dispatch ${perSegment(ourCommands)} (setup and teardown included)`);
 
   const redis = new Redis(REDIS_URL);
   const keys = await redis.keys(`${base}-*`);
   for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   redis.disconnect();
   const ratio = medianOf(ourRounds, 99) / medianOf(rawRounds, 99);
-  console.log(`dispatch p99 vs raw bullmq: ${ratio.toFixed(2)}x, ${Math.round(ourMax.perSecond)} seg/s`);
+  console.log(`dispatch p99 vs raw bullmq: ${ratio.toFixed(2)}x, ${Math.round(ourMax.perSecond)} seg/s, ${perSegment(ourCommands)} redis commands/segment`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => own?.child.kill());

@@ -3,7 +3,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import type { Hex } from 'viem';
 import { TicketStore } from '../worker/src/payments/ticketStore.js';
 import { ticketBookPath } from '../worker/src/payments/workerPayments.js';
-import type { PaymentPlan } from '../orchestrator/src/payments/creditLedger.js';
+import { paymentKeys, type PaymentPlan } from '../orchestrator/src/payments/creditLedger.js';
 
 type Plan = PaymentPlan & { nonceStart: bigint };
 
@@ -27,7 +27,7 @@ async function plans(redis: Redis, prefix: string): Promise<Plan[]> {
   const out: Plan[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:pay:plan:*`, 'COUNT', 500);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', paymentKeys(prefix).plans, 'COUNT', 500);
     cursor = next;
     for (const key of keys) {
       const [start, plan] = await redis.hmget(key, 'nonceStart', 'plan');
@@ -59,7 +59,7 @@ export async function reconcile(redis: Redis, prefix: string, books: { key: Hex;
     const s = store.summary();
     acc.wins += s.won;
     acc.redeemed += s.redeemed + s['already-redeemed'];
-    const balance = BigInt((await redis.hget(`${prefix}:pay:credit:${address.toLowerCase()}`, 'balance')) ?? '0');
+    const balance = BigInt((await redis.hget(paymentKeys(prefix).credit(address), 'balance')) ?? '0');
     const last = mine.at(-1);
     acc.creditDrift += abs(balance - (last ? BigInt(last.credit) : 0n));
   }

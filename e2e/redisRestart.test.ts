@@ -10,6 +10,7 @@ import { openDatabase, type Database } from '../orchestrator/src/db/database.js'
 import { LiveState } from '../orchestrator/src/live/liveState.js';
 import { startRedisServer } from '../orchestrator/src/demo/localRedis.js';
 import { workerAclUser } from '../orchestrator/src/marketplace/workerAcl.js';
+import { marketKeys } from '../orchestrator/src/marketplace/keys.js';
 import { api, onlineWorkers, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
 
 let db: Database;
@@ -29,7 +30,7 @@ beforeAll(async () => {
     startRedisServer({ dir: join(mediaDir, 'redis') }),
   ]);
   // The whole stream stays in the playlist, and a job waiting out the restart is not re-auctioned.
-  orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_HLS_WINDOW: '20', SEGMINT_DEADLINE_FACTOR: '10', REDIS_URL: redisServer.url });
+  orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600', SEGMINT_HLS_WINDOW: '20', SEGMINT_DEADLINE_FACTOR: '10', REDIS_URL: redisServer.url, SEGMINT_REDIS_CLUSTER: '0' }); // its own single server, even when the suite runs on a cluster
   admin = new Redis(redisServer.url);
   workers = [spawnWorker(orch, ['--concurrency', '1']), spawnWorker(orch, ['--concurrency', '1'])];
 }, 120_000);
@@ -61,7 +62,7 @@ async function loggedIn(redis: Redis): Promise<Set<string>> {
 }
 
 /** Keys that change by themselves (heartbeats, rate windows, BullMQ's own bookkeeping). */
-const VOLATILE = /:(mkt:hb:|mkt:seen$|mkt:perf:|ratelimit|[^:]+:(meta|events|stalled-check)$)/;
+const VOLATILE = /:(\{mkt\}:seen$|\{mkt\}:perf:|ratelimit|[^:]+:(meta|events|stalled-check)$)/;
 
 /** Every other key of the prefix with its value: registrations, live state, dispatch records, queued jobs. */
 async function durableState(redis: Redis): Promise<Record<string, unknown>> {
@@ -170,7 +171,7 @@ describe('Redis restarted mid-stream (SHUTDOWN, then the same data dir and port)
     expect(await waiting(admin, addresses)).toEqual([]);
     expect(queued[0]).toContain(`${stream.id}.1.4`);
     // The workers went on under their registrations: none had to register again.
-    expect(await admin.hgetall(`${orch.prefix}:mkt:workers`)).toEqual(before[`${orch.prefix}:mkt:workers`]);
+    expect(await admin.hgetall(marketKeys(orch.prefix).workers)).toEqual(before[marketKeys(orch.prefix).workers]);
     // A generous bound only; the figures are printed above.
     for (const ms of [orchestratorMs, aclMs, workersMs]) expect(ms).toBeLessThan(15_000);
   }, 300_000);

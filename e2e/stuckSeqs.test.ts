@@ -6,6 +6,7 @@ import { openDatabase, type Database } from '../orchestrator/src/db/database.js'
 import { jobIdOf, storageKeys } from '../orchestrator/src/ingest/jobIds.js';
 import { segmentJob } from '../orchestrator/src/ingest/segmentIngest.js';
 import { NO_RECORD_GRACE_MS, sweepStuckSeqs } from '../orchestrator/src/live/stuckSweeper.js';
+import { marketKeys } from '../orchestrator/src/marketplace/keys.js';
 import { api, startTestOrchestrator, testWorker, type TestOrchestrator } from './helpers.js';
 
 // Seqs a crash left in flight with nobody on them, each crash point set up by hand in Redis and
@@ -81,10 +82,10 @@ describe('stuck seqs', () => {
     for (const job of jobs) {
       expect((await p.live.admit(stream.id, job.seq, `${job.seq}`.repeat(64))).status).toBe('ok');
       await p.storage.put(storageKeys.source(stream.id, 1, job.seq), segment);
-      await p.live.redis.set(`${orch.prefix}:mkt:job:${job.jobId}`, JSON.stringify(job));
+      await p.live.redis.set(marketKeys(orch.prefix).job(job.jobId), JSON.stringify(job));
     }
-    await p.live.redis.set(`${orch.prefix}:mkt:alive:live-one`, '1', 'PX', 60_000);
-    await p.live.redis.hset(`${orch.prefix}:mkt:waiting`, jobs[0]!.jobId, 'dead-one', jobs[1]!.jobId, 'live-one');
+    await p.live.redis.set(marketKeys(orch.prefix).alive('live-one'), '1', 'PX', 60_000);
+    await p.live.redis.hset(marketKeys(orch.prefix).waiting, jobs[0]!.jobId, 'dead-one', jobs[1]!.jobId, 'live-one');
     const worker = await testWorker(orch);
     try {
       const t0 = Date.now();

@@ -4,14 +4,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
+import { deleteKeys, scanKeys } from '../orchestrator/src/redis/redisClient.js';
 import { generateSegments } from '@segmint/media';
 import { loadOrchestratorConfig } from '../orchestrator/src/config.js';
 import { openDatabase, type Database } from '../orchestrator/src/db/database.js';
 import { startOrchestrator } from '../orchestrator/src/orchestrator.js';
 import { verifySignature } from '../orchestrator/src/webhooks/signature.js';
 import { WEBHOOK_EVENTS } from '../orchestrator/src/webhooks/webhookEvents.js';
-import { api, REDIS_URL, spawnWorker, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
+import { api, REDIS_ENV, spawnWorker, testRedis, startTestOrchestrator, stopProcess, waitFor, type TestOrchestrator } from './helpers.js';
 
 // Webhooks and sessions as an integrator sees them: a real HTTP receiver, a real worker.
 type Received = { headers: IncomingHttpHeaders; body: string; answered: number };
@@ -196,7 +196,7 @@ describe('webhooks and sessions', () => {
     rx.state.down = true;
     const prefix = `segmint-e2e-restart-${Date.now()}`;
     const config = loadOrchestratorConfig([], {
-      SEGMINT_HTTP_PORT: '0', SEGMINT_RTMP_PORT: '-1', REDIS_URL, SEGMINT_REDIS_PREFIX: prefix, DATA_DIR: join(dir, 'restart'),
+      SEGMINT_HTTP_PORT: '0', SEGMINT_RTMP_PORT: '-1', ...REDIS_ENV, SEGMINT_REDIS_PREFIX: prefix, DATA_DIR: join(dir, 'restart'),
       SEGMINT_WEBHOOK_BACKOFF_MS: '500', SEGMINT_WEBHOOK_ATTEMPTS: '8', SEGMINT_ALLOW_PRIVATE_URLS: '1',
     });
     const logger = pino({ level: 'silent' });
@@ -221,9 +221,8 @@ describe('webhooks and sessions', () => {
         await second.close();
       }
     } finally {
-      const redis = new Redis(REDIS_URL);
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
+      const redis = testRedis();
+      await deleteKeys(redis, await scanKeys(redis, `${prefix}:*`));
       await redis.quit();
       await rx.close();
     }

@@ -9,6 +9,8 @@ import { openDatabase, type Database } from '../orchestrator/src/db/database.js'
 import { Registry } from '../orchestrator/src/marketplace/registry.js';
 import { NoChainStake } from '../orchestrator/src/marketplace/stake.js';
 import { workerAclUser } from '../orchestrator/src/marketplace/workerAcl.js';
+import { marketKeys } from '../orchestrator/src/marketplace/keys.js';
+import { paymentKeys } from '../orchestrator/src/payments/creditLedger.js';
 import type { AttackContext } from '../attacks/attack.js';
 import heartbeatForOther from '../attacks/heartbeatForOther.attack.js';
 import registrationFlood from '../attacks/registrationFlood.attack.js';
@@ -32,7 +34,8 @@ beforeAll(async () => {
     openDatabase(), generateSegments({ dir: mediaDir, count: 2, width: 640, height: 360, fps: 30 }), startRedisServer({ dir: join(mediaDir, 'redis') }),
   ]);
   redisUrl = redisServer.url;
-  orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600', REDIS_URL: redisUrl });
+  // Its own single server even when the suite runs on a cluster.
+  orch = await startTestOrchestrator(db, { SEGMINT_IDLE_TIMEOUT: '600', REDIS_URL: redisUrl, SEGMINT_REDIS_CLUSTER: '0' });
   admin = new Redis(redisUrl);
 }, 120_000);
 
@@ -57,8 +60,8 @@ describe('a worker reaches only its own queue in Redis', () => {
     // refused by Redis's ACL (or a wrong password), not by some other failure
     for (const a of attacks) expect(a.answer).toMatch(/NOPERM|no permissions|can't run this command|can't access|WRONGPASS/);
     // and nothing changed: no credit appeared, the registry still holds the real registration
-    expect(await admin.exists(`${orch.prefix}:pay:credit:${attacker}`)).toBe(0);
-    expect(JSON.parse((await admin.hget(`${orch.prefix}:mkt:workers`, attacker))!)).toMatchObject({ worker: attacker, pricePerPixel: '100' });
+    expect(await admin.exists(paymentKeys(orch.prefix).credit(attacker))).toBe(0);
+    expect(JSON.parse((await admin.hget(marketKeys(orch.prefix).workers, attacker))!)).toMatchObject({ worker: attacker, pricePerPixel: '100' });
   }, 60_000);
 
   it('an honest worker process transcodes a pushed segment end to end, connected to Redis as its own ACL user, and again after its registration expired and it registered anew', async () => {
@@ -84,7 +87,7 @@ describe('a worker reaches only its own queue in Redis', () => {
       // Its registration expires (ACL user deleted, connections closed): its next heartbeat is
       // refused, it registers again with a new password, reconnects, and takes the next segment.
       const registry = new Registry(admin, orch.prefix, new NoChainStake(), 3000, { workerRedisUrl: 'redis://127.0.0.1', expireMs: 600_000 });
-      await admin.zadd(`${orch.prefix}:mkt:seen`, Date.now() - 601_000, online!.address);
+      await admin.zadd(marketKeys(orch.prefix).seen, Date.now() - 601_000, online!.address);
       expect(await registry.sweep()).toEqual([online!.address]);
       await waitFor('the worker back online as its ACL user', async () =>
         (await onlineWorkers(orch)).some((w) => w.address === online!.address) && (await admin.call('CLIENT', 'LIST') as string).includes(`user=${user} `), 30_000);
@@ -122,17 +125,17 @@ describe('a worker reaches only its own queue in Redis', () => {
     const registry = new Registry(admin, orch.prefix, new NoChainStake(), 3000, { workerRedisUrl: 'redis://127.0.0.1', expireMs: 600_000 });
     const stale = await registeredWorker(orch.url);
     const alive = await registeredWorker(orch.url);
-    await admin.hset(`${orch.prefix}:mkt:perf:${stale.registered.worker}`, 'jobs', '3');
+    await admin.hset(marketKeys(orch.prefix).perf(stale.registered.worker), 'jobs', '3');
     const conn = workerRedis(stale.registered);
     conn.on('error', () => {}); // closed by Redis below, and refused on reconnect
     await conn.connect();
     // a Redis restarted without an ACL file lost this one's user
     await admin.call('ACL', 'DELUSER', alive.registered.redis.username);
     // the stale worker was last seen 601 s ago; the live one just now
-    await admin.zadd(`${orch.prefix}:mkt:seen`, Date.now() - 601_000, stale.registered.worker);
+    await admin.zadd(marketKeys(orch.prefix).seen, Date.now() - 601_000, stale.registered.worker);
     expect(await registry.sweep()).toEqual([stale.registered.worker]);
-    expect(await admin.hexists(`${orch.prefix}:mkt:workers`, stale.registered.worker)).toBe(0);
-    expect(await admin.exists(`${orch.prefix}:mkt:perf:${stale.registered.worker}`)).toBe(0);
+    expect(await admin.hexists(marketKeys(orch.prefix).workers, stale.registered.worker)).toBe(0);
+    expect(await admin.exists(marketKeys(orch.prefix).perf(stale.registered.worker))).toBe(0);
     expect(await admin.call('ACL', 'GETUSER', stale.registered.redis.username)).toBeNull();
     await expect(conn.ping()).rejects.toThrow();
     conn.disconnect();

@@ -162,18 +162,6 @@ const flag01 = (name: string, v: string) => {
   return v === '1';
 };
 
-/**
- * The live state, stream indexes, P2P tracker, edges and workers' connections run on a Redis
- * Cluster, the marketplace's scripts not yet (their keys are not in one slot): an orchestrator on a
- * cluster would fail every auction, so it refuses to start (README "Running at scale").
- */
-const clusterFlag = (v: string) => {
-  if (flag01('SEGMINT_REDIS_CLUSTER', v)) {
-    throw new ConfigError('SEGMINT_REDIS_CLUSTER=1 is not supported yet: the marketplace\'s Redis scripts still span slots. Run one Redis (with replicas and Sentinel for failover); see README "Running at scale"');
-  }
-  return false;
-};
-
 const address = (name: string, v: string) => {
   if (v === '') return undefined;
   if (!/^0x[0-9a-fA-F]{40}$/.test(v)) throw new ConfigError(`${name} must be a 0x-prefixed 20-byte address (got "${v}")`);
@@ -221,7 +209,7 @@ export function loadOrchestratorConfig(argv: readonly string[] = [], given: Node
     httpHost: k.httpHost,
     publicUrl: k.publicUrl.replace(/\/$/, ''),
     redisUrl: k.redisUrl,
-    redisCluster: clusterFlag(k.redisCluster),
+    redisCluster: flag01('SEGMINT_REDIS_CLUSTER', k.redisCluster),
     redisPrefix: k.redisPrefix,
     databaseUrl: k.databaseUrl || undefined,
     dataDir: resolve(k.dataDir),

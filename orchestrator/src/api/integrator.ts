@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createRedis } from '../redis/redisClient.js';
+import { blockingDuplicate, createRedis } from '../redis/redisClient.js';
 import type { ApiKeyStore } from '../auth/apiKeys.js';
 import { RateLimiter } from '../auth/rateLimiter.js';
 import type { OrchestratorConfig } from '../config.js';
@@ -81,8 +81,10 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
   o.apiKeys.rateLimiter = new RateLimiter(redis, config.redisPrefix, config.api.rateLimitPerMinute);
   // SSRF guard of asset imports and webhook deliveries (see egress/outboundAddress.ts)
   const outbound = { allowPrivate: config.api.allowPrivateUrls, trustedHosts: config.api.trustedUrlHosts };
+  // BullMQ given a URL connects to that one server: on a cluster it needs a cluster client.
+  const queueConnection = blockingDuplicate(redis);
   const deliveries = new WebhookQueue(webhooks, {
-    connection: { url: config.redisUrl },
+    connection: queueConnection,
     prefix: config.redisPrefix,
     config: config.webhooks,
     outbound,
@@ -179,6 +181,7 @@ export async function startIntegratorApi(app: FastifyInstance, p: Pipeline, o: S
       await recorder.close();
       await runner.close();
       await deliveries.close();
+      queueConnection.disconnect();
       o.apiKeys.rateLimiter = null;
       redis.disconnect();
     },

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import type { RedisClient } from '../redis/redisClient.js';
+import { blockingDuplicate, type RedisClient } from '../redis/redisClient.js';
 import type { Logger } from 'pino';
 import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/protocol';
 import { runAuction, type AuctionRules, type Candidate, type IneligibleReason, type RankedBid } from '../marketplace/auction.js';
 import type { Registry } from '../marketplace/registry.js';
+import { marketKeys, type MarketKeys } from '../marketplace/keys.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PendingChecks } from '../verification/pendingChecks.js';
 import type { SkipReason } from '../audit/auditStore.js';
@@ -14,10 +15,16 @@ import type { Assignment, Dispatcher, Settlement, SpotCheck } from './dispatcher
 const H264_ENCODERS = ['libx264', 'h264_nvenc'] as const;
 /** How long a job and its outcome are remembered (late results, audits of recent segments). */
 const JOB_TTL_MS = 3600_000;
-/** Candidates are re-read this often; the claim script is what keeps slots exact. */
-const SNAPSHOT_MS = 100;
+/**
+ * The worker view is re-read this often at most (less with a short heartbeat TTL); registrations,
+ * exclusions and forgotten workers are pushed (Pub/Sub) and reload it at once. Slots other
+ * orchestrators take or free are not pushed: the claim script keeps slots exact, and a view that
+ * says a worker is full (a failed claim, nobody free) is re-read sooner, RELOAD_MIN_MS apart.
+ */
+const RESYNC_MS = 1000;
+const RELOAD_MIN_MS = 100;
 /** A snapshot older than this is never served: after an idle spell the next auction waits for a fresh one. */
-const STALE_MAX_MS = 1000;
+const STALE_MAX_MS = 3000;
 const TICK_MS = 100;
 /**
  * With nothing waiting and no deadline of its own pending, a tick looks for missed deadlines only
@@ -79,6 +86,11 @@ export class MarketDispatcher implements Dispatcher {
   private readonly checkHandlers: ((job: SegmentJob) => void)[] = [];
   private snapshot: { at: number; load: Promise<Candidate[]> } | null = null;
   private reloading = false;
+  /** The view said someone was full: re-read it soon (other orchestrators' settles are not pushed). */
+  private wantReload = false;
+  private readonly resyncMs: number;
+  /** Receives the registry's change announcements. */
+  private readonly subscriber: RedisClient;
   private readonly timer: NodeJS.Timeout;
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
@@ -91,6 +103,12 @@ export class MarketDispatcher implements Dispatcher {
   private lastTick = 0;
 
   constructor(private readonly o: MarketDispatcherOptions) {
+    this.key = marketKeys(o.prefix);
+    this.resyncMs = Math.max(RELOAD_MIN_MS, Math.min(RESYNC_MS, Math.floor(o.registry.heartbeatTtlMs / 3)));
+    this.subscriber = blockingDuplicate(o.redis);
+    this.subscriber.on('error', (err: Error) => o.logger.debug({ err: err.message }, 'market changes subscription problem'));
+    this.subscriber.on('message', () => (this.snapshot = null));
+    void this.subscriber.subscribe(o.registry.changes).catch((err: Error) => o.logger.warn({ err: err.message }, 'cannot subscribe to market changes; the worker view resyncs periodically'));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     const beat = () => void o.redis.set(this.key.alive(this.instance), '1', 'PX', ALIVE_TTL_MS).catch(() => {});
     beat();
@@ -98,33 +116,24 @@ export class MarketDispatcher implements Dispatcher {
     this.aliveTimer.unref();
   }
 
-  private readonly key = {
-    job: (jobId: string) => `${this.o.prefix}:mkt:job:${jobId}`,
-    done: (jobId: string) => `${this.o.prefix}:mkt:done:${jobId}`,
-    check: (jobId: string, worker: string) => `${this.o.prefix}:mkt:check:${jobId}|${worker}`,
-    assignment: (jobId: string, worker: string) => `${this.o.prefix}:mkt:assign:${jobId}|${worker.toLowerCase()}`,
-    /** jobId → the orchestrator instance that has it waiting for a slot. */
-    waiting: () => `${this.o.prefix}:mkt:waiting`,
-    alive: (instance: string) => `${this.o.prefix}:mkt:alive:${instance}`,
-    recovering: (jobId: string) => `${this.o.prefix}:mkt:recover:${jobId}`,
-  };
+  private readonly key: MarketKeys;
 
   /** Puts a segment in this process's waiting list, and says so in Redis. */
   private async wait(w: Waiting): Promise<void> {
     this.waiting.set(w.job.jobId, w);
-    await this.o.redis.hset(this.key.waiting(), w.job.jobId, this.instance);
+    await this.o.redis.hset(this.key.waiting, w.job.jobId, this.instance);
   }
 
   private async unwait(jobId: string): Promise<void> {
     if (!this.waiting.delete(jobId)) return;
-    await this.o.redis.hdel(this.key.waiting(), jobId);
+    await this.o.redis.hdel(this.key.waiting, jobId);
   }
 
   async orphaned(jobIds: readonly string[]): Promise<Set<string>> {
     const out = new Set<string>();
     for (const jobId of jobIds) {
       if (this.waiting.has(jobId)) continue;
-      const [[, owner], [, recovering]] = (await this.o.redis.multi().hget(this.key.waiting(), jobId).exists(this.key.recovering(jobId)).exec()) as [[null, string | null], [null, number]];
+      const [[, owner], [, recovering]] = (await this.o.redis.multi().hget(this.key.waiting, jobId).exists(this.key.recovering(jobId)).exec()) as [[null, string | null], [null, number]];
       if (recovering === 1) continue;
       if (owner && (await this.o.redis.exists(this.key.alive(owner))) === 1) continue;
       if (await this.o.registry.held(jobId, await this.o.registry.tried(jobId))) continue;
@@ -135,7 +144,7 @@ export class MarketDispatcher implements Dispatcher {
 
   async recover(job: SegmentJob): Promise<boolean> {
     if ((await this.o.redis.set(this.key.recovering(job.jobId), this.instance, 'PX', RECOVER_LOCK_MS, 'NX')) !== 'OK') return false;
-    await this.o.redis.multi().set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS).hdel(this.key.waiting(), job.jobId).exec();
+    await this.o.redis.multi().set(this.key.job(job.jobId), JSON.stringify(job), 'PX', JOB_TTL_MS).hdel(this.key.waiting, job.jobId).exec();
     const done = await this.o.redis.get(this.key.done(job.jobId));
     if (done === 'gave-up') {
       // given up, and the process died before the skip: finish the skip
@@ -223,9 +232,8 @@ export class MarketDispatcher implements Dispatcher {
     const exclude = new Set([checked.checked, ...(checked.tieBreakOf ? [checked.tieBreakOf] : []), ...(await this.o.registry.tried(job.jobId))]);
     const auction = runAuction(candidates, { encoders: H264_ENCODERS, maxHeight, fingerprint: checked.fingerprint }, { ...this.rulesFor(job), exclude });
     for (const bid of auction.ranked) {
-      // Marked before the add: the verifier's result must never be taken for a publishable one.
-      const mark = () => this.o.redis.set(this.key.check(job.jobId, bid.worker), JSON.stringify(checked), 'PX', JOB_TTL_MS).then(() => {});
-      if (!(await this.handTo(job, bid, mark))) continue;
+      // Marked with the claim, before the add: the verifier's result must never be taken for a publishable one.
+      if (!(await this.handTo(job, bid, checked))) continue;
       this.o.logger.debug({ jobId: job.jobId, ...checked, verifier: bid.worker }, 'spot-check dispatched');
       return 'sent';
     }
@@ -256,23 +264,18 @@ export class MarketDispatcher implements Dispatcher {
     this.closed = true;
     clearInterval(this.timer);
     clearInterval(this.aliveTimer);
+    this.subscriber.disconnect();
     await this.pumping;
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 
   /**
    * Claims one of the bidder's slots (atomically: other orchestrators claim too) with a deadline,
-   * then puts the job on its queue; false when it turned out to be full. `beforeAdd` runs between.
+   * storing what it won (and the spot-check mark, for a check) in the same script, then puts the
+   * job on its queue: two round trips. False when it turned out to be full.
    */
-  private async handTo(job: SegmentJob, bid: RankedBid, beforeAdd?: () => Promise<void>): Promise<boolean> {
+  private async handTo(job: SegmentJob, bid: RankedBid, check?: SpotCheck): Promise<boolean> {
     const deadline = Date.now() + this.budgetMs(job);
-    if (!(await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId))) {
-      bid.candidate.inflight = bid.candidate.capabilities.maxConcurrent; // full: skip it until the next snapshot
-      return false;
-    }
-    bid.candidate.inflight += 1;
-    this.busyUntil = Math.max(this.busyUntil, deadline + this.lateGraceMs());
-    const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
     // What it won, kept server-side: the price its tickets pay (pay-as-ask, capped by the rules it
     // won under) and the fingerprint it was chosen with; re-registering changes later auctions only.
     const cap = this.rulesFor(job).maxPricePerPixel;
@@ -281,9 +284,16 @@ export class MarketDispatcher implements Dispatcher {
       fingerprint: bid.candidate.capabilities.fingerprint,
       at: Date.now(),
     };
+    const records = { assignment: JSON.stringify(assignment), ...(check ? { check: JSON.stringify(check) } : {}), ttlMs: JOB_TTL_MS };
+    if (!(await this.o.registry.claim(bid.worker, bid.candidate.capabilities.maxConcurrent, deadline, job.jobId, records))) {
+      bid.candidate.inflight = bid.candidate.capabilities.maxConcurrent; // full: skip it until the next snapshot
+      this.wantReload = true;
+      return false;
+    }
+    bid.candidate.inflight += 1;
+    this.busyUntil = Math.max(this.busyUntil, deadline + this.lateGraceMs());
+    const data: TranscodeJob = { ...job, worker: bid.worker, ...this.o.links(job, bid.worker), deadline };
     try {
-      await this.o.redis.set(this.key.assignment(job.jobId, bid.worker), JSON.stringify(assignment), 'PX', JOB_TTL_MS);
-      await beforeAdd?.();
       await this.queue(bid.worker).add('transcode', data, { jobId: job.jobId });
     } catch (err) {
       await this.o.registry.unclaim(job.jobId, bid.worker);
@@ -317,6 +327,7 @@ export class MarketDispatcher implements Dispatcher {
       return;
     }
     const someoneBusy = auction.ranked.length > 0 || auction.ineligible.some((i) => BUSY.has(i.reason));
+    this.wantReload = true; // nobody free as this view has it: another orchestrator may have freed slots
     // Failed by every worker there is: skip it. After a missed deadline with nobody else to ask,
     // it waits instead: the slow worker's late result still counts (first valid result wins).
     if (!someoneBusy && round === 'failed') return this.giveUp(job, 'attempts-exhausted', 'failed by every eligible worker');
@@ -440,20 +451,24 @@ export class MarketDispatcher implements Dispatcher {
   }
 
   /**
-   * The registry as of at most ~SNAPSHOT_MS ago. A stale snapshot is still served while a fresh one
-   * loads in the background, so no auction waits on the reload (claims keep slots exact anyway).
+   * The registry as of at most ~resyncMs ago (RELOAD_MIN_MS when the view said someone was full),
+   * reloaded at once on a pushed change. A stale snapshot is still served while a fresh one loads
+   * in the background, so no auction waits on the reload (claims keep slots exact anyway).
+   * Heartbeat freshness is recomputed at each use from when each worker was last seen.
    */
   private candidates(): Promise<Candidate[]> {
     const now = Date.now();
     // Too old to trust (idle for a while: workers came and went): wait for a fresh one.
-    if (!this.snapshot || now - this.snapshot.at > STALE_MAX_MS) return this.reload(now);
-    if (now - this.snapshot.at > SNAPSHOT_MS && !this.reloading) {
+    if (!this.snapshot || now - this.snapshot.at > STALE_MAX_MS) return this.reload(now).then((cs) => fresh(cs, now));
+    const age = now - this.snapshot.at;
+    if (!this.reloading && (age > this.resyncMs || (this.wantReload && age > RELOAD_MIN_MS))) {
       this.reloading = true;
+      this.wantReload = false;
       void this.reload(now)
         .catch(() => {})
         .finally(() => (this.reloading = false));
     }
-    return this.snapshot.load;
+    return this.snapshot.load.then((cs) => fresh(cs, now));
   }
 
   /** The registry's candidates, with each one's open checks. */
@@ -501,4 +516,10 @@ export class MarketDispatcher implements Dispatcher {
     }
     return q;
   }
+}
+
+/** Heartbeat freshness as of `now` (a cached view's flags would otherwise age with it). */
+function fresh(cs: Candidate[], now: number): Candidate[] {
+  for (const c of cs) if (c.freshUntil !== undefined) c.heartbeatFresh = c.freshUntil > now;
+  return cs;
 }

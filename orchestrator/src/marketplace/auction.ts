@@ -33,6 +33,8 @@ export type Candidate = {
   /** No stake value read recently enough (chain unreachable past the grace period): excluded. */
   stakeUnavailable?: boolean;
   heartbeatFresh: boolean;
+  /** Until when its last heartbeat keeps it fresh (ms): a cached candidate's freshness is recomputed from it. */
+  freshUntil?: number;
   /** Kept out of auctions for a while: proven to cheat, or failed a quality (SSIM) check. */
   excluded?: boolean;
   capabilities: Capabilities;

@@ -3,6 +3,7 @@ import { isCluster, type RedisClient } from '../redis/redisClient.js';
 import type { Capabilities, Registration } from '@segmint/protocol';
 import type { Candidate } from './auction.js';
 import type { StakeReader } from './stake.js';
+import { marketKeys, type MarketKeys } from './keys.js';
 import {
   deleteWorkerAclUsers, listWorkerAclUsers, newPassword, setWorkerAclUser, workerAclUser, type WorkerRedisCredentials,
 } from './workerAcl.js';
@@ -10,11 +11,12 @@ import {
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
 const SCRIPTS = {
   segmintRegister: { numberOfKeys: 3, lua: lua('register-3.lua') },
-  segmintPrune: { numberOfKeys: 2, lua: lua('prune-2.lua') },
-  segmintClaim: { numberOfKeys: 3, lua: lua('claim-3.lua') },
+  // KEYS: workers, seen, then the perf hash of each worker named in ARGV (numkeys given per call)
+  segmintPrune: { lua: lua('prune-n.lua') },
+  segmintClaim: { numberOfKeys: 5, lua: lua('claim-5.lua') },
   segmintSettle: { numberOfKeys: 4, lua: lua('settle-4.lua') },
   segmintUnclaim: { numberOfKeys: 3, lua: lua('unclaim-3.lua') },
-  segmintExpire: { numberOfKeys: 3, lua: lua('expire-3.lua') },
+  segmintExpire: { numberOfKeys: 4, lua: lua('expire-4.lua') },
   segmintPerf: { numberOfKeys: 1, lua: lua('perf-1.lua') },
 };
 type Commands = {
@@ -59,18 +61,26 @@ export type RegistryOptions = {
  */
 export class Registry {
   readonly redis: RedisClient & Commands;
-  private readonly k: ReturnType<typeof keys>;
+  /** Pub/Sub channel announcing registrations, exclusions and forgotten workers (dispatchers' views reload on it). */
+  readonly changes: string;
+  private readonly k: MarketKeys;
 
   constructor(
     redis: RedisClient,
     private readonly prefix: string,
     private readonly stake: StakeReader,
-    private readonly heartbeatTtlMs: number,
+    readonly heartbeatTtlMs: number,
     private readonly opts: RegistryOptions = {},
   ) {
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
     this.redis = redis as RedisClient & Commands;
-    this.k = keys(prefix);
+    this.k = marketKeys(prefix);
+    this.changes = this.k.changes;
+  }
+
+  /** Tells every dispatcher that `worker`'s registration or eligibility changed (best effort: views also resync). */
+  private async announce(worker: string): Promise<void> {
+    await this.redis.publish(this.changes, worker).catch(() => {});
   }
 
   /**
@@ -85,6 +95,7 @@ export class Registry {
     const stored = await this.redis.segmintRegister(this.k.workers, this.k.nonces, this.k.seen, worker, r.nonce, JSON.stringify(record), Date.now());
     if (stored !== 1) return null;
     await this.heartbeat(worker);
+    await this.announce(worker);
     if (!secret) return { redis: null };
     await setWorkerAclUser(this.redis, this.prefix, worker, secret.hash);
     // Two registrations of one worker at once: the user must end with the newest stored hash.
@@ -96,7 +107,9 @@ export class Registry {
   async heartbeat(worker: string): Promise<boolean> {
     const w = worker.toLowerCase();
     if (!(await this.redis.hexists(this.k.workers, w))) return false;
-    await this.redis.multi().set(this.k.heartbeat(w), '1', 'PX', this.heartbeatTtlMs).zadd(this.k.seen, Date.now(), w).exec();
+    // Fresh while its last beat is within the TTL (a score, not a key with a TTL: the deadline
+    // script reads it in the market's slot).
+    await this.redis.zadd(this.k.seen, Date.now(), w);
     return true;
   }
 
@@ -107,7 +120,8 @@ export class Registry {
    * stored hash (Redis restarted without an ACL file). Returns the workers forgotten.
    */
   async sweep(now = Date.now()): Promise<string[]> {
-    const forgotten = this.opts.expireMs === undefined ? [] : await this.redis.segmintPrune(this.k.workers, this.k.seen, now - this.opts.expireMs, 1000, this.k.perf(''), this.k.heartbeat(''));
+    const forgotten = this.opts.expireMs === undefined ? [] : await this.prune(now - this.opts.expireMs);
+    for (const w of forgotten) await this.announce(w);
     if (this.opts.workerRedisUrl === undefined) return forgotten;
     const users = new Set(await listWorkerAclUsers(this.redis, this.prefix));
     const records = Object.values(await this.redis.hgetall(this.k.workers)).map((v) => JSON.parse(v) as WorkerRecord);
@@ -115,6 +129,13 @@ export class Registry {
     await deleteWorkerAclUsers(this.redis, [...users].filter((u) => !registered.has(u)));
     for (const r of records) if (r.aclHash && !users.has(workerAclUser(this.prefix, r.worker))) await setWorkerAclUser(this.redis, this.prefix, r.worker, r.aclHash);
     return forgotten;
+  }
+
+  /** Forgets workers last seen before `cutoff` (the script checks again: one may have beaten since). */
+  private async prune(cutoff: number): Promise<string[]> {
+    const stale = await this.redis.zrangebyscore(this.k.seen, '-inf', cutoff, 'LIMIT', 0, 1000);
+    if (stale.length === 0) return [];
+    return this.redis.segmintPrune(2 + stale.length, this.k.workers, this.k.seen, ...stale.map((w) => this.k.perf(w)), cutoff, ...stale);
   }
 
   async record(worker: string): Promise<WorkerRecord | null> {
@@ -133,23 +154,26 @@ export class Registry {
     const records = Object.values(all).map((v) => JSON.parse(v) as WorkerRecord);
     if (records.length === 0) return [];
     const pipe = this.redis.pipeline();
-    for (const r of records) pipe.exists(this.k.heartbeat(r.worker));
+    pipe.zmscore(this.k.seen, ...records.map((r) => r.worker));
     for (const r of records) pipe.hgetall(this.k.perf(r.worker));
     pipe.hgetall(this.k.inflight);
     for (const r of records) pipe.exists(this.k.excluded(r.worker));
     const res = (await pipe.exec()) ?? [];
-    const inflight = (res[records.length * 2]?.[1] ?? {}) as Record<string, string>;
+    const seen = (res[0]?.[1] ?? []) as (string | null)[];
+    const freshSince = Date.now() - this.heartbeatTtlMs;
+    const inflight = (res[records.length + 1]?.[1] ?? {}) as Record<string, string>;
     const stakes = await Promise.all(records.map((r) => this.stake.read(r.worker)));
     return records.map((r, i) => {
-      const perf = (res[records.length + i]?.[1] ?? {}) as Record<string, string>;
+      const perf = (res[1 + i]?.[1] ?? {}) as Record<string, string>;
       return {
         worker: r.worker,
         pricePerPixel: BigInt(r.pricePerPixel),
         stake: stakes[i]!.stake,
         jailed: stakes[i]!.jailed,
         ...(stakes[i]!.unavailable ? { stakeUnavailable: true } : {}),
-        heartbeatFresh: res[i]?.[1] === 1,
-        excluded: res[records.length * 2 + 1 + i]?.[1] === 1,
+        heartbeatFresh: seen[i] != null && Number(seen[i]) > freshSince,
+        freshUntil: seen[i] != null ? Number(seen[i]) + this.heartbeatTtlMs : 0,
+        excluded: res[records.length + 2 + i]?.[1] === 1,
         capabilities: r.capabilities,
         inflight: Number(inflight[r.worker] ?? 0),
         perf: { latencyRatio: Number(perf.latency ?? 0.5), successRate: Number(perf.success ?? 1) },
@@ -159,9 +183,17 @@ export class Registry {
     });
   }
 
-  claim(worker: string, maxConcurrent: number, deadline: number, jobId: string): Promise<boolean> {
+  /**
+   * Claims one of the worker's slots with a deadline (false when full) and, in the same step,
+   * stores the job's records for this worker (JSON, kept `records.ttlMs`): its assignment, and the
+   * spot-check mark when it is a check.
+   */
+  claim(worker: string, maxConcurrent: number, deadline: number, jobId: string, records: { assignment: string; check?: string; ttlMs: number }): Promise<boolean> {
     return this.redis
-      .segmintClaim(this.k.inflight, this.k.deadlines, this.k.tried(jobId), worker, maxConcurrent, deadline, `${jobId}|${worker}`)
+      .segmintClaim(
+        this.k.inflight, this.k.deadlines, this.k.tried(jobId), this.k.assignment(jobId, worker), this.k.check(jobId, worker),
+        worker, maxConcurrent, deadline, `${jobId}|${worker}`, records.ttlMs, records.assignment, records.check ?? '',
+      )
       .then((n) => n === 1);
   }
 
@@ -188,7 +220,7 @@ export class Registry {
    * `graceMs` more (the worker may still deliver) unless its late result or failure comes first.
    */
   async expired(now: number, graceMs: number, limit = 100): Promise<{ jobId: string; worker: string }[]> {
-    const members = await this.redis.segmintExpire(this.k.inflight, this.k.deadlines, this.k.late, now, limit, graceMs, this.k.heartbeat(''));
+    const members = await this.redis.segmintExpire(this.k.inflight, this.k.deadlines, this.k.late, this.k.seen, now, limit, graceMs, now - this.heartbeatTtlMs);
     return members.map((m) => {
       const i = m.lastIndexOf('|');
       return { jobId: m.slice(0, i), worker: m.slice(i + 1) };
@@ -214,6 +246,7 @@ export class Registry {
   async exclude(worker: string, ms: number): Promise<void> {
     const key = this.k.excluded(worker.toLowerCase());
     if ((await this.redis.pttl(key)) < ms) await this.redis.set(key, String(Date.now() + ms), 'PX', ms);
+    await this.announce(worker.toLowerCase());
   }
 
   async isExcluded(worker: string): Promise<boolean> {
@@ -235,20 +268,4 @@ export class Registry {
       faults: Number(p.faults ?? 0),
     };
   }
-}
-
-function keys(prefix: string) {
-  const base = `${prefix}:mkt`;
-  return {
-    workers: `${base}:workers`,
-    nonces: `${base}:nonces`,
-    seen: `${base}:seen`,
-    inflight: `${base}:inflight`,
-    deadlines: `${base}:deadlines`,
-    late: `${base}:late`,
-    heartbeat: (w: string) => `${base}:hb:${w}`,
-    perf: (w: string) => `${base}:perf:${w}`,
-    excluded: (w: string) => `${base}:excluded:${w}`,
-    tried: (jobId: string) => `${base}:tried:${jobId}`,
-  };
 }

@@ -10,7 +10,7 @@ describe('worker Redis credentials', () => {
   });
 
   it('matches a prefix with glob characters literally', () => {
-    expect(workerKeyPattern('a*b', '0xAB')).toBe('a\\*b:transcode-0xab:*');
+    expect(workerKeyPattern('a*b', '0xAB')).toBe('a\\*b:{transcode-0xab}:*');
     expect(workerAclUser('segmint', '0xAB')).toBe('w-segmint-0xab');
   });
 
@@ -21,8 +21,8 @@ describe('worker Redis credentials', () => {
     try {
       await setWorkerAclUser(redis, prefix, worker, passwordHash('pw'));
       const dry = (cmd: string[]) => redis.call('ACL', 'DRYRUN', workerAclUser(prefix, worker), ...cmd).then(String);
-      expect(await dry(['HSET', `${prefix}:transcode-${worker}:1`, 'a', '1'])).toBe('OK');
-      expect(await dry(['HSET', `${prefix}:mkt:workers`, 'a', '1'])).toMatch(/no permissions to access/);
+      expect(await dry(['HSET', `${prefix}:{transcode-${worker}}:1`, 'a', '1'])).toBe('OK');
+      expect(await dry(['HSET', `${prefix}:{mkt}:workers`, 'a', '1'])).toMatch(/no permissions to access/);
       expect(await dry(['FLUSHALL'])).toMatch(/no permissions to run/);
       const at = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'); // host and port only: never its credentials
       const as = new Redis({ host: at.hostname, port: Number(at.port || 6379), username: workerAclUser(prefix, worker), password: 'pw', enableReadyCheck: false, lazyConnect: true });

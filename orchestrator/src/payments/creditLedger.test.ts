@@ -1,18 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { startRedisCluster, type LocalRedisCluster } from '../demo/localRedis.js';
+import { createRedis, deleteKeys, scanKeys, type RedisClient } from '../redis/redisClient.js';
 import { CreditLedger, type PaymentPlan } from './creditLedger.js';
 
 // Real Redis, own prefix. The property: over any sequence of results, Σ tickets × EV + credit is
 // exactly price × Σ pixels, and the credit left is always less than one ticket's EV.
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const prefix = `segmint-test-pay-${randomUUID().slice(0, 8)}`;
-const ledger = new CreditLedger(redis, prefix);
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-});
 
 /** mulberry32: a seeded PRNG, so a failure replays. */
 function rng(seed: number) {
@@ -29,7 +22,22 @@ const base = (worker: string, jobId: string, owed: bigint): Omit<PaymentPlan, 'c
   owed: owed.toString(), pricePerPixel: '1', pixels: owed.toString(),
 });
 
-describe('CreditLedger', () => {
+/** On one Redis and on a 3-master Redis Cluster (a booking's keys share the worker's slot). */
+describe.each(['single Redis', 'Redis Cluster'])('CreditLedger on a %s', (backend) => {
+  let cluster: LocalRedisCluster | undefined;
+  let redis: RedisClient;
+  let ledger: CreditLedger;
+  beforeAll(async () => {
+    if (backend === 'Redis Cluster') cluster = await startRedisCluster();
+    redis = createRedis({ url: cluster?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', cluster: !!cluster });
+    ledger = new CreditLedger(redis, prefix);
+  }, 30_000);
+  afterAll(async () => {
+    await deleteKeys(redis, await scanKeys(redis, `${prefix}:*`));
+    await redis.quit();
+    await cluster?.stop();
+  });
+
   it('keeps Σ EV − price × Σ pixels within one ticket\'s EV over 500 seeded random results', async () => {
     for (const seed of [1, 2, 3]) {
       const rand = rng(seed);

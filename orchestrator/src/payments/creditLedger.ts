@@ -29,6 +29,16 @@ export type PaymentPlan = {
 
 export type BookedPayment = PaymentPlan & { nonceStart: bigint };
 
+/**
+ * Redis keys of payments: tagged by worker, so a booking's two keys share one Redis Cluster slot.
+ * `plans` is a SCAN pattern matching every plan.
+ */
+export const paymentKeys = (prefix: string) => ({
+  credit: (worker: string) => `${prefix}:pay:{w:${worker.toLowerCase()}}:credit`,
+  plan: (jobId: string, worker: string) => `${prefix}:pay:{w:${worker.toLowerCase()}}:plan:${jobId}`,
+  plans: `${prefix}:pay:{w:*}:plan:*`,
+});
+
 /** A plan is kept this long: a worker retrying a result later than this is not paid again either way (the job is gone). */
 const PLAN_TTL_SEC = 7 * 86_400;
 
@@ -39,13 +49,15 @@ const PLAN_TTL_SEC = 7 * 86_400;
  */
 export class CreditLedger {
   private readonly redis: RedisClient & Commands;
-  constructor(redis: RedisClient, private readonly prefix: string) {
+  private readonly k: ReturnType<typeof paymentKeys>;
+  constructor(redis: RedisClient, prefix: string) {
+    this.k = paymentKeys(prefix);
     for (const [name, def] of Object.entries(SCRIPTS)) if (!(name in redis)) redis.defineCommand(name, def);
     this.redis = redis as RedisClient & Commands;
   }
 
-  private creditKey = (worker: string) => `${this.prefix}:pay:credit:${worker.toLowerCase()}`;
-  private planKey = (jobId: string, worker: string) => `${this.prefix}:pay:plan:${jobId}:${worker.toLowerCase()}`;
+  private creditKey = (worker: string) => this.k.credit(worker);
+  private planKey = (jobId: string, worker: string) => this.k.plan(jobId, worker);
 
   /** The worker's credit (wei the orchestrator owes it beyond the tickets sent) and next sender nonce. */
   async credit(worker: string): Promise<{ balance: bigint; nonce: bigint }> {

@@ -17,7 +17,8 @@ import type { Logger } from 'pino';
 export type OwnCheckKind = 'reference' | 'quality';
 export type OwnCheckData = { jobId: string; streamId: string; session: number; seq: number; worker: string; kind: OwnCheckKind };
 
-export const OWN_CHECKS_QUEUE = 'orchestrator-checks';
+/** Braces: a Redis Cluster hash tag (BullMQ's scripts touch several keys of the queue). */
+export const OWN_CHECKS_QUEUE = '{orchestrator-checks}';
 
 export class OwnChecks {
   readonly queue: Queue<OwnCheckData>;

@@ -9,7 +9,8 @@ import type { WebhookEvent } from './webhookEvents.js';
 import type { Webhook, WebhookDelivery, WebhookStore } from './webhookStore.js';
 
 /** BullMQ queue of webhook deliveries (under the orchestrator's Redis prefix). */
-export const WEBHOOK_QUEUE = 'webhooks';
+/** Braces: a Redis Cluster hash tag (BullMQ's scripts touch several keys of the queue). */
+export const WEBHOOK_QUEUE = '{webhooks}';
 
 /** One queued delivery: the body is fixed at enqueue time, so every retry sends the same bytes. */
 export type DeliveryJob = { webhookId: string; eventId: string; event: WebhookEvent; body: string };

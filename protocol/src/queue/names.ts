@@ -7,9 +7,10 @@ export const DEFAULT_PREFIX = 'segmint';
 
 /**
  * BullMQ queue a worker takes its jobs from: one per worker, named by its address, so the auction
- * decides who works on what (BullMQ names may not contain ':').
+ * decides who works on what (BullMQ names may not contain ':'). The braces are a Redis Cluster hash
+ * tag: BullMQ's scripts touch several keys of a queue, which must share one slot.
  */
-export const workerQueueName = (worker: string) => `transcode-${worker.toLowerCase()}`;
+export const workerQueueName = (worker: string) => `{transcode-${worker.toLowerCase()}}`;
 
 /** Redis keys of one stream's live state. Hash tag `{id}` keeps them in one Cluster slot for Lua. */
 export const liveKeys = (prefix: string, streamId: string) => {

@@ -1,6 +1,6 @@
 --[[
   Stores a verified worker registration unless its nonce is not above the last one seen, and
-  marks the worker seen now (registrations not seen for a while expire: prune-3.lua).
+  marks the worker seen now (registrations not seen for a while expire: prune-n.lua).
   Input:
     KEYS[1] workers hash (address -> registration JSON), KEYS[2] nonces hash (address -> nonce),
     KEYS[3] seen zset (address -> last registration or heartbeat, ms)
