@@ -1,5 +1,5 @@
 # Segmint: the two commands a new user needs are `make demo` and `make test`.
-.PHONY: install demo test test-ts test-contracts typecheck contracts bench clean attack chaos
+.PHONY: install demo test test-ts test-cluster test-contracts typecheck contracts bench clean attack chaos
 
 NPM ?= npm
 
@@ -66,7 +66,14 @@ attack: install
 chaos: install
 	$(NPM) run chaos -- --minutes 1.5
 
-test: typecheck test-contracts test-ts attack chaos
+# The e2e suites that cross orchestrators, the marketplace, payments and queues, again on a
+# 3-master Redis Cluster the test setup starts (redis-server ×3 + redis-cli --cluster create); the
+# unit tests of every Lua-scripted store already run on both.
+CLUSTER_SUITES = e2e/redisCluster.test.ts e2e/scaleOut.test.ts e2e/marketplace.test.ts e2e/livePipeline.test.ts e2e/payments.test.ts e2e/webhooks.test.ts e2e/hardContent.test.ts
+test-cluster: install
+	SEGMINT_TEST_REDIS_CLUSTER=1 $(NPM) test -- $(CLUSTER_SUITES)
+
+test: typecheck test-contracts test-ts test-cluster attack chaos
 
 bench: install
 	$(NPM) run bench:pipeline
