@@ -168,7 +168,12 @@ describe('RTMP ingest with a GStreamer publisher', () => {
 
     const base = `${orch.url}/hls/${stream.playbackId}`;
     for (const r of ['source', '240p0']) {
-      await waitFor(`${r} playlist with 4 segments`, async () => (await media(`${base}/${r}/index.m3u8`))?.segments.length === 4, 120_000);
+      await waitFor(`${r} playlist with 4 segments`, async () => {
+        // Thrown, so a time-out says what the playlist held (waitFor reports the last error).
+        const pl = await media(`${base}/${r}/index.m3u8`);
+        if (pl?.segments.length !== 4) throw new Error(`it lists ${pl ? pl.segments.map((s) => `${s.uri} ${s.duration}s`).join(', ') || 'nothing' : 'no playlist'}`);
+        return true;
+      }, 120_000);
     }
     for (const [r, size] of [['source', '640x360'], ['240p0', '426x240']] as const) {
       const pl = (await media(`${base}/${r}/index.m3u8`))!;
