@@ -36,14 +36,20 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // Each step timed: one CI dry run spent over 60 s here (not reproduced since: ~130 ms).
+  const step = async (what: string, f: () => Promise<unknown>) => {
+    const started = Date.now();
+    await f();
+    if (Date.now() - started > 5000) console.warn(`redisRestart teardown: ${what} took ${Date.now() - started} ms`);
+  };
   for (const w of workers) w.kill('SIGCONT'); // a failed run may leave them frozen
-  await Promise.all(workers.map((w) => stopProcess(w)));
-  await orch?.stop();
+  await step('stopping the workers', () => Promise.all(workers.map((w) => stopProcess(w))));
+  await step('stopping the orchestrator', async () => orch?.stop());
   admin?.disconnect();
-  await stopProcess(redisServer?.child);
-  await db?.close();
+  await step('stopping Redis', () => stopProcess(redisServer?.child));
+  await step('closing the database', async () => db?.close());
   await rm(mediaDir, { recursive: true, force: true });
-});
+}, 180_000);
 
 const push = async (key: string, seq: number) =>
   (await fetch(`${orch.url}/live/${key}/${seq}.ts`, { method: 'PUT', headers: { 'content-type': 'video/mp2t' }, body: new Uint8Array(await readFile(segments[seq]!)) })).status;
