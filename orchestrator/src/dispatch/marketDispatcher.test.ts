@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { pino } from 'pino';
 import { workerQueueName, type SegmentJob, type TranscodeJob } from '@segmint/protocol';
-import { startRedisCluster, type LocalRedisCluster } from '../demo/localRedis.js';
-import { blockingDuplicate, createRedis, deleteKeys, eachMaster, scanKeys, type RedisClient } from '../redis/redisClient.js';
+import { REDIS_BACKENDS, useTestRedis } from '../redis/testRedis.js';
+import { blockingDuplicate, deleteKeys, eachMaster, scanKeys, type RedisClient } from '../redis/redisClient.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { marketKeys } from '../marketplace/keys.js';
 import { Registry } from '../marketplace/registry.js';
@@ -27,23 +27,18 @@ const until = async (what: () => Promise<boolean> | boolean, ms = 10_000) => {
  * The marketplace's Redis side (registry scripts, claims, deadlines, per-worker BullMQ queues) on
  * one Redis and on a 3-master Redis Cluster: every script's keys share a slot, none is built in Lua.
  */
-describe.each(['single Redis', 'Redis Cluster'])('marketplace on a %s', (backend) => {
-  let cluster: LocalRedisCluster | undefined;
+describe.each(REDIS_BACKENDS)('marketplace on a %s', (backend) => {
   let redis: RedisClient;
   const prefix = `segmint-test-mkt-${randomUUID().slice(0, 8)}`;
   const k = marketKeys(prefix);
   const open: { close(): Promise<void> }[] = [];
-  beforeAll(async () => {
-    if (backend === 'Redis Cluster') cluster = await startRedisCluster();
-    redis = createRedis({ url: cluster?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', cluster: !!cluster });
-  }, 30_000);
+  const ctx = useTestRedis(backend, prefix);
+  beforeAll(() => {
+    redis = ctx.redis;
+  });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((x) => x.close()));
     await deleteKeys(redis, await scanKeys(redis, `${prefix}:*`));
-  });
-  afterAll(async () => {
-    await redis.quit();
-    await cluster?.stop();
   });
 
   /** A registry and a dispatcher (deadline deadlineMs), with `workers` registered at rising prices. */
@@ -122,12 +117,18 @@ describe.each(['single Redis', 'Redis Cluster'])('marketplace on a %s', (backend
     for (let seq = 0; seq < 4; seq++) await dispatcher.enqueue(job(streamId, seq));
     await until(() => held.length === 2);
     expect(await redis.hlen(k.waiting)).toBe(2);
-    while (done.length < 4) {
-      await until(() => held.length > 0);
+    const settleNext = async () => {
       const j = held.shift()!;
       done.push(j.jobId);
       await dispatcher.settle(j, j.worker, { outcome: 'accepted' });
+    };
+    // One slot freed at a time, so the arrival order is the dispatch order (two workers' consumers
+    // would otherwise race): each freed slot takes the oldest segment still waiting.
+    for (const arrivals of [3, 4]) {
+      await settleNext();
+      await until(() => arrived.length === arrivals);
     }
+    while (held.length > 0) await settleNext();
     expect(new Set(done)).toEqual(new Set([0, 1, 2, 3].map((seq) => `${streamId}.1.${seq}`)));
     expect(arrived.slice(2)).toEqual([2, 3]); // the waiting ones oldest first
     await until(async () => (await redis.hlen(k.waiting)) === 0);

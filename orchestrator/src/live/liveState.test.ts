@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { startRedisCluster, type LocalRedisCluster } from '../demo/localRedis.js';
-import { createRedis, deleteKeys, scanKeys, type RedisClient } from '../redis/redisClient.js';
+import { REDIS_BACKENDS, useTestRedis } from '../redis/testRedis.js';
+import type { RedisClient } from '../redis/redisClient.js';
 import { LiveState, type SegmentEntry } from './liveState.js';
 
 const entry = (seq: number): SegmentEntry => ({
@@ -10,20 +10,14 @@ const entry = (seq: number): SegmentEntry => ({
 const sha = (n: number) => n.toString(16).padStart(64, '0');
 
 /** The same behaviour on one Redis and on a 3-master Redis Cluster (a stream's keys in one slot, its indexes elsewhere). */
-describe.each(['single Redis', 'Redis Cluster'])('on a %s', (backend) => {
-  let cluster: LocalRedisCluster | undefined;
+describe.each(REDIS_BACKENDS)('on a %s', (backend) => {
   let redis: RedisClient;
   let live: LiveState;
   const prefix = `segmint-test-${randomUUID().slice(0, 8)}`;
-  beforeAll(async () => {
-    if (backend === 'Redis Cluster') cluster = await startRedisCluster();
-    redis = createRedis({ url: cluster?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', cluster: !!cluster });
+  const ctx = useTestRedis(backend, prefix);
+  beforeAll(() => {
+    redis = ctx.redis;
     live = new LiveState(redis, prefix);
-  }, 30_000);
-  afterAll(async () => {
-    await deleteKeys(redis, await scanKeys(redis, `${prefix}:*`));
-    await redis.quit();
-    await cluster?.stop();
   });
 
   describe('LiveState', () => {

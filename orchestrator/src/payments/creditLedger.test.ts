@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { startRedisCluster, type LocalRedisCluster } from '../demo/localRedis.js';
-import { createRedis, deleteKeys, scanKeys, type RedisClient } from '../redis/redisClient.js';
+import { REDIS_BACKENDS, useTestRedis } from '../redis/testRedis.js';
+import type { RedisClient } from '../redis/redisClient.js';
 import { CreditLedger, type PaymentPlan } from './creditLedger.js';
 
 // Real Redis, own prefix. The property: over any sequence of results, Σ tickets × EV + credit is
@@ -23,19 +23,13 @@ const base = (worker: string, jobId: string, owed: bigint): Omit<PaymentPlan, 'c
 });
 
 /** On one Redis and on a 3-master Redis Cluster (a booking's keys share the worker's slot). */
-describe.each(['single Redis', 'Redis Cluster'])('CreditLedger on a %s', (backend) => {
-  let cluster: LocalRedisCluster | undefined;
+describe.each(REDIS_BACKENDS)('CreditLedger on a %s', (backend) => {
   let redis: RedisClient;
   let ledger: CreditLedger;
-  beforeAll(async () => {
-    if (backend === 'Redis Cluster') cluster = await startRedisCluster();
-    redis = createRedis({ url: cluster?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', cluster: !!cluster });
+  const ctx = useTestRedis(backend, prefix);
+  beforeAll(() => {
+    redis = ctx.redis;
     ledger = new CreditLedger(redis, prefix);
-  }, 30_000);
-  afterAll(async () => {
-    await deleteKeys(redis, await scanKeys(redis, `${prefix}:*`));
-    await redis.quit();
-    await cluster?.stop();
   });
 
   it('keeps Σ EV − price × Σ pixels within one ticket\'s EV over 500 seeded random results', async () => {

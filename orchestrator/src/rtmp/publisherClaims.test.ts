@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { startRedisCluster, type LocalRedisCluster } from '../demo/localRedis.js';
+import { REDIS_BACKENDS, useTestRedis } from '../redis/testRedis.js';
 import { LiveState, type SegmentEntry } from '../live/liveState.js';
-import { createRedis, deleteKeys, scanKeys, type RedisClient } from '../redis/redisClient.js';
+import type { RedisClient } from '../redis/redisClient.js';
 import { PublisherClaims } from './publisherClaims.js';
 
 const entry = (seq: number): SegmentEntry => ({
@@ -16,21 +16,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * window; the session goes on at the seq after the last one admitted, with one discontinuity there,
  * and A, cut off, admits nothing more.
  */
-describe.each(['single Redis', 'Redis Cluster'])('RTMP publisher claims on a %s', (backend) => {
-  let cluster: LocalRedisCluster | undefined;
+describe.each(REDIS_BACKENDS)('RTMP publisher claims on a %s', (backend) => {
   let redis: RedisClient;
   let live: LiveState;
   const prefix = `segmint-test-${randomUUID().slice(0, 8)}`;
   const claims = (owner: string, leaseMs = 5000) => new PublisherClaims(redis, prefix, owner, { leaseMs, windowMs: 30_000, idleMs: 30_000 });
-  beforeAll(async () => {
-    if (backend === 'Redis Cluster') cluster = await startRedisCluster();
-    redis = createRedis({ url: cluster?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', cluster: !!cluster });
+  const ctx = useTestRedis(backend, prefix);
+  beforeAll(() => {
+    redis = ctx.redis;
     live = new LiveState(redis, prefix);
-  }, 30_000);
-  afterAll(async () => {
-    await deleteKeys(redis, await scanKeys(redis, `${prefix}:*`));
-    await redis.quit();
-    await cluster?.stop();
   });
 
   it('continues at the seq after the last one admitted when the receiving orchestrator died mid-segment: no seq missing, one discontinuity, the dead one admits nothing more', async () => {
