@@ -36,11 +36,15 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  // Each step timed: one CI dry run spent over 60 s here (not reproduced since: ~130 ms).
+  // Each step bounded and timed: in two of three full-suite CI dry runs a step here never finished
+  // (alone it takes ~130 ms). Not yet diagnosed: the suspect is the orchestrator's close after a Redis restart.
   const step = async (what: string, f: () => Promise<unknown>) => {
     const started = Date.now();
-    await f();
-    if (Date.now() - started > 5000) console.warn(`redisRestart teardown: ${what} took ${Date.now() - started} ms`);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise((r) => (timer = setTimeout(r, 30_000, 'timeout')));
+    if ((await Promise.race([f(), bound])) === 'timeout') console.warn(`redisRestart teardown: ${what} did not finish within 30 s`);
+    else if (Date.now() - started > 5000) console.warn(`redisRestart teardown: ${what} took ${Date.now() - started} ms`);
+    clearTimeout(timer);
   };
   for (const w of workers) w.kill('SIGCONT'); // a failed run may leave them frozen
   await step('stopping the workers', () => Promise.all(workers.map((w) => stopProcess(w))));
