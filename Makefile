@@ -49,8 +49,12 @@ demo: install
 typecheck: install
 	$(NPM) run typecheck
 
+# e2e/redisRestart runs in a jest process of its own: in the full suite the orchestrator it restarts
+# Redis under has at times not finished closing, and what it left running slowed the suites after it
+# in that jest worker (issue 15's closing note; not yet diagnosed).
 test-ts: install
-	$(NPM) test
+	$(NPM) test -- --testPathIgnorePatterns /node_modules/ e2e/redisRestart.test.ts
+	$(NPM) test -- e2e/redisRestart.test.ts
 
 contracts: install
 	$(NPM) run --workspace contracts --if-present build
