@@ -17,6 +17,7 @@
  * Without REDIS_URL it starts its own redis-server, so other clients' commands are not counted.
  * Usage: npm run bench:dispatch [-- --jobs 5000 --clients 32 --rate 1000 --rounds 5]
  */
+import { noopSegmentJob } from './noopJob.js';
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -148,14 +149,7 @@ async function segmintDispatch(prefix: string, jobs: number, load: Load): Promis
   );
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const streamId = randomUUID();
-  const job = (i: number): SegmentJob => ({
-    jobId: `${streamId}.1.${i}`,
-    streamId,
-    seq: i,
-    source: { videoCodec: 'h264', width: 1280, height: 720, frames: 60, fps: 30, durationSec: 2, startSec: 0, videoSha256: '0'.repeat(64), videoCodecString: 'avc1.64001f' },
-    profiles: [{ name: '360p0', width: 640, height: 360, bitrate: 800_000, fps: 30 }],
-    ingestedAt: Date.now(),
-  });
+  const job = (i: number): SegmentJob => noopSegmentJob(streamId, i);
   let enqueueMs = 0;
   const out = await drive(jobs, load, async (i) => {
     const t = performance.now();

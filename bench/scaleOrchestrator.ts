@@ -9,6 +9,7 @@
  * while reporting how many its consumers processed; on "stop" prints its first-offer time,
  * last-processed time and add → processor latencies (ms), and exits.
  */
+import { noopSegmentJob } from './noopJob.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,14 +35,7 @@ const CLIENTS = Number(env('SCALE_CLIENTS'));
 const WORKERS = env('SCALE_WORKERS').split(',');
 const CONCURRENCY = Number(env('SCALE_CONCURRENCY'));
 
-const job = (streamId: string, i: number): SegmentJob => ({
-  jobId: `${streamId}.1.${i}`,
-  streamId,
-  seq: i,
-  source: { videoCodec: 'h264', width: 1280, height: 720, frames: 60, fps: 30, durationSec: 2, startSec: 0, videoSha256: '0'.repeat(64), videoCodecString: 'avc1.64001f' },
-  profiles: [{ name: '360p0', width: 640, height: 360, bitrate: 800_000, fps: 30 }],
-  ingestedAt: Date.now(),
-});
+const job = noopSegmentJob;
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'segmint-scale-bench-'));
